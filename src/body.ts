@@ -1,0 +1,95 @@
+/**
+ * Turn what users pass to `put` into something a request can carry:
+ * Buffer/Uint8Array, a local file path, a literal string, a Readable, an (async) iterable of
+ * chunks, a web ReadableStream, or null/undefined for an empty object.
+ */
+import { createReadStream } from 'node:fs'
+import { stat, readFile } from 'node:fs/promises'
+import { Readable } from 'node:stream'
+import { InvalidArgumentError, toBucketflowError } from './errors.js'
+import { describeValue } from './validate.js'
+
+/** Everything `put` accepts as a source. A string is a local file path unless `literal: true`. */
+export type PutSource =
+  | Uint8Array
+  | string
+  | Readable
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array | string>
+  | Iterable<Uint8Array>
+  | null
+  | undefined
+
+/** A source resolved to bytes in memory or to a stream (of known length when `size` is set). */
+export type PreparedBody =
+  | { kind: 'bytes'; bytes: Uint8Array }
+  | { kind: 'stream'; stream: Readable; size?: number }
+
+/** Files up to this size are read into memory so the request can be retried whole. */
+export const IN_MEMORY_FILE_LIMIT = 16 * 1024 * 1024
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value != null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+}
+
+function isWebStream(value: unknown): value is ReadableStream<Uint8Array> {
+  return value != null && typeof (value as ReadableStream).getReader === 'function' && typeof (value as ReadableStream).tee === 'function'
+}
+
+/** Throw InvalidArgumentError for a source `put` cannot upload (checked before any request). */
+export function checkSource(source: unknown, key?: string): void {
+  if (source == null || typeof source === 'string' || source instanceof Uint8Array) return
+  if (source instanceof Readable || isWebStream(source) || isAsyncIterable(source)) return
+  if (typeof (source as Iterable<unknown>)[Symbol.iterator] === 'function' && !Array.isArray(source)) return
+  throw new InvalidArgumentError(
+    `Unsupported source type ${describeValue(source)}: expected a Buffer/Uint8Array, a file path, a string with { literal: true }, a Readable, an AsyncIterable<Uint8Array> or a web ReadableStream`,
+    { argument: 'source', ...(key === undefined ? {} : { key }) },
+  )
+}
+
+/** Resolve a source. `literal` makes a string the object's content instead of a file path. */
+export async function prepareBody(source: PutSource, literal = false, key?: string): Promise<PreparedBody> {
+  checkSource(source, key)
+  if (source == null) return { kind: 'bytes', bytes: new Uint8Array(0) }
+  if (source instanceof Uint8Array) return { kind: 'bytes', bytes: source }
+  if (typeof source === 'string') {
+    if (literal) return { kind: 'bytes', bytes: Buffer.from(source, 'utf8') }
+    let size: number
+    try {
+      const info = await stat(source)
+      if (!info.isFile()) throw new InvalidArgumentError(`Source path ${source} is not a file`, { argument: 'source', ...(key === undefined ? {} : { key }) })
+      size = info.size
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw err
+      throw new InvalidArgumentError(
+        `Source path ${JSON.stringify(source)} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); pass { literal: true } to upload the string itself`,
+        { argument: 'source', ...(key === undefined ? {} : { key }), cause: err },
+      )
+    }
+    if (size <= IN_MEMORY_FILE_LIMIT) return { kind: 'bytes', bytes: await readFile(source) }
+    return { kind: 'stream', stream: createReadStream(source), size }
+  }
+  if (source instanceof Readable) return { kind: 'stream', stream: source }
+  if (isWebStream(source)) return { kind: 'stream', stream: Readable.fromWeb(source as import('node:stream/web').ReadableStream<Uint8Array>) }
+  return { kind: 'stream', stream: Readable.from(toBytes(source as AsyncIterable<Uint8Array | string>)) }
+}
+
+async function* toBytes(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8')
+    else if (chunk instanceof Uint8Array) yield chunk
+    else throw new InvalidArgumentError(`Expected stream chunks to be Uint8Array or string, got ${describeValue(chunk)}`, { argument: 'source' })
+  }
+}
+
+/** Read a whole response body into one Buffer. */
+export async function bodyToBuffer(body: unknown, where: { bucket: string; key: string }): Promise<Buffer> {
+  if (body == null) return Buffer.alloc(0)
+  try {
+    const chunks: Buffer[] = []
+    for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+  } catch (err) {
+    throw toBucketflowError(err, { ...where, operation: 'GetObject' })
+  }
+}

@@ -1,0 +1,425 @@
+/**
+ * `Bucket`: the verbs of hostess's Bucket, typed and stream-first. Each verb works on one item
+ * (a plain async method) or, given arrays, on many in parallel with bounded concurrency
+ * (`bucket.concurrency`, default 8), resolving to one {@link Result} per input in input order.
+ *
+ * @example
+ * ```ts
+ * import { Bucket } from 'bucketflow'
+ * const bucket = await Bucket.create('cats')
+ * await bucket.put('# cat pictures', 'README.md', { literal: true })
+ * console.log(await bucket.read('README.md'))
+ * const results = await bucket.put([png1, png2], ['cute/1.png', 'cute/2.png'])
+ * ```
+ * @packageDocumentation
+ */
+import type { Readable } from 'node:stream'
+import { CreateBucketCommand, DeleteBucketCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { BucketRef, StorageClass } from './bucket-ref.js'
+import type { PutSource } from './body.js'
+import { checkSource } from './body.js'
+import { createClient, type ClientOptions } from './client.js'
+import { InvalidArgumentError, NoSuchKeyError, toBucketflowError } from './errors.js'
+import { collect, mapResults, type Result, type StageOptions } from './results.js'
+import { copyObject, copyObjects, type CopyOptions, type CopyResult } from './stages/copy.js'
+import { deleteObject, deleteObjects } from './stages/delete.js'
+import { getObject, getObjects, getToFile, streamObject, type ByteRange, type GetOptions } from './stages/get.js'
+import { headObject, headObjects, type ObjectInfo } from './stages/head.js'
+import { listObjects, listPages, type ListOptions, type ObjectEntry, type PrefixEntry } from './stages/list.js'
+import { abortUploads } from './stages/uploads.js'
+import { putObject, putObjects, type PutOptions, type PutResult } from './stages/put.js'
+import { freezeObject, freezeObjects, restoreObject, restoreObjects, type RestoreOptions } from './stages/storage-class.js'
+import { describeValue, validateBucketName, validateConcurrency, validateKey, validateSameLength } from './validate.js'
+
+/** Options for `new Bucket(name, options)`. */
+export interface BucketOptions extends ClientOptions {
+  /** Default concurrency of parallel (array) calls and stages. Default 8. */
+  concurrency?: number
+}
+
+/** Options of the parallel (array) forms. */
+export type ParallelOptions = Pick<StageOptions, 'concurrency' | 'signal' | 'stopOnError'>
+
+/** Options for `ls`. */
+export interface LsOptions {
+  /** List every key under the prefix instead of one level ('/'-delimited). Default false. */
+  recursive?: boolean
+  startAfter?: string
+  /** Delimiter for non-recursive listings. Default '/'. */
+  delimiter?: string
+  signal?: AbortSignal
+}
+
+/**
+ * A listing: iterate it with `for await` (one page in memory at a time), or `await` it for an
+ * array of every entry.
+ */
+export class Listing<T> implements AsyncIterable<T>, PromiseLike<T[]> {
+  constructor(private readonly source: () => AsyncIterable<T>) {}
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.source()[Symbol.asyncIterator]()
+  }
+  /** Collect every entry into an array. */
+  toArray(): Promise<T[]> {
+    return collect(this.source())
+  }
+  then<A = T[], B = never>(onfulfilled?: ((value: T[]) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.toArray().then(onfulfilled, onrejected)
+  }
+}
+
+function isList<T>(value: T | readonly T[]): value is readonly T[] {
+  return Array.isArray(value)
+}
+
+/** An S3 bucket and the verbs to work with its objects. */
+export class Bucket implements BucketRef {
+  /** The bucket's name. */
+  readonly name: string
+  /** The S3 client every request goes through. */
+  readonly client: S3Client
+  #concurrency: number
+
+  /**
+   * @param name - bucket name (validated: 3-63 chars of a-z, 0-9, '.', '-')
+   * @param options - client options (endpoint, region, credentials, client) and concurrency
+   * @example
+   * ```ts
+   * const bucket = new Bucket('my-data', { endpoint: 'http://127.0.0.1:7480', concurrency: 16 })
+   * ```
+   */
+  constructor(name: string, options: BucketOptions = {}) {
+    validateBucketName(name)
+    const concurrency = options.concurrency ?? 8
+    validateConcurrency(concurrency)
+    this.name = name
+    this.#concurrency = concurrency
+    this.client = createClient({ ...options, concurrency: Math.max(concurrency, 8) })
+  }
+
+  /** Default number of items in flight for parallel calls and stages. */
+  get concurrency(): number {
+    return this.#concurrency
+  }
+  set concurrency(value: number) {
+    validateConcurrency(value)
+    this.#concurrency = value
+  }
+
+  /**
+   * Create a bucket and return it. Creating one you already own is not an error.
+   *
+   * @example
+   * ```ts
+   * const bucket = await Bucket.create('cats-2024')
+   * ```
+   */
+  static async create(name: string, options: BucketOptions = {}): Promise<Bucket> {
+    const bucket = new Bucket(name, options)
+    try {
+      await bucket.client.send(new CreateBucketCommand({ Bucket: name }))
+    } catch (err) {
+      const e = err as { name?: string; Code?: string }
+      if ((e.name ?? e.Code) !== 'BucketAlreadyOwnedByYou') throw toBucketflowError(err, { bucket: name, operation: 'CreateBucket' })
+    }
+    return bucket
+  }
+
+  /**
+   * Delete the bucket. With `{ force: true }`, first delete every object in it (and abort its
+   * unfinished multipart uploads).
+   *
+   * @example
+   * ```ts
+   * await bucket.delete({ force: true })
+   * ```
+   */
+  async delete(options: { force?: boolean } = {}): Promise<void> {
+    if (options.force) {
+      const keys = async function* (bucket: Bucket) {
+        for await (const page of listPages(bucket)) for (const o of page.objects) yield o.key
+      }
+      for await (const r of deleteObjects(this)(keys(this))) if (!r.ok) throw r.error
+      for (const r of await abortUploads(this)) if (!r.ok) throw r.error
+    }
+    try {
+      await this.client.send(new DeleteBucketCommand({ Bucket: this.name }))
+    } catch (err) {
+      throw toBucketflowError(err, { bucket: this.name, operation: 'DeleteBucket' })
+    }
+  }
+
+  #parallel(options: ParallelOptions): StageOptions {
+    return { concurrency: this.#concurrency, ...options, ordered: true }
+  }
+
+  /**
+   * Upload. `source` is a Buffer/Uint8Array, a local file path, a string with
+   * `{ literal: true }`, a Readable, an AsyncIterable of chunks, a web ReadableStream, or null
+   * for an empty object. Given arrays of sources and keys, uploads them in parallel and resolves
+   * to one result per item.
+   *
+   * @example
+   * ```ts
+   * await bucket.put('./report.csv', 'reports/2024.csv')
+   * await bucket.put('hello', 'hello.txt', { literal: true, contentType: 'text/plain' })
+   * const results = await bucket.put([buf1, buf2], ['a.bin', 'b.bin'])
+   * ```
+   */
+  put(source: PutSource, key: string, options?: PutOptions): Promise<PutResult>
+  put(sources: readonly PutSource[], keys: readonly string[], options?: PutOptions & ParallelOptions): Promise<Result<PutResult>[]>
+  put(source: PutSource | readonly PutSource[], key: string | readonly string[], options: PutOptions & ParallelOptions = {}): Promise<PutResult | Result<PutResult>[]> {
+    if (isList(key)) {
+      if (!isList(source)) throw invalidList('sources', source)
+      validateSameLength(source, key, 'sources', 'keys')
+      const items = source.map((s, i) => ({ source: s, key: key[i]! }))
+      return collect(putObjects(this, { ...options, ...this.#parallel(options) })(items))
+    }
+    checkSource(source, key)
+    return putObject(this, source as PutSource, key, options)
+  }
+
+  /**
+   * Download into memory (a Buffer), or into a local file when given a destination path.
+   * Given an array of keys, downloads in parallel: into Buffers, into the given destination
+   * paths, or, with one folder, into that folder mirroring the keys as paths (a key that would
+   * escape the folder fails alone). Ranges: `{ start, end }`, Python slice semantics.
+   *
+   * @example
+   * ```ts
+   * const buf = await bucket.get('cute/1.png')
+   * await bucket.get('cute/1.png', './cat.png')
+   * const last100 = await bucket.get('log.txt', { start: -100 })
+   * const results = await bucket.get(keys, 'mirror/') // files under mirror/
+   * ```
+   */
+  get(key: string, options?: GetOptions): Promise<Buffer>
+  get(key: string, destination: string, options?: GetOptions): Promise<string>
+  get(keys: readonly string[], options?: ByteRange & ParallelOptions): Promise<Result<Buffer>[]>
+  get(keys: readonly string[], destinations: readonly string[] | string, options?: ByteRange & ParallelOptions): Promise<Result<string>[]>
+  get(
+    key: string | readonly string[],
+    destination?: string | readonly string[] | (GetOptions & ParallelOptions),
+    options: GetOptions & ParallelOptions = {},
+  ): Promise<Buffer | string | Result<Buffer>[] | Result<string>[]> {
+    const isOptions = typeof destination === 'object' && !Array.isArray(destination)
+    const opts = isOptions ? (destination as GetOptions & ParallelOptions) : options
+    const dest = isOptions ? undefined : (destination as string | readonly string[] | undefined)
+    if (isList(key)) {
+      const stageOptions = { ...opts, ...this.#parallel(opts) }
+      if (isList(dest)) {
+        validateSameLength(key, dest, 'keys', 'destinations')
+        const items = key.map((k, i) => ({ key: k, destination: dest[i]! }))
+        return collect(getObjects(this, stageOptions)(items)) as Promise<Result<string>[]>
+      }
+      if (typeof dest === 'string') return collect(getObjects(this, { ...stageOptions, destination: dest })(key)) as Promise<Result<string>[]>
+      return collect(getObjects(this, stageOptions)(key)) as Promise<Result<Buffer>[]>
+    }
+    if (typeof dest === 'string') return getToFile(this, key, dest, opts)
+    return getObject(this, key, opts)
+  }
+
+  /**
+   * Read an object as text (UTF-8 by default, like hostess), or as a Buffer with
+   * `{ encoding: null }`. Ranges as in {@link Bucket.get}.
+   *
+   * @example
+   * ```ts
+   * const text = await bucket.read('README.md')
+   * const firstLine = (await bucket.read('data.csv', { start: 0, end: 200 })).split('\n')[0]
+   * ```
+   */
+  read(key: string, options?: GetOptions & { encoding?: BufferEncoding }): Promise<string>
+  read(key: string, options: GetOptions & { encoding: null }): Promise<Buffer>
+  async read(key: string, options: GetOptions & { encoding?: BufferEncoding | null } = {}): Promise<string | Buffer> {
+    const { encoding = 'utf8', ...rest } = options
+    const buf = await getObject(this, key, rest)
+    return encoding === null ? buf : buf.toString(encoding)
+  }
+
+  /**
+   * A Readable of the object's bytes (or a range of them). The request starts when it is read.
+   *
+   * @example
+   * ```ts
+   * await pipeline(bucket.stream('big.csv'), createWriteStream('big.csv'))
+   * ```
+   */
+  stream(key: string, options: GetOptions = {}): Readable {
+    return streamObject(this, key, options)
+  }
+
+  /**
+   * Object metadata: `{ key, size, etag, lastModified, storageClass, contentType, metadata,
+   * restore }`. Given an array, HEADs in parallel.
+   *
+   * @example
+   * ```ts
+   * const { size, storageClass } = await bucket.head('cute/1.png')
+   * ```
+   */
+  head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo>
+  head(keys: readonly string[], options?: ParallelOptions): Promise<Result<ObjectInfo>[]>
+  head(key: string | readonly string[], options: ParallelOptions = {}): Promise<ObjectInfo | Result<ObjectInfo>[]> {
+    if (isList(key)) return collect(headObjects(this, this.#parallel(options))(key))
+    return headObject(this, key, options.signal ? { signal: options.signal } : {})
+  }
+
+  /**
+   * Whether an object exists.
+   *
+   * @example
+   * ```ts
+   * if (!(await bucket.exists('done.marker'))) await bucket.put(null, 'done.marker')
+   * ```
+   */
+  async exists(key: string): Promise<boolean> {
+    try {
+      await headObject(this, key)
+      return true
+    } catch (err) {
+      if (err instanceof NoSuchKeyError) return false
+      throw err
+    }
+  }
+
+  /**
+   * Server-side copy. `dst` defaults to `src` (for a storage-class or metadata change);
+   * `destinationBucket` copies across buckets. Objects over 5 GiB are copied in parts.
+   * Given arrays, copies in parallel.
+   *
+   * @example
+   * ```ts
+   * await bucket.cp('a.csv', 'backup/a.csv')
+   * await bucket.cp('a.csv', undefined, { storageClass: 'STANDARD_IA' })
+   * ```
+   */
+  cp(src: string, dst?: string, options?: CopyOptions): Promise<CopyResult>
+  cp(srcs: readonly string[], dsts?: readonly string[], options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
+  cp(src: string | readonly string[], dst?: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+    if (isList(src)) {
+      if (dst !== undefined && !isList(dst)) throw invalidList('destinations', dst)
+      if (dst !== undefined) validateSameLength(src, dst, 'sources', 'destinations')
+      const items = src.map((s, i) => ({ source: s, destination: dst?.[i] ?? s }))
+      return collect(copyObjects(this, { ...options, ...this.#parallel(options) })(items))
+    }
+    return copyObject(this, src, (dst as string | undefined) ?? src, options)
+  }
+
+  /**
+   * Move: copy, then delete the source. Given arrays, moves in parallel; an item whose copy
+   * failed keeps its source.
+   *
+   * @example
+   * ```ts
+   * await bucket.mv('incoming/a.csv', 'processed/a.csv')
+   * ```
+   */
+  mv(src: string, dst: string, options?: CopyOptions): Promise<CopyResult>
+  mv(srcs: readonly string[], dsts: readonly string[], options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
+  mv(src: string | readonly string[], dst: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+    const moveOne = async (s: string, d: string, signal?: AbortSignal): Promise<CopyResult> => {
+      const copied = await copyObject(this, s, d, { ...options, ...(signal ? { signal } : {}) })
+      if (copied.bucket !== this.name || copied.key !== s) await deleteObject(this, s)
+      return copied
+    }
+    if (isList(src)) {
+      if (!isList(dst)) throw invalidList('destinations', dst)
+      validateSameLength(src, dst, 'sources', 'destinations')
+      const items = src.map((s, i) => [s, dst[i]!] as const)
+      return collect(mapResults(items, ([s]) => s, ([s, d], signal) => moveOne(s, d, signal), { ...this.#parallel(options), bucket: this.name }))
+    }
+    if (isList(dst)) throw invalidList('destination', dst)
+    return moveOne(src, dst)
+  }
+
+  /**
+   * Delete. Given an array, deletes in DeleteObjects batches of 1000 and resolves to one result
+   * per key.
+   *
+   * @example
+   * ```ts
+   * await bucket.rm('tmp.txt')
+   * const results = await bucket.rm(await bucket.list('tmp/').toArray())
+   * ```
+   */
+  rm(key: string): Promise<void>
+  rm(keys: readonly string[], options?: ParallelOptions): Promise<Result<void>[]>
+  rm(key: string | readonly string[], options: ParallelOptions = {}): Promise<void | Result<void>[]> {
+    if (isList(key)) return collect(deleteObjects(this, { ...options, ordered: true })(key))
+    return deleteObject(this, key)
+  }
+
+  /**
+   * Move objects to an archival storage class (default DEEP_ARCHIVE) by copying them onto
+   * themselves.
+   *
+   * @example
+   * ```ts
+   * await bucket.freeze('raw/2019.tar')
+   * await bucket.freeze(['a', 'b'], 'GLACIER')
+   * ```
+   */
+  freeze(key: string, storageClass?: StorageClass): Promise<CopyResult>
+  freeze(keys: readonly string[], storageClass?: StorageClass, options?: ParallelOptions): Promise<Result<CopyResult>[]>
+  freeze(key: string | readonly string[], storageClass: StorageClass = 'DEEP_ARCHIVE', options: ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+    if (isList(key)) return collect(freezeObjects(this, { ...this.#parallel(options), storageClass })(key))
+    return freezeObject(this, key, storageClass)
+  }
+
+  /**
+   * Ask for a temporary readable copy of archived objects (`tier` default 'Bulk', `days`
+   * default 5). Servers without RestoreObject raise NotImplementedError.
+   *
+   * @example
+   * ```ts
+   * await bucket.restore('raw/2019.tar', { tier: 'Standard', days: 2 })
+   * ```
+   */
+  restore(key: string, options?: RestoreOptions): Promise<void>
+  restore(keys: readonly string[], options?: Omit<RestoreOptions, 'signal'> & ParallelOptions): Promise<Result<void>[]>
+  restore(key: string | readonly string[], options: RestoreOptions & ParallelOptions = {}): Promise<void | Result<void>[]> {
+    if (isList(key)) return collect(restoreObjects(this, { ...options, ...this.#parallel(options) })(key))
+    return restoreObject(this, key, options)
+  }
+
+  /**
+   * List objects under a prefix: one level (objects and common prefixes, '/'-delimited) or,
+   * with `recursive: true`, every key. Iterate it, or `await` it for an array.
+   *
+   * @example
+   * ```ts
+   * for await (const entry of bucket.ls('cats/')) console.log(entry.kind, entry.key)
+   * const everything = await bucket.ls('', { recursive: true })
+   * ```
+   */
+  ls(prefix = '', options: LsOptions = {}): Listing<ObjectEntry | PrefixEntry> {
+    if (prefix !== '') validateKey(prefix, this.name, 'prefix')
+    const listOptions: ListOptions = { prefix }
+    if (!options.recursive) listOptions.delimiter = options.delimiter ?? '/'
+    if (options.startAfter !== undefined) listOptions.startAfter = options.startAfter
+    if (options.signal !== undefined) listOptions.signal = options.signal
+    return new Listing(() => listObjects(this, listOptions))
+  }
+
+  /**
+   * Every key under a prefix (recursive), as a stream of strings: the natural source of a
+   * pipeline of stages.
+   *
+   * @example
+   * ```ts
+   * for await (const r of getObjects(bucket)(bucket.list('cats/'))) console.log(r.key)
+   * ```
+   */
+  list(prefix = '', options: Omit<ListOptions, 'prefix' | 'delimiter'> = {}): Listing<string> {
+    if (prefix !== '') validateKey(prefix, this.name, 'prefix')
+    const self = this
+    return new Listing(async function* () {
+      for await (const page of listPages(self, { ...options, prefix })) for (const o of page.objects) yield o.key
+    })
+  }
+}
+
+function invalidList(name: string, value: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`Expected ${name} to be an array (the parallel form), got ${describeValue(value)}`, { argument: name })
+}

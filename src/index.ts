@@ -1,0 +1,53 @@
+/**
+ * bucketflow: stream-first S3 for data engineers.
+ *
+ * @example
+ * ```ts
+ * import { Bucket, getObjects } from 'bucketflow'
+ * const bucket = new Bucket('my-data')
+ * for await (const r of getObjects(bucket, { concurrency: 16 })(bucket.list('raw/'))) {
+ *   if (r.ok) console.log(r.key, r.value.length)
+ * }
+ * ```
+ * @packageDocumentation
+ */
+export { Bucket, Listing, type BucketOptions, type LsOptions, type ParallelOptions } from './bucket.js'
+export type { BucketRef, StorageClass } from './bucket-ref.js'
+export type { PutSource } from './body.js'
+export { createClient, isAwsEndpoint, resolveEndpoint, type ClientOptions } from './client.js'
+export {
+  AbortError,
+  AccessDeniedError,
+  BucketflowError,
+  IntegrityError,
+  InvalidArgumentError,
+  InvalidRangeError,
+  NoSuchBucketError,
+  NoSuchKeyError,
+  NotDirectoryBucketError,
+  NotImplementedError,
+  S3Error,
+  toBucketflowError,
+  type ErrorFields,
+} from './errors.js'
+export { compareKeys } from './keys.js'
+export { safeDestination } from './paths.js'
+export { collect, isOk, mapResults, partition, type Failed, type Ok, type Result, type StageOptions } from './results.js'
+export { copyObject, copyObjects, type CopyItem, type CopyOptions, type CopyResult } from './stages/copy.js'
+export { deleteObject, deleteObjects, type DeleteOptions } from './stages/delete.js'
+export {
+  getObject,
+  getObjects,
+  getToFile,
+  resolveRange,
+  streamObject,
+  type ByteRange,
+  type GetItem,
+  type GetObjectsOptions,
+  type GetOptions,
+} from './stages/get.js'
+export { headObject, headObjects, type ObjectInfo } from './stages/head.js'
+export { listObjects, listPages, type ListOptions, type ListPage, type ObjectEntry, type PrefixEntry } from './stages/list.js'
+export { putObject, putObjects, type PutItem, type PutOptions, type PutResult } from './stages/put.js'
+export { freezeObject, freezeObjects, restoreObject, restoreObjects, type RestoreOptions } from './stages/storage-class.js'
+export { abortUploads, listUploads, type AbortUploadsOptions, type UploadInfo } from './stages/uploads.js'

@@ -1,0 +1,126 @@
+/**
+ * Per-item results and the bounded-concurrency engine every parallel operation runs on.
+ *
+ * A parallel call never throws a failure away: it yields (or resolves to) one
+ * {@link Result} per input, `{ ok: true, key, value }` or `{ ok: false, key, error }`.
+ *
+ * @example
+ * ```ts
+ * const results = await bucket.get(['a.txt', 'missing.txt'])
+ * for (const r of results) {
+ *   if (r.ok) console.log(r.key, r.value.length)
+ *   else console.error(r.key, r.error.code)
+ * }
+ * ```
+ * @packageDocumentation
+ */
+import parallel from 'it-parallel'
+import { AbortError, BucketflowError, toBucketflowError } from './errors.js'
+import { validateConcurrency } from './validate.js'
+
+/** A successful item. */
+export interface Ok<T> {
+  ok: true
+  key: string
+  value: T
+}
+
+/** A failed item; `error` is typed and names the bucket and key. */
+export interface Failed {
+  ok: false
+  key: string
+  error: BucketflowError
+}
+
+/** The outcome of one item of a parallel operation. */
+export type Result<T> = Ok<T> | Failed
+
+/** Options every stage takes. */
+export interface StageOptions {
+  /** Items in flight at once. Default: the bucket's `concurrency` (8). */
+  concurrency?: number
+  /** Abort everything in flight and stop. */
+  signal?: AbortSignal
+  /** Stop at the first failure and throw it, instead of yielding it as a result. Default false. */
+  stopOnError?: boolean
+  /** Yield results in input order (default true). With false, yield as they complete. */
+  ordered?: boolean
+}
+
+/** True for a successful result (a type guard for `filter`). */
+export function isOk<T>(result: Result<T>): result is Ok<T> {
+  return result.ok
+}
+
+/** Split results into successes and failures. */
+export function partition<T>(results: Iterable<Result<T>>): { ok: Ok<T>[]; failed: Failed[] } {
+  const ok: Ok<T>[] = []
+  const failed: Failed[] = []
+  for (const r of results) {
+    if (r.ok) ok.push(r)
+    else failed.push(r)
+  }
+  return { ok, failed }
+}
+
+/** Throw an AbortError if the signal is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, fields: { bucket?: string; key?: string } = {}): void {
+  if (signal?.aborted) throw new AbortError('The operation was aborted', { ...fields, cause: signal.reason })
+}
+
+/**
+ * Run `fn` over every item of `source` with at most `concurrency` in flight, yielding one
+ * {@link Result} per item. Memory: at most `concurrency` items and their values are held at once
+ * (finished results wait in that window until they can be yielded in order).
+ * When the consumer stops early, or `signal` aborts, the `signal` passed to `fn` aborts so
+ * in-flight requests stop.
+ */
+export async function* mapResults<In, T>(
+  source: AsyncIterable<In> | Iterable<In>,
+  keyOf: (item: In) => string,
+  fn: (item: In, signal: AbortSignal) => Promise<T>,
+  options: StageOptions & { bucket?: string } = {},
+): AsyncGenerator<Result<T>> {
+  const concurrency = options.concurrency ?? 8
+  validateConcurrency(concurrency)
+  const controller = new AbortController()
+  const outer = options.signal
+  const onAbort = (): void => controller.abort(outer?.reason)
+  if (outer?.aborted) onAbort()
+  else outer?.addEventListener('abort', onAbort, { once: true })
+  const bucket = options.bucket
+  async function* tasks(): AsyncGenerator<() => Promise<Result<T>>> {
+    for await (const item of source) {
+      if (controller.signal.aborted) return
+      yield async (): Promise<Result<T>> => {
+        let key = ''
+        try {
+          key = keyOf(item)
+          if (controller.signal.aborted) {
+            throw new AbortError('The operation was aborted', { key, ...(bucket ? { bucket } : {}) })
+          }
+          return { ok: true, key, value: await fn(item, controller.signal) }
+        } catch (err) {
+          return { ok: false, key, error: toBucketflowError(err, { key, ...(bucket ? { bucket } : {}) }) }
+        }
+      }
+    }
+  }
+  try {
+    for await (const result of parallel(tasks(), { concurrency, ordered: options.ordered ?? true })) {
+      if (!result.ok && options.stopOnError) throw result.error
+      yield result
+    }
+    throwIfAborted(outer, bucket ? { bucket } : {})
+  } finally {
+    outer?.removeEventListener('abort', onAbort)
+    controller.abort(new AbortError('The consumer stopped'))
+  }
+}
+
+/** Collect an async iterable into an array. */
+export async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const item of source) out.push(item)
+  return out
+}

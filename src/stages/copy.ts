@@ -1,0 +1,166 @@
+/**
+ * Server-side copies: `copyObject` for one key (multipart copy above 5 GiB), `copyObjects` as a
+ * stage. Copying a key onto itself with a new storage class or metadata is allowed (that is how
+ * storage classes change).
+ * @packageDocumentation
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  UploadPartCopyCommand,
+  type CopyObjectCommandInput,
+} from '@aws-sdk/client-s3'
+import type { BucketRef, StorageClass } from '../bucket-ref.js'
+import { InvalidArgumentError, toBucketflowError } from '../errors.js'
+import { mapResults, type Result, type StageOptions } from '../results.js'
+import { validateBucketName, validateKey } from '../validate.js'
+
+/** Options for copies. */
+export interface CopyOptions {
+  /** Bucket to copy into. Default: the same bucket. */
+  destinationBucket?: string
+  storageClass?: StorageClass
+  /** Replace the object's metadata with this (default: keep the source's). */
+  metadata?: Record<string, string>
+  contentType?: string
+  signal?: AbortSignal
+  /** Objects larger than this are copied in parts (UploadPartCopy). Default 5 GiB, the S3 limit. */
+  multipartThreshold?: number
+  /** Part size for multipart copies. Default 512 MiB. */
+  partSize?: number
+}
+
+/** Where a copy went. */
+export interface CopyResult {
+  bucket: string
+  key: string
+  size: number
+  etag: string
+}
+
+const GiB = 1024 ** 3
+
+/** Encode a CopySource header value (`bucket/key`, key URI-encoded, '/' kept). */
+export function copySource(bucket: string, key: string): string {
+  return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`
+}
+
+/**
+ * Copy `src` to `dst` (default: the same key, for a storage-class or metadata change).
+ *
+ * @example
+ * ```ts
+ * await copyObject(bucket, 'a.csv', 'archive/a.csv', { storageClass: 'STANDARD_IA' })
+ * ```
+ */
+export async function copyObject(ref: BucketRef, src: string, dst: string = src, opts: CopyOptions = {}): Promise<CopyResult> {
+  validateKey(src, ref.name, 'source key')
+  validateKey(dst, ref.name, 'destination key')
+  const bucket = opts.destinationBucket ?? ref.name
+  if (opts.destinationBucket !== undefined) validateBucketName(opts.destinationBucket)
+  const replace = opts.metadata !== undefined || opts.contentType !== undefined
+  if (bucket === ref.name && src === dst && !replace && opts.storageClass === undefined) {
+    throw new InvalidArgumentError(
+      `Copying s3://${ref.name}/${src} onto itself needs a new storageClass or metadata`,
+      { bucket: ref.name, key: src, argument: 'destination' },
+    )
+  }
+  const abort = opts.signal ? { abortSignal: opts.signal } : {}
+  const where = { bucket: ref.name, key: src }
+  let head
+  try {
+    head = await ref.client.send(new HeadObjectCommand({ Bucket: ref.name, Key: src }), abort)
+  } catch (err) {
+    throw toBucketflowError(err, { ...where, operation: 'HeadObject' })
+  }
+  const size = head.ContentLength ?? 0
+  const input: CopyObjectCommandInput = { Bucket: bucket, Key: dst, CopySource: copySource(ref.name, src) }
+  if (opts.storageClass !== undefined) input.StorageClass = opts.storageClass
+  if (replace) {
+    input.MetadataDirective = 'REPLACE'
+    input.Metadata = opts.metadata ?? head.Metadata ?? {}
+    const contentType = opts.contentType ?? head.ContentType
+    if (contentType !== undefined) input.ContentType = contentType
+  }
+  if (size <= (opts.multipartThreshold ?? 5 * GiB)) {
+    try {
+      const out = await ref.client.send(new CopyObjectCommand(input), abort)
+      return { bucket, key: dst, size, etag: out.CopyObjectResult?.ETag ?? '' }
+    } catch (err) {
+      throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
+    }
+  }
+  return multipartCopy(ref, input, size, head, opts)
+}
+
+async function multipartCopy(
+  ref: BucketRef,
+  input: CopyObjectCommandInput,
+  size: number,
+  head: { Metadata?: Record<string, string> | undefined; ContentType?: string | undefined },
+  opts: CopyOptions,
+): Promise<CopyResult> {
+  const abort = opts.signal ? { abortSignal: opts.signal } : {}
+  const bucket = input.Bucket!
+  const key = input.Key!
+  const partSize = opts.partSize ?? 512 * 1024 * 1024
+  const created = await ref.client
+    .send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        ...(input.StorageClass ? { StorageClass: input.StorageClass } : {}),
+        Metadata: input.Metadata ?? head.Metadata ?? {},
+        ...((input.ContentType ?? head.ContentType) ? { ContentType: input.ContentType ?? head.ContentType } : {}),
+      }),
+      abort,
+    )
+    .catch((err: unknown) => Promise.reject(toBucketflowError(err, { bucket, key, operation: 'CreateMultipartUpload' })))
+  const uploadId = created.UploadId!
+  try {
+    const parts: { PartNumber: number; ETag: string }[] = []
+    for (let offset = 0, n = 1; offset < size; offset += partSize, n++) {
+      const last = Math.min(offset + partSize, size) - 1
+      const out = await ref.client.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: n,
+          CopySource: input.CopySource,
+          CopySourceRange: `bytes=${offset}-${last}`,
+        }),
+        abort,
+      )
+      parts.push({ PartNumber: n, ETag: out.CopyPartResult?.ETag ?? '' })
+    }
+    const done = await ref.client.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+      abort,
+    )
+    return { bucket, key, size, etag: done.ETag ?? '' }
+  } catch (err) {
+    await ref.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined)
+    throw toBucketflowError(err, { bucket, key, uploadId, operation: 'UploadPartCopy' })
+  }
+}
+
+/** One item for {@link copyObjects}: a source key and an optional destination key. */
+export type CopyItem = string | { source: string; destination?: string }
+
+/** A stage: copy each item it receives, `concurrency` at a time; one result per item. */
+export function copyObjects(ref: BucketRef, options: StageOptions & CopyOptions = {}) {
+  return (source: AsyncIterable<CopyItem> | Iterable<CopyItem>): AsyncGenerator<Result<CopyResult>> =>
+    mapResults(
+      source,
+      (item) => (typeof item === 'string' ? item : item.source),
+      (item, signal) =>
+        typeof item === 'string'
+          ? copyObject(ref, item, item, { ...options, signal })
+          : copyObject(ref, item.source, item.destination ?? item.source, { ...options, signal }),
+      { concurrency: ref.concurrency ?? 8, ...options, bucket: ref.name },
+    )
+}

@@ -1,0 +1,109 @@
+/**
+ * Deletes: `deleteObject` for one key, `deleteObjects` as a stage that batches keys into
+ * DeleteObjects requests of up to 1000 and yields one result per key, in input order.
+ * @packageDocumentation
+ */
+import { DeleteObjectCommand, DeleteObjectsCommand } from '@aws-sdk/client-s3'
+import parallel from 'it-parallel'
+import type { BucketRef } from '../bucket-ref.js'
+import { S3Error, toBucketflowError } from '../errors.js'
+import type { Result, StageOptions } from '../results.js'
+import { throwIfAborted } from '../results.js'
+import { validateConcurrency, validateInteger, validateKey } from '../validate.js'
+
+/** Delete one object. Deleting a key that does not exist succeeds, as in S3. */
+export async function deleteObject(ref: BucketRef, key: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  validateKey(key, ref.name)
+  try {
+    await ref.client.send(new DeleteObjectCommand({ Bucket: ref.name, Key: key }), opts.signal ? { abortSignal: opts.signal } : {})
+  } catch (err) {
+    throw toBucketflowError(err, { bucket: ref.name, key, operation: 'DeleteObject' })
+  }
+}
+
+/** Options for {@link deleteObjects}. */
+export interface DeleteOptions extends StageOptions {
+  /** Keys per DeleteObjects request, 1 to 1000. Default 1000. */
+  batchSize?: number
+}
+
+async function deleteBatch(ref: BucketRef, keys: string[], signal?: AbortSignal): Promise<Result<void>[]> {
+  const results: Result<void>[] = new Array(keys.length)
+  const valid: { key: string; index: number }[] = []
+  keys.forEach((key, index) => {
+    try {
+      validateKey(key, ref.name)
+      valid.push({ key, index })
+    } catch (error) {
+      results[index] = { ok: false, key: String(key), error: toBucketflowError(error) }
+    }
+  })
+  if (valid.length > 0) {
+    try {
+      const out = await ref.client.send(
+        new DeleteObjectsCommand({
+          Bucket: ref.name,
+          Delete: { Objects: valid.map(({ key }) => ({ Key: key })), Quiet: true },
+        }),
+        signal ? { abortSignal: signal } : {},
+      )
+      const failed = new Map<string, { Code?: string | undefined; Message?: string | undefined }>()
+      for (const e of out.Errors ?? []) if (e.Key !== undefined) failed.set(e.Key, e)
+      for (const { key, index } of valid) {
+        const e = failed.get(key)
+        results[index] = e
+          ? {
+              ok: false,
+              key,
+              error: new S3Error(`Delete of s3://${ref.name}/${key} failed: ${e.Code ?? 'error'} ${e.Message ?? ''}`.trim(), { bucket: ref.name, key }, e.Code ?? 'DeleteFailed'),
+            }
+          : { ok: true, key, value: undefined }
+      }
+    } catch (err) {
+      for (const { key, index } of valid) {
+        results[index] = { ok: false, key, error: toBucketflowError(err, { bucket: ref.name, key, operation: 'DeleteObjects' }) }
+      }
+    }
+  }
+  return results
+}
+
+/**
+ * A stage: delete every key it receives, in DeleteObjects batches of `batchSize` (1000), with
+ * `concurrency` batches in flight; yields one result per key in input order.
+ * Memory: at most `concurrency x batchSize` keys held.
+ *
+ * @example
+ * ```ts
+ * for await (const r of deleteObjects(bucket)(keysOf(bucket.ls('tmp/', { recursive: true })))) {
+ *   if (!r.ok) console.error(r.key, r.error.code)
+ * }
+ * ```
+ */
+export function deleteObjects(ref: BucketRef, options: DeleteOptions = {}) {
+  const batchSize = options.batchSize ?? 1000
+  validateInteger(batchSize, 'batchSize', 1, 1000)
+  const concurrency = options.concurrency ?? Math.min(ref.concurrency ?? 8, 4)
+  validateConcurrency(concurrency)
+  return async function* (source: AsyncIterable<string> | Iterable<string>): AsyncGenerator<Result<void>> {
+    async function* batches(): AsyncGenerator<() => Promise<Result<void>[]>> {
+      let batch: string[] = []
+      for await (const key of source) {
+        batch.push(key)
+        if (batch.length === batchSize) {
+          const keys = batch
+          batch = []
+          yield () => deleteBatch(ref, keys, options.signal)
+        }
+      }
+      if (batch.length > 0) yield () => deleteBatch(ref, batch, options.signal)
+    }
+    for await (const results of parallel(batches(), { concurrency, ordered: options.ordered ?? true })) {
+      for (const r of results) {
+        if (!r.ok && options.stopOnError) throw r.error
+        yield r
+      }
+    }
+    throwIfAborted(options.signal, { bucket: ref.name })
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Unfinished multipart uploads ("orphans"): list them and abort them (like hostess
+ * ls_multipart / abort_multipart_upload and rclone `cleanup`).
+ * @packageDocumentation
+ */
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
+import type { BucketRef } from '../bucket-ref.js'
+import { toBucketflowError } from '../errors.js'
+import { collect, mapResults, type Result } from '../results.js'
+
+/** An unfinished multipart upload. */
+export interface UploadInfo {
+  key: string
+  uploadId: string
+  initiated: Date | undefined
+  storageClass: string | undefined
+}
+
+/**
+ * List unfinished multipart uploads, optionally under a prefix.
+ *
+ * @example
+ * ```ts
+ * for await (const u of listUploads(bucket, { prefix: 'logs/' })) console.log(u.key, u.initiated)
+ * ```
+ */
+export async function* listUploads(ref: BucketRef, options: { prefix?: string; signal?: AbortSignal } = {}): AsyncGenerator<UploadInfo> {
+  let keyMarker: string | undefined
+  let uploadIdMarker: string | undefined
+  for (;;) {
+    let out
+    try {
+      out = await ref.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: ref.name,
+          ...(options.prefix ? { Prefix: options.prefix } : {}),
+          ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+          ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
+        }),
+        options.signal ? { abortSignal: options.signal } : {},
+      )
+    } catch (err) {
+      throw toBucketflowError(err, { bucket: ref.name, operation: 'ListMultipartUploads' })
+    }
+    for (const u of out.Uploads ?? []) {
+      yield { key: u.Key ?? '', uploadId: u.UploadId ?? '', initiated: u.Initiated, storageClass: u.StorageClass }
+    }
+    if (!out.IsTruncated) return
+    keyMarker = out.NextKeyMarker
+    uploadIdMarker = out.NextUploadIdMarker
+    if (!keyMarker && !uploadIdMarker) return
+  }
+}
+
+/** Options for {@link abortUploads}. */
+export interface AbortUploadsOptions {
+  prefix?: string
+  /** Only uploads initiated before `now - olderThan` ms (a number) or before this Date. */
+  olderThan?: number | Date
+  concurrency?: number
+  signal?: AbortSignal
+}
+
+/**
+ * Abort unfinished multipart uploads (optionally under a prefix and older than a cutoff);
+ * resolves to one result per upload, its value the upload's info.
+ *
+ * @example
+ * ```ts
+ * const results = await abortUploads(bucket, { olderThan: 24 * 3600_000 })
+ * ```
+ */
+export async function abortUploads(ref: BucketRef, options: AbortUploadsOptions = {}): Promise<Result<UploadInfo>[]> {
+  const cutoff =
+    options.olderThan === undefined ? undefined : options.olderThan instanceof Date ? options.olderThan.getTime() : Date.now() - options.olderThan
+  const listOpts = { ...(options.prefix ? { prefix: options.prefix } : {}), ...(options.signal ? { signal: options.signal } : {}) }
+  const uploads: UploadInfo[] = []
+  for await (const u of listUploads(ref, listOpts)) {
+    if (cutoff === undefined || (u.initiated !== undefined && u.initiated.getTime() < cutoff)) uploads.push(u)
+  }
+  return collect(
+    mapResults(
+      uploads,
+      (u) => u.key,
+      async (u, signal) => {
+        try {
+          await ref.client.send(new AbortMultipartUploadCommand({ Bucket: ref.name, Key: u.key, UploadId: u.uploadId }), { abortSignal: signal })
+        } catch (err) {
+          throw toBucketflowError(err, { bucket: ref.name, key: u.key, uploadId: u.uploadId, operation: 'AbortMultipartUpload' })
+        }
+        return u
+      },
+      { concurrency: options.concurrency ?? ref.concurrency ?? 8, bucket: ref.name },
+    ),
+  )
+}
