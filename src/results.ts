@@ -14,6 +14,7 @@
  * ```
  * @packageDocumentation
  */
+import { setMaxListeners } from 'node:events'
 import parallel from 'it-parallel'
 import { AbortError, BucketflowError, toBucketflowError } from './errors.js'
 import { validateConcurrency } from './validate.js'
@@ -84,6 +85,8 @@ export async function* mapResults<In, T>(
   const concurrency = options.concurrency ?? 8
   validateConcurrency(concurrency)
   const controller = new AbortController()
+  // Every in-flight request listens on this signal.
+  setMaxListeners(0, controller.signal)
   const outer = options.signal
   const onAbort = (): void => controller.abort(outer?.reason)
   if (outer?.aborted) onAbort()

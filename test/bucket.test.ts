@@ -1,0 +1,366 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import {
+  Bucket,
+  InvalidArgumentError,
+  InvalidRangeError,
+  NoSuchBucketError,
+  NoSuchKeyError,
+  type ObjectEntry,
+} from '../src/index.js'
+import { bucketName, s3Options, useBucket } from './support/s3.js'
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+const MiB = 1024 * 1024
+
+async function* irregular(data: Buffer): AsyncGenerator<Uint8Array> {
+  let at = 0
+  let n = 1
+  while (at < data.length) {
+    const size = Math.min(data.length - at, (n * 7919) % 300_000 + 1)
+    yield data.subarray(at, at + size)
+    at += size
+    n++
+  }
+}
+
+describe('Bucket put/get roundtrips', () => {
+  const bucket = useBucket('roundtrip')
+  const sizes = [0, 1, 100_000, 16 * MiB]
+
+  for (const size of sizes) {
+    it(`is byte-exact for ${size} bytes from every source type`, async () => {
+      const b = bucket()
+      const data = randomBytes(size)
+      const dir = await mkdtemp(join(tmpdir(), 'bf-'))
+      const file = join(dir, 'src.bin')
+      await writeFile(file, data)
+      const sources: [string, () => unknown][] = [
+        ['buffer', () => data],
+        ['uint8array', () => new Uint8Array(data)],
+        ['file', () => file],
+        ['readable-unknown-length', () => Readable.from(irregular(data))],
+        ['async-iterable', () => irregular(data)],
+        ['web-stream', () => Readable.toWeb(Readable.from(irregular(data)))],
+      ]
+      for (const [name, make] of sources) {
+        const key = `rt/${size}/${name}`
+        const put = await b.put(make() as never, key)
+        expect(put.size, name).toBe(size)
+        const back = await b.get(key)
+        expect(back.length, name).toBe(size)
+        expect(sha(back), name).toBe(sha(data))
+      }
+      const out = join(dir, 'deep', 'er', 'out.bin')
+      await b.get(`rt/${size}/buffer`, out)
+      expect(sha(await readFile(out))).toBe(sha(data))
+    })
+  }
+
+  it('puts a literal string and reads it back as text or bytes', async () => {
+    const b = bucket()
+    await b.put('# cats\nsmall predatory mammals\n', 'README.md', { literal: true, contentType: 'text/markdown' })
+    expect(await b.read('README.md')).toBe('# cats\nsmall predatory mammals\n')
+    const bytes = await b.read('README.md', { encoding: null })
+    expect(Buffer.isBuffer(bytes)).toBe(true)
+    expect(bytes.toString('utf8')).toBe('# cats\nsmall predatory mammals\n')
+  })
+
+  it('treats a string as a file path unless literal, with a clear error for a missing file', async () => {
+    const b = bucket()
+    await expect(b.put('no/such/file.txt', 'x')).rejects.toThrow(/cannot be read.*literal: true/)
+    await expect(b.put('no/such/file.txt', 'x')).rejects.toBeInstanceOf(InvalidArgumentError)
+  })
+
+  it('puts null as an empty object, with metadata and content type', async () => {
+    const b = bucket()
+    await b.put(null, 'empty.marker', { metadata: { origin: 'test' }, contentType: 'application/x-marker' })
+    const h = await b.head('empty.marker')
+    expect(h.size).toBe(0)
+    expect(h.metadata).toEqual({ origin: 'test' })
+    expect(h.contentType).toBe('application/x-marker')
+  })
+})
+
+describe('ranges', () => {
+  const bucket = useBucket('ranges')
+  const data = Buffer.from('0123456789abcdefghij') // 20 bytes
+
+  it('reads slices with Python semantics, negative indices and suffix ranges', async () => {
+    const b = bucket()
+    await b.put(data, 'r.txt')
+    const cases: [{ start?: number; end?: number }, string][] = [
+      [{ start: 0, end: 4 }, '0123'],
+      [{ start: 5 }, '56789abcdefghij'],
+      [{ end: 3 }, '012'],
+      [{ start: -5 }, 'fghij'],
+      [{ start: 0, end: -1 }, '0123456789abcdefghi'],
+      [{ start: -6, end: -2 }, 'efgh'],
+      [{ start: 7, end: 7 }, ''],
+      [{ start: 19, end: 20 }, 'j'],
+    ]
+    for (const [range, expected] of cases) {
+      expect((await b.get('r.txt', range)).toString(), JSON.stringify(range)).toBe(expected)
+      expect(await b.read('r.txt', range), JSON.stringify(range)).toBe(expected)
+      const chunks: Buffer[] = []
+      for await (const c of b.stream('r.txt', range)) chunks.push(c as Buffer)
+      expect(Buffer.concat(chunks).toString(), JSON.stringify(range)).toBe(expected)
+    }
+  })
+
+  it('rejects a range outside the object with InvalidRangeError naming the key', async () => {
+    const b = bucket()
+    await b.put(data, 'r2.txt')
+    for (const range of [{ start: 21 }, { start: 0, end: 25 }, { start: -30, end: 2 }, { start: 10, end: 5 }]) {
+      const err = await b.get('r2.txt', range).catch((e: unknown) => e)
+      expect(err, JSON.stringify(range)).toBeInstanceOf(InvalidRangeError)
+      expect((err as InvalidRangeError).key).toBe('r2.txt')
+      expect((err as InvalidRangeError).message).toMatch(/outside .*r2\.txt \(20 bytes\)/)
+    }
+    await expect(b.get('r2.txt', { start: 1.5 })).rejects.toBeInstanceOf(InvalidArgumentError)
+  })
+})
+
+describe('head, exists, cp, mv, rm', () => {
+  const bucket = useBucket('verbs')
+
+  it('heads an object with every field', async () => {
+    const b = bucket()
+    const before = Date.now() - 60_000
+    await b.put(Buffer.from('hello'), 'h/one.txt', { contentType: 'text/plain', metadata: { color: 'tabby' } })
+    const h = await b.head('h/one.txt')
+    expect(h.key).toBe('h/one.txt')
+    expect(h.size).toBe(5)
+    expect(h.etag).toBe('"5d41402abc4b2a76b9719d911017c592"')
+    expect(h.lastModified!.getTime()).toBeGreaterThan(before)
+    expect(h.storageClass).toBe('STANDARD')
+    expect(h.contentType).toBe('text/plain')
+    expect(h.metadata).toEqual({ color: 'tabby' })
+    expect(h.restore).toBeUndefined()
+    expect(await b.exists('h/one.txt')).toBe(true)
+    expect(await b.exists('h/none.txt')).toBe(false)
+  })
+
+  it('raises NoSuchKeyError and NoSuchBucketError with bucket and key', async () => {
+    const b = bucket()
+    const e1 = await b.get('missing/key').catch((e: unknown) => e)
+    expect(e1).toBeInstanceOf(NoSuchKeyError)
+    expect((e1 as NoSuchKeyError).name).toBe('NoSuchKeyError')
+    expect((e1 as NoSuchKeyError).code).toBe('NoSuchKey')
+    expect((e1 as NoSuchKeyError).bucket).toBe(b.name)
+    expect((e1 as NoSuchKeyError).key).toBe('missing/key')
+    await expect(b.head('missing/key')).rejects.toBeInstanceOf(NoSuchKeyError)
+    const ghost = new Bucket(bucketName('ghost'), s3Options())
+    const e2 = await ghost.get('x').catch((e: unknown) => e)
+    expect(e2).toBeInstanceOf(NoSuchBucketError)
+    expect((e2 as NoSuchBucketError).code).toBe('NoSuchBucket')
+    await expect(ghost.ls().toArray()).rejects.toBeInstanceOf(NoSuchBucketError)
+  })
+
+  it('copies and moves objects, within and across buckets', async () => {
+    const b = bucket()
+    await b.put(Buffer.from('copy me'), 'c/src.txt', { metadata: { a: '1' } })
+    const c = await b.cp('c/src.txt', 'c/dst.txt')
+    expect(c).toMatchObject({ bucket: b.name, key: 'c/dst.txt', size: 7 })
+    expect(await b.read('c/dst.txt')).toBe('copy me')
+    expect((await b.head('c/dst.txt')).metadata).toEqual({ a: '1' })
+    const other = await Bucket.create(bucketName('other'), s3Options())
+    try {
+      await b.cp('c/src.txt', 'from-other.txt', { destinationBucket: other.name })
+      expect(await other.read('from-other.txt')).toBe('copy me')
+    } finally {
+      await other.delete({ force: true })
+    }
+    await b.mv('c/dst.txt', 'c/moved.txt')
+    expect(await b.exists('c/dst.txt')).toBe(false)
+    expect(await b.read('c/moved.txt')).toBe('copy me')
+    const moved = await b.mv(['c/moved.txt', 'c/nope.txt'], ['c/moved2.txt', 'c/nope2.txt'])
+    expect(moved.map((r) => r.ok)).toEqual([true, false])
+    expect(await b.exists('c/moved.txt')).toBe(false)
+    expect(await b.exists('c/moved2.txt')).toBe(true)
+  })
+
+  it('freezes objects and shows the new storage class in head and ls', async () => {
+    const b = bucket()
+    await b.put([Buffer.from('a'), Buffer.from('b'), Buffer.from('c')], ['f/a', 'f/b', 'f/c'])
+    const one = await b.freeze('f/a')
+    expect(one.key).toBe('f/a')
+    const many = await b.freeze(['f/b', 'f/c'], 'GLACIER')
+    expect(many.every((r) => r.ok)).toBe(true)
+    await b.cp('f/c', undefined, { storageClass: 'STANDARD_IA' })
+    expect((await b.head('f/a')).storageClass).toBe('DEEP_ARCHIVE')
+    expect((await b.head('f/b')).storageClass).toBe('GLACIER')
+    expect((await b.head('f/c')).storageClass).toBe('STANDARD_IA')
+    const listed = (await b.ls('f/')) as ObjectEntry[]
+    expect(listed.map((e) => [e.key, e.storageClass])).toEqual([
+      ['f/a', 'DEEP_ARCHIVE'],
+      ['f/b', 'GLACIER'],
+      ['f/c', 'STANDARD_IA'],
+    ])
+    expect(await b.read('f/a')).toBe('a')
+  })
+
+  it('restore on a server without RestoreObject fails with a typed error per item', async () => {
+    const b = bucket()
+    await b.put(Buffer.from('x'), 'frozen/x')
+    await b.freeze('frozen/x')
+    const results = await b.restore(['frozen/x'], { days: 1 })
+    expect(results).toHaveLength(1)
+    expect(results[0]!.ok).toBe(false)
+    if (!results[0]!.ok) {
+      expect(results[0]!.error.key).toBe('frozen/x')
+      expect(['NotImplemented', 'InvalidObjectState']).toContain(results[0]!.error.code)
+    }
+  })
+
+  it('removes 2500 keys in DeleteObjects batches with one result per key', async () => {
+    const b = bucket()
+    const keys = Array.from({ length: 2500 }, (_, i) => `rm/${String(i).padStart(5, '0')}`)
+    const put = await b.put(keys.map(() => null), keys, { concurrency: 32 })
+    expect(put.filter((r) => !r.ok)).toEqual([])
+    expect((await b.list('rm/')).length).toBe(2500)
+    const removed = await b.rm(keys)
+    expect(removed).toHaveLength(2500)
+    expect(removed.map((r) => r.key)).toEqual(keys)
+    expect(removed.every((r) => r.ok)).toBe(true)
+    expect((await b.list('rm/')).length).toBe(0)
+    await b.put(null, 'single')
+    await b.rm('single')
+    expect(await b.exists('single')).toBe(false)
+  })
+})
+
+describe('ls', () => {
+  const bucket = useBucket('ls')
+
+  it('lists with prefix and delimiter, and paginates over more than 1000 keys', async () => {
+    const b = bucket()
+    const keys = Array.from({ length: 1205 }, (_, i) => `many/${String(i).padStart(4, '0')}.txt`)
+    const put = await b.put(keys.map(() => null), keys, { concurrency: 32 })
+    expect(put.every((r) => r.ok)).toBe(true)
+    await b.put([Buffer.from('1'), Buffer.from('22'), Buffer.from('333')], ['top.txt', 'dir/a/1.txt', 'dir/b.txt'])
+    const root = await b.ls()
+    expect(root.map((e) => `${e.kind}:${e.key}`)).toEqual(['prefix:dir/', 'prefix:many/', 'object:top.txt'])
+    const dir = await b.ls('dir/')
+    expect(dir.map((e) => `${e.kind}:${e.key}`)).toEqual(['prefix:dir/a/', 'object:dir/b.txt'])
+    const rec = await b.ls('dir/', { recursive: true })
+    expect(rec.map((e) => e.key)).toEqual(['dir/a/1.txt', 'dir/b.txt'])
+    expect((rec[1] as ObjectEntry).size).toBe(3)
+    const many: string[] = []
+    for await (const e of b.ls('many/', { recursive: true })) many.push(e.key)
+    expect(many).toEqual(keys)
+    const after = await b.ls('many/', { recursive: true, startAfter: 'many/1199.txt' })
+    expect(after.map((e) => e.key)).toEqual(keys.slice(1200))
+  })
+})
+
+describe('parallel forms', () => {
+  const bucket = useBucket('parallel')
+
+  it('puts and gets 200 objects; one bad item fails alone, in input order', async () => {
+    const b = bucket()
+    const keys = Array.from({ length: 200 }, (_, i) => `p/${i}.bin`)
+    const datas = keys.map(() => randomBytes(1000 + Math.floor(Math.random() * 5000)))
+    const sources: unknown[] = [...datas]
+    const badKeys = [...keys]
+    badKeys[57] = 'x'.repeat(1025) // too long
+    sources[123] = 42 // not a source
+    const results = await b.put(sources as Buffer[], badKeys, { concurrency: 16 })
+    expect(results).toHaveLength(200)
+    expect(results.map((r) => r.key)).toEqual(badKeys)
+    const failed = results.flatMap((r, i) => (r.ok ? [] : [i]))
+    expect(failed).toEqual([57, 123])
+    expect(results[57]!.ok ? null : results[57]!.error).toBeInstanceOf(InvalidArgumentError)
+    expect(results[123]!.ok ? null : results[123]!.error.message).toMatch(/Unsupported source type/)
+
+    const readKeys = [...keys]
+    readKeys[5] = 'p/missing.bin'
+    const got = await b.get(readKeys)
+    expect(got.map((r) => r.key)).toEqual(readKeys)
+    got.forEach((r, i) => {
+      if (i === 5 || i === 57 || i === 123) {
+        expect(r.ok, `item ${i}`).toBe(false)
+        return
+      }
+      expect(r.ok).toBe(true)
+      if (r.ok) expect(sha(r.value)).toBe(sha(datas[i]!))
+    })
+    expect(got[5]!.ok ? null : got[5]!.error).toBeInstanceOf(NoSuchKeyError)
+
+    const heads = await b.head(keys.slice(0, 3))
+    expect(heads.map((r) => (r.ok ? r.value.size : -1))).toEqual(datas.slice(0, 3).map((d) => d.length))
+  })
+
+  it('stops at the first failure with stopOnError', async () => {
+    const b = bucket()
+    await expect(b.get(['p/missing-1', 'p/missing-2'], { stopOnError: true })).rejects.toBeInstanceOf(NoSuchKeyError)
+  })
+
+  it('downloads into given paths and into a mirror folder, refusing keys that escape it', async () => {
+    const b = bucket()
+    const keys = ['m/a.txt', 'm/deep/b.txt', '../../escape.txt', '/abs.txt', 'm/../../up.txt']
+    const put = await b.put(keys.map((k) => `content of ${k}`), keys, { literal: true })
+    expect(put.every((r) => r.ok)).toBe(true)
+    const root = await mkdtemp(join(tmpdir(), 'bf-mirror-'))
+    const dir = join(root, 'mirror')
+    const results = await b.get(keys, dir)
+    expect(results.map((r) => r.ok)).toEqual([true, true, false, false, false])
+    for (const r of results.slice(2)) {
+      expect(r.ok ? null : r.error).toBeInstanceOf(InvalidArgumentError)
+      expect(r.ok ? '' : r.error.message).toMatch(/outside the destination folder/)
+    }
+    expect(await readFile(join(dir, 'm/deep/b.txt'), 'utf8')).toBe('content of m/deep/b.txt')
+    // Nothing was written outside the folder.
+    expect((await readdir(root)).sort()).toEqual(['mirror'])
+    expect((await readdir(dir)).sort()).toEqual(['m'])
+
+    const paths = [join(root, 'x', 'one.txt'), join(root, 'y', 'two.txt')]
+    const explicit = await b.get(['m/a.txt', 'm/deep/b.txt'], paths)
+    expect(explicit.map((r) => (r.ok ? r.value : r.error.message))).toEqual(paths)
+    expect((await stat(paths[1]!)).size).toBe('content of m/deep/b.txt'.length)
+  })
+})
+
+describe('bad input', () => {
+  const bucket = useBucket('badinput')
+
+  it('rejects bad arguments before any request, naming the argument and the value', async () => {
+    const b = bucket()
+    const cases: [() => unknown, RegExp][] = [
+      [() => new Bucket('Bad_Name', s3Options()), /Invalid bucket name "Bad_Name"/],
+      [() => new Bucket('ab', s3Options()), /Invalid bucket name "ab"/],
+      [() => b.put(Buffer.from('x'), ''), /key to be 1 to 1024 UTF-8 bytes long, got 0 bytes/],
+      [() => b.put(Buffer.from('x'), 'é'.repeat(513)), /got 1026 bytes/],
+      [() => b.put(12 as never, 'k'), /Unsupported source type 12/],
+      [() => b.put([Buffer.from('a')], ['a', 'b']), /sources and keys to have the same length, got 1 and 2/],
+      [() => b.get(['a'], ['x', 'y']), /keys and destinations to have the same length/],
+      [() => b.get(['a'], { concurrency: 0 }), /Expected concurrency to be an integer >= 1, got 0/],
+      [() => new Bucket('fine-name', { ...s3Options(), concurrency: 0 }), /Expected concurrency to be an integer >= 1, got 0/],
+      [() => { b.concurrency = -1 }, /got -1/],
+    ]
+    for (const [fn, message] of cases) {
+      let caught: unknown
+      try {
+        await fn()
+      } catch (err) {
+        caught = err
+      }
+      expect(caught, String(message)).toBeInstanceOf(InvalidArgumentError)
+      expect((caught as Error).message).toMatch(message)
+      expect((caught as InvalidArgumentError).code).toBe('InvalidArgument')
+    }
+    expect(b.concurrency).toBe(8)
+  })
+
+  it('accepts a 1024-byte key', async () => {
+    const b = bucket()
+    const key = 'k'.repeat(1021) + 'é' + 'z' // 1024 bytes
+    expect(Buffer.byteLength(key)).toBe(1024)
+    await b.put('long', key, { literal: true })
+    expect(await b.read(key)).toBe('long')
+  })
+})
