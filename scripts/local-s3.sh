@@ -45,7 +45,7 @@ ensure_binaries() {
     log "installing Ceph (missing: ${missing[*]}) with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends ceph-mon ceph-osd radosgw ceph-common >&2
+    apt-get install -y -qq ceph-mon ceph-osd radosgw ceph-common >&2
   else
     die "Ceph binaries missing (${missing[*]}). Install them as root on Debian/Ubuntu with:
   apt-get install -y ceph-mon ceph-osd radosgw ceph-common
