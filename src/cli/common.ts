@@ -1,5 +1,5 @@
 /** Shared pieces of the `bucketflow` command: S3 URLs, the bucket from global options, output. */
-import { Command, Option } from 'commander'
+import { Command, InvalidArgumentError as OptionValueError, Option } from 'commander'
 import cliProgress from 'cli-progress'
 import { Bucket, type BucketOptions } from '../bucket.js'
 import { BucketflowError, InvalidArgumentError } from '../errors.js'
@@ -55,7 +55,7 @@ export function openBucket(name: string, opts: GlobalOptions): Bucket {
 export function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value)
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`Expected ${name} to be an integer >= 1, got ${JSON.stringify(value)}`, { argument: name })
+    if (!Number.isInteger(n) || n < 1) throw new OptionValueError(`Expected ${name} to be an integer >= 1, got ${JSON.stringify(value)}`)
     return n
   }
 }

@@ -1,14 +1,13 @@
 /** `bucketflow head` (object metadata) and `bucketflow cat` (object bytes to stdout, with ranges). */
 import { pipeline } from 'node:stream/promises'
-import type { Command } from 'commander'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError, type Command } from 'commander'
 import type { GetOptions } from '../stages/get.js'
 import { act, EXIT_OK, globals, openBucket, Output, parseS3Url } from './common.js'
 
 function integer(name: string) {
   return (value: string): number => {
     const n = Number(value)
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`Expected ${name} to be an integer, got ${JSON.stringify(value)}`, { argument: name })
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`Expected ${name} to be an integer, got ${JSON.stringify(value)}`)
     return n
   }
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
-import { addGlobalOptions, EXIT_USAGE } from './common.js'
+import { addGlobalOptions, EXIT_USAGE, reportError } from './common.js'
 import { register as registerCp } from './cp.js'
 import { register as registerGet } from './get.js'
 import { register as registerHead } from './head.js'
@@ -39,7 +39,7 @@ export async function main(argv = process.argv): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE
       return
     }
-    throw err
+    process.exitCode = reportError(err)
   }
 }
 
