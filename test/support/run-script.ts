@@ -1,0 +1,37 @@
+/** Run a TypeScript program (an example, a bench) in a child process against the run's S3 server. */
+import { spawn } from 'node:child_process'
+import { inject } from 'vitest'
+
+export interface ScriptRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export function runScript(path: string, args: string[] = [], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<ScriptRun> {
+  const s3 = inject('s3')
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        AWS_ACCESS_KEY_ID: s3.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        AWS_REGION: s3.region,
+        ...options.env,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+    child.stdin.end(options.input ?? '')
+  })
+}
