@@ -20,6 +20,24 @@ export type PutSource =
   | null
   | undefined
 
+/** A source of bytes of unknown length: what `putStream` accepts. */
+export type StreamSource = Readable | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>
+
+/**
+ * A Node Readable (byte mode) for a stream source: a Readable as it is, a web ReadableStream
+ * through `Readable.fromWeb`, an AsyncIterable of Uint8Array or string chunks (strings as
+ * UTF-8) through `Readable.from`. Throws InvalidArgumentError for anything else.
+ */
+export function toReadable(source: StreamSource, key?: string): Readable {
+  if (source instanceof Readable) return source
+  if (isWebStream(source)) return Readable.fromWeb(source as import('node:stream/web').ReadableStream<Uint8Array>)
+  if (isAsyncIterable(source)) return Readable.from(toBytes(source as AsyncIterable<Uint8Array | string>), { objectMode: false })
+  throw new InvalidArgumentError(
+    `Unsupported stream source ${describeValue(source)}: expected a Readable, an AsyncIterable<Uint8Array | string> or a web ReadableStream`,
+    { argument: 'source', ...(key === undefined ? {} : { key }) },
+  )
+}
+
 /** A source resolved to bytes in memory or to a stream (of known length when `size` is set). */
 export type PreparedBody =
   | { kind: 'bytes'; bytes: Uint8Array }
@@ -69,9 +87,8 @@ export async function prepareBody(source: PutSource, literal = false, key?: stri
     if (size <= IN_MEMORY_FILE_LIMIT) return { kind: 'bytes', bytes: await readFile(source) }
     return { kind: 'stream', stream: createReadStream(source), size }
   }
-  if (source instanceof Readable) return { kind: 'stream', stream: source }
-  if (isWebStream(source)) return { kind: 'stream', stream: Readable.fromWeb(source as import('node:stream/web').ReadableStream<Uint8Array>) }
-  return { kind: 'stream', stream: Readable.from(toBytes(source as AsyncIterable<Uint8Array | string>)) }
+  if (source instanceof Readable || isWebStream(source) || isAsyncIterable(source)) return { kind: 'stream', stream: toReadable(source as StreamSource, key) }
+  return { kind: 'stream', stream: Readable.from(toBytes(source as Iterable<Uint8Array>), { objectMode: false }) }
 }
 
 async function* toBytes(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): AsyncGenerator<Uint8Array> {

@@ -11,12 +11,12 @@
  * ```
  * @packageDocumentation
  */
-import { HeadObjectCommand, PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
-import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from '../bucket-ref.js'
 import { prepareBody, type PutSource } from '../body.js'
-import { IntegrityError, toBucketflowError } from '../errors.js'
+import { toBucketflowError } from '../errors.js'
+import { createWriteStream } from '../sinks/multipart.js'
 import { mapResults, type Result, type StageOptions } from '../results.js'
 import { validateKey } from '../validate.js'
 
@@ -52,9 +52,14 @@ function baseInput(ref: BucketRef, key: string, opts: PutOptions): PutObjectComm
 
 /**
  * Upload one object. Bytes and small files go in one PutObject; streams and large files go
- * through a multipart upload that is aborted if anything fails (nothing is left behind).
- * Memory: bytes sources are sent as they are; streamed sources hold at most
- * `partSize * (queueSize + 1)` bytes.
+ * through the multipart sink ({@link createWriteStream}), whose upload is aborted if anything
+ * fails (nothing is left behind). Memory: bytes sources are sent as they are; streamed sources
+ * hold at most `partSize * (queueSize + 1)` bytes.
+ *
+ * @example
+ * ```ts
+ * await putObject(bucket, createReadStream('big.csv'), 'raw/big.csv', { partSize: 16 * 1024 * 1024 })
+ * ```
  */
 export async function putObject(ref: BucketRef, source: PutSource, key: string, opts: PutOptions = {}): Promise<PutResult> {
   validateKey(key, ref.name)
@@ -73,46 +78,31 @@ export async function putObject(ref: BucketRef, source: PutSource, key: string, 
       throw toBucketflowError(err, { ...where, operation: 'PutObject' })
     }
   }
-  let sent = 0
-  const counted = Readable.from(
-    (async function* () {
-      for await (const chunk of body.stream as AsyncIterable<Uint8Array>) {
-        sent += chunk.byteLength
-        yield chunk
-      }
-    })(),
-    { objectMode: false },
-  )
-  const upload = new Upload({
-    client: ref.client,
-    params: { ...input, Body: counted },
-    partSize: opts.partSize ?? 8 * 1024 * 1024,
-    queueSize: opts.queueSize ?? 4,
-    leavePartsOnError: false,
-    ...(abortSignal ? { abortController: linkedController(abortSignal) } : {}),
-  })
+  // Streams and large files: the bounded-memory multipart sink (a single PutObject when the
+  // stream turns out smaller than one part). It aborts its upload on any failure and checks the
+  // completed object's size against the bytes written.
+  let sink
   try {
-    await upload.done()
+    sink = createWriteStream(ref, key, {
+    ...(opts.partSize !== undefined ? { partSize: opts.partSize } : {}),
+    ...(opts.queueSize !== undefined ? { queueSize: opts.queueSize } : {}),
+    ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}),
+    ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
+    ...(opts.storageClass !== undefined ? { storageClass: opts.storageClass } : {}),
+    ...(abortSignal ? { signal: abortSignal } : {}),
+    })
   } catch (err) {
     body.stream.destroy()
+    throw err
+  }
+  try {
+    await pipeline(body.stream, sink)
+  } catch (err) {
+    await sink.done.catch(() => undefined)
     throw toBucketflowError(err, { ...where, operation: 'Upload' })
   }
-  // Some servers answer CompleteMultipartUpload with an empty ETag: take size and ETag from HEAD.
-  const head = await ref.client
-    .send(new HeadObjectCommand({ Bucket: ref.name, Key: key }))
-    .catch((err: unknown) => Promise.reject(toBucketflowError(err, { ...where, operation: 'HeadObject' })))
-  const size = head.ContentLength ?? 0
-  if (size !== sent) {
-    throw new IntegrityError(`Uploaded ${sent} bytes to s3://${ref.name}/${key} but the object has ${size}`, where)
-  }
-  return { key, size, etag: head.ETag ?? '' }
-}
-
-function linkedController(signal: AbortSignal): AbortController {
-  const controller = new AbortController()
-  if (signal.aborted) controller.abort(signal.reason)
-  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true })
-  return controller
+  const { size, etag } = await sink.done
+  return { key, size, etag }
 }
 
 /** One item for {@link putObjects}: a source and the key to store it under. */

@@ -1,0 +1,670 @@
+/**
+ * The bounded-memory multipart sink: a Node `Writable` that turns whatever is written to it
+ * (all at once or intermittently) into the parts of one S3 multipart upload.
+ *
+ * Memory: the sink holds at most `partSize * (queueSize + 1)` bytes of payload: up to
+ * `queueSize` parts being uploaded and one part being filled. When that is reached, `write()`
+ * returns false and the sink stops taking data until a part has been uploaded (real
+ * backpressure: `pipeline` and `pipe` stop pulling from the source). Written chunks are copied
+ * into the part buffers, so no slice ever pins a caller's larger buffer. Beyond that, Node's own
+ * write queue holds at most `writableHighWaterMark` (16 KiB by default) plus the chunk that
+ * crossed it, for writers that respect `write()`'s return value.
+ *
+ * @example
+ * ```ts
+ * import { pipeline } from 'node:stream/promises'
+ * import { createReadStream } from 'node:fs'
+ * import { createWriteStream } from 'bucketflow'
+ * const sink = createWriteStream(bucket, 'backups/db.dump', { partSize: 16 * 1024 * 1024 })
+ * await pipeline(createReadStream('db.dump'), sink)
+ * const { size, etag, parts } = await sink.done
+ * ```
+ * @packageDocumentation
+ */
+import { createHash } from 'node:crypto'
+import { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type CreateMultipartUploadCommandInput,
+} from '@aws-sdk/client-s3'
+import type { BucketRef, StorageClass } from '../bucket-ref.js'
+import { toReadable, type StreamSource } from '../body.js'
+import { AbortError, BucketflowError, IntegrityError, InvalidArgumentError, toBucketflowError } from '../errors.js'
+import { describeValue, validateInteger, validateKey } from '../validate.js'
+
+const MiB = 1024 * 1024
+/** Default part size: 8 MiB. */
+export const DEFAULT_PART_SIZE = 8 * MiB
+/** Smallest part size S3 accepts (for every part but the last): 5 MiB. */
+export const MIN_PART_SIZE = 5 * MiB
+/** Largest part size S3 accepts: 5 GiB. */
+export const MAX_PART_SIZE = 5 * 1024 * MiB
+/** Most parts one multipart upload may have. */
+export const MAX_PARTS = 10_000
+/** Default number of parts uploaded at once. */
+export const DEFAULT_QUEUE_SIZE = 4
+/** Default attempts per part (the first included). */
+export const DEFAULT_MAX_PART_ATTEMPTS = 5
+
+/** Progress of a streamed upload, passed to `onProgress`. */
+export interface UploadProgress {
+  /** Bytes accepted from the writer so far. */
+  bytesWritten: number
+  /** Bytes the server has acknowledged (parts uploaded, or the whole object). */
+  bytesUploaded: number
+  /** Parts uploaded so far (0 until the first part is done; 0 for a single PutObject). */
+  partsDone: number
+}
+
+/** Options for {@link createWriteStream} and {@link putStream}. */
+export interface WriteStreamOptions {
+  /** Bytes per part: an integer between 5 MiB and 5 GiB. Default 8 MiB. */
+  partSize?: number
+  /** Parts uploaded at once: an integer >= 1. Default 4. */
+  queueSize?: number
+  /**
+   * Attempts per part, the first included, before the upload fails and is aborted. The sink
+   * holds a part's bytes until it is acknowledged, so a part can always be sent again. Each
+   * attempt also goes through the client's own retry strategy. Default 5.
+   */
+  maxPartAttempts?: number
+  contentType?: string
+  metadata?: Record<string, string>
+  storageClass?: StorageClass
+  /** Send a Content-MD5 with every part so the server rejects a corrupted part. Default true. */
+  contentMd5?: boolean
+  /** Abort the upload: nothing is left on the server, and the stream errors with AbortError. */
+  signal?: AbortSignal
+  /**
+   * Called when a part is sealed, when a part is uploaded, and once when the object is
+   * complete. An exception thrown here fails the upload.
+   */
+  onProgress?: (progress: UploadProgress) => void
+}
+
+/** What a finished streamed upload produced. */
+export interface WriteStreamResult {
+  key: string
+  /** Bytes stored (verified against the bytes written). */
+  size: number
+  /** The object's ETag, from a HEAD after completing (some servers answer Complete with none). */
+  etag: string
+  /** Parts of the multipart upload; 0 when the stream was stored with a single PutObject. */
+  parts: number
+}
+
+interface Options {
+  partSize: number
+  queueSize: number
+  maxPartAttempts: number
+  contentMd5: boolean
+}
+
+function validateOptions(opts: WriteStreamOptions, where: { bucket: string; key: string }): Options {
+  const check = (fn: () => void) => {
+    try {
+      fn()
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) {
+        throw new InvalidArgumentError(err.message, { ...where, ...(err.argument === undefined ? {} : { argument: err.argument }) })
+      }
+      throw err
+    }
+  }
+  const partSize = opts.partSize ?? DEFAULT_PART_SIZE
+  const queueSize = opts.queueSize ?? DEFAULT_QUEUE_SIZE
+  const maxPartAttempts = opts.maxPartAttempts ?? DEFAULT_MAX_PART_ATTEMPTS
+  check(() => validateInteger(partSize, 'partSize', MIN_PART_SIZE, MAX_PART_SIZE))
+  check(() => validateInteger(queueSize, 'queueSize', 1))
+  check(() => validateInteger(maxPartAttempts, 'maxPartAttempts', 1))
+  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') {
+    throw new InvalidArgumentError(`Expected onProgress to be a function, got ${describeValue(opts.onProgress)}`, { ...where, argument: 'onProgress' })
+  }
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError(`Expected signal to be an AbortSignal, got ${describeValue(opts.signal)}`, { ...where, argument: 'signal' })
+  }
+  return { partSize, queueSize, maxPartAttempts, contentMd5: opts.contentMd5 ?? true }
+}
+
+const RETRYABLE_CODES = new Set([
+  'SlowDown',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'InternalError',
+  'ServiceUnavailable',
+  'Throttling',
+  'ThrottlingException',
+  'BadDigest',
+  'IncompleteBody',
+  'UnknownError',
+])
+
+/** Whether a failed request is worth sending again: network errors, 5xx, throttling. */
+function isRetryable(err: BucketflowError): boolean {
+  if (err instanceof AbortError) return false
+  const status = err.statusCode
+  if (status === undefined) return true
+  if (status >= 500 || status === 429 || status === 408) return true
+  return RETRYABLE_CODES.has(err.code) && status !== 404 && status !== 403
+}
+
+function backoff(attempt: number): number {
+  const base = Math.min(5_000, 200 * 2 ** (attempt - 1))
+  return base / 2 + Math.random() * (base / 2)
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('base64')
+
+/**
+ * A Writable that uploads what is written to it as one S3 object, in parts, with bounded
+ * memory. Create it with {@link createWriteStream} (or `bucket.createWriteStream`).
+ *
+ * - Payload held never exceeds {@link MultipartSink.maxBufferedBytes} =
+ *   `partSize * (queueSize + 1)`; see {@link MultipartSink.bufferedBytes} and
+ *   {@link MultipartSink.peakBufferedBytes}.
+ * - A stream smaller than one part (or exactly one part) is stored with a single PutObject; no
+ *   multipart upload is created. An empty stream makes an empty object.
+ * - A failed part is sent again with backoff, up to `maxPartAttempts`.
+ * - On an unrecoverable error, `destroy()` or an aborted `signal`, the multipart upload is
+ *   aborted (nothing is left on the server) and {@link MultipartSink.done} rejects after that
+ *   cleanup; the error is emitted as 'error' (not for a plain `destroy()`, as in Node).
+ * - 'finish' is emitted only after the upload was completed and verified (its size equals the
+ *   bytes written, else `IntegrityError` and the bad object is deleted).
+ *
+ * @example
+ * ```ts
+ * const sink = bucket.createWriteStream('events.ndjson', { queueSize: 2 })
+ * for await (const event of events) {
+ *   if (!sink.write(JSON.stringify(event) + '\n')) await once(sink, 'drain')
+ * }
+ * sink.end()
+ * console.log(await sink.done) // { key, size, etag, parts }
+ * ```
+ */
+export class MultipartSink extends Writable {
+  /** The bucket's name. */
+  readonly bucket: string
+  /** The object's key. */
+  readonly key: string
+  /** Bytes per part. */
+  readonly partSize: number
+  /** Parts uploaded at once. */
+  readonly queueSize: number
+  /**
+   * Settles after the upload finished: resolves to `{ key, size, etag, parts }` once the object
+   * is complete and verified, or rejects (after the multipart upload was aborted) with the error
+   * that stopped it. It never causes an unhandled rejection on its own.
+   */
+  readonly done: Promise<WriteStreamResult>
+
+  readonly #ref: BucketRef
+  readonly #opts: Options
+  readonly #input: CreateMultipartUploadCommandInput
+  readonly #onProgress: ((p: UploadProgress) => void) | undefined
+  readonly #signal: AbortSignal | undefined
+  readonly #onAbort: () => void
+  /** Aborts in-flight part requests and retry waits when the sink is destroyed. */
+  readonly #controller = new AbortController()
+  #resolve!: (r: WriteStreamResult) => void
+  #reject!: (err: unknown) => void
+
+  /** The part being filled, and how much of it is filled. */
+  #part: Buffer | undefined
+  #filled = 0
+  /** Part buffers free for reuse (at most queueSize + 1 ever exist). */
+  readonly #pool: Buffer[] = []
+  #partNumber = 0
+  readonly #completed: CompletedPart[] = []
+  #inflight = 0
+  readonly #inflightPromises = new Set<Promise<void>>()
+  #waiters: (() => void)[] = []
+  #created: Promise<string> | undefined
+  #uploadId: string | undefined
+  #failure: Error | undefined
+  #finished = false
+  #partRetries = 0
+
+  #bytesWritten = 0
+  #bytesUploaded = 0
+  #partsDone = 0
+  #buffered = 0
+  #peak = 0
+
+  /** Use {@link createWriteStream}. */
+  constructor(ref: BucketRef, key: string, opts: WriteStreamOptions = {}) {
+    validateKey(key, ref.name)
+    const where = { bucket: ref.name, key }
+    const options = validateOptions(opts, where)
+    super({ objectMode: false, decodeStrings: true })
+    this.#ref = ref
+    this.bucket = ref.name
+    this.key = key
+    this.#opts = options
+    this.partSize = options.partSize
+    this.queueSize = options.queueSize
+    this.#onProgress = opts.onProgress
+    const input: CreateMultipartUploadCommandInput = { Bucket: ref.name, Key: key }
+    if (opts.contentType !== undefined) input.ContentType = opts.contentType
+    if (opts.metadata !== undefined) input.Metadata = opts.metadata
+    if (opts.storageClass !== undefined) input.StorageClass = opts.storageClass
+    this.#input = input
+    this.done = new Promise<WriteStreamResult>((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+    this.done.catch(() => undefined)
+    this.#signal = opts.signal
+    this.#onAbort = () => this.destroy(new AbortError(`The upload to s3://${this.bucket}/${this.key} was aborted`, { ...this.#where(), cause: this.#signal?.reason }))
+    if (this.#signal?.aborted) process.nextTick(this.#onAbort)
+    else this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  /** The payload bound: `partSize * (queueSize + 1)` bytes. */
+  get maxBufferedBytes(): number {
+    return this.partSize * (this.queueSize + 1)
+  }
+  /** Payload bytes the sink holds right now (the part being filled and the parts in flight). */
+  get bufferedBytes(): number {
+    return this.#buffered
+  }
+  /** The most payload bytes the sink has held at once; never above {@link maxBufferedBytes}. */
+  get peakBufferedBytes(): number {
+    return this.#peak
+  }
+  /** Bytes accepted from the writer. */
+  get bytesWritten(): number {
+    return this.#bytesWritten
+  }
+  /** Bytes the server has acknowledged. */
+  get bytesUploaded(): number {
+    return this.#bytesUploaded
+  }
+  /** Parts uploaded so far. */
+  get partsDone(): number {
+    return this.#partsDone
+  }
+  /** Parts in flight right now (at most `queueSize`). */
+  get partsInFlight(): number {
+    return this.#inflight
+  }
+  /** Part attempts that failed and were sent again. */
+  get partRetries(): number {
+    return this.#partRetries
+  }
+  /** The multipart upload's id, once one was created. */
+  get uploadId(): string | undefined {
+    return this.#uploadId
+  }
+
+  #where(): { bucket: string; key: string; uploadId?: string } {
+    return { bucket: this.bucket, key: this.key, ...(this.#uploadId ? { uploadId: this.#uploadId } : {}) }
+  }
+
+  #progress(): void {
+    if (!this.#onProgress) return
+    try {
+      this.#onProgress({ bytesWritten: this.#bytesWritten, bytesUploaded: this.#bytesUploaded, partsDone: this.#partsDone })
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const w of waiters) w()
+  }
+
+  /** Resolves once fewer than `queueSize` parts are in flight, or the sink failed. */
+  async #slot(): Promise<void> {
+    while (this.#inflight >= this.queueSize && !this.#failure) await new Promise<void>((r) => this.#waiters.push(r))
+  }
+
+  /** Resolves once no part is in flight, or the sink failed. */
+  async #drained(): Promise<void> {
+    while (this.#inflight > 0 && !this.#failure) await new Promise<void>((r) => this.#waiters.push(r))
+  }
+
+  #fail(err: Error): void {
+    if (this.#failure) return
+    this.#failure = err
+    this.#wake()
+    this.destroy(err)
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#consume(chunk, 0, callback)
+  }
+
+  /** Copy `chunk[offset..]` into parts; pause (keeping the callback) while no part can be sent. */
+  #consume(chunk: Buffer, offset: number, callback: (error?: Error | null) => void): void {
+    let off = offset
+    while (off < chunk.length) {
+      if (this.#failure) return callback(this.#failure)
+      if (this.#part && this.#filled === this.partSize) {
+        // The part is full and more data has come: send it, or wait for a free slot.
+        if (this.#inflight >= this.queueSize) {
+          this.#waiters.push(() => this.#consume(chunk, off, callback))
+          return
+        }
+        this.#seal()
+        if (this.#failure) return callback(this.#failure)
+      }
+      if (!this.#part) {
+        this.#part = this.#pool.pop() ?? Buffer.allocUnsafeSlow(this.partSize)
+        this.#filled = 0
+      }
+      const n = Math.min(this.partSize - this.#filled, chunk.length - off)
+      chunk.copy(this.#part, this.#filled, off, off + n)
+      this.#filled += n
+      off += n
+      this.#bytesWritten += n
+      this.#buffered += n
+      if (this.#buffered > this.#peak) this.#peak = this.#buffered
+    }
+    callback()
+  }
+
+  /** Send the current part (the caller made sure a slot is free). */
+  #seal(): void {
+    const buffer = this.#part!
+    const length = this.#filled
+    this.#part = undefined
+    this.#filled = 0
+    const partNumber = ++this.#partNumber
+    if (partNumber > MAX_PARTS) {
+      this.#fail(
+        new InvalidArgumentError(
+          `s3://${this.bucket}/${this.key} needs more than ${MAX_PARTS} parts of ${this.partSize} bytes; use a larger partSize`,
+          { ...this.#where(), argument: 'partSize' },
+        ),
+      )
+      return
+    }
+    this.#inflight++
+    const task = this.#uploadPart(partNumber, buffer.subarray(0, length)).then(
+      (etag) => {
+        this.#completed.push({ PartNumber: partNumber, ETag: etag })
+        this.#inflight--
+        this.#buffered -= length
+        this.#bytesUploaded += length
+        this.#partsDone++
+        this.#pool.push(buffer)
+        this.#progress()
+        this.#wake()
+      },
+      (err: unknown) => {
+        this.#inflight--
+        this.#fail(err as Error)
+      },
+    )
+    this.#inflightPromises.add(task)
+    void task.finally(() => this.#inflightPromises.delete(task))
+    this.#progress()
+  }
+
+  #create(): Promise<string> {
+    // Not tied to the abort signal: if the sink is destroyed meanwhile, the upload is created,
+    // then aborted, so no orphan is left behind.
+    this.#created ??= this.#ref.client.send(new CreateMultipartUploadCommand(this.#input)).then(
+      (out) => {
+        if (!out.UploadId) throw new BucketflowError(`CreateMultipartUpload for s3://${this.bucket}/${this.key} returned no UploadId`, this.#where(), 'NoUploadId')
+        this.#uploadId = out.UploadId
+        return out.UploadId
+      },
+      (err: unknown) => {
+        throw toBucketflowError(err, { ...this.#where(), operation: 'CreateMultipartUpload' })
+      },
+    )
+    return this.#created
+  }
+
+  async #uploadPart(partNumber: number, body: Buffer): Promise<string> {
+    const uploadId = await this.#create()
+    const signal = this.#controller.signal
+    const contentMd5 = this.#opts.contentMd5 ? md5(body) : undefined
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) throw this.#abortError()
+      try {
+        const out = await this.#ref.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: this.key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+            ...(contentMd5 ? { ContentMD5: contentMd5 } : {}),
+          }),
+          { abortSignal: signal },
+        )
+        if (!out.ETag) {
+          throw new BucketflowError(`UploadPart ${partNumber} of s3://${this.bucket}/${this.key} returned no ETag`, { ...this.#where(), partNumber }, 'NoETag')
+        }
+        return out.ETag
+      } catch (err) {
+        if (signal.aborted) throw this.#abortError()
+        const typed = toBucketflowError(err, { ...this.#where(), partNumber, operation: 'UploadPart' })
+        if (attempt >= this.#opts.maxPartAttempts || !isRetryable(typed)) throw typed
+        this.#partRetries++
+        await sleep(backoff(attempt), signal).catch(() => {
+          throw this.#abortError()
+        })
+      }
+    }
+  }
+
+  #abortError(): Error {
+    return this.#failure ?? new AbortError(`The upload to s3://${this.bucket}/${this.key} was aborted`, this.#where())
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#finish().then(
+      (result) => {
+        this.#finished = true
+        this.#resolve(result)
+        callback()
+      },
+      (err: unknown) => callback(err as Error),
+    )
+  }
+
+  async #finish(): Promise<WriteStreamResult> {
+    if (this.#partNumber === 0) return this.#putWhole()
+    if (this.#part && this.#filled > 0) {
+      await this.#slot()
+      if (this.#failure) throw this.#failure
+      this.#seal()
+    }
+    await this.#drained()
+    if (this.#failure) throw this.#failure
+    const uploadId = this.#uploadId!
+    const parts = [...this.#completed].sort((a, b) => a.PartNumber! - b.PartNumber!)
+    try {
+      await this.#ref.client.send(
+        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        { abortSignal: this.#controller.signal },
+      )
+    } catch (err) {
+      throw toBucketflowError(err, { ...this.#where(), operation: 'CompleteMultipartUpload' })
+    }
+    // The upload no longer exists: from here on there is nothing to abort.
+    this.#finished = true
+    // Some servers (radosgw) answer CompleteMultipartUpload with an empty ETag: take size and
+    // ETag from a HEAD, and check the size against what was written.
+    let head
+    try {
+      head = await this.#ref.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key }))
+    } catch (err) {
+      throw toBucketflowError(err, { ...this.#where(), operation: 'HeadObject' })
+    }
+    const size = head.ContentLength ?? -1
+    if (size !== this.#bytesWritten) {
+      await this.#ref.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key })).catch(() => undefined)
+      throw new IntegrityError(
+        `Wrote ${this.#bytesWritten} bytes to s3://${this.bucket}/${this.key} but the completed object has ${size}; the object was deleted`,
+        this.#where(),
+      )
+    }
+    this.#progress()
+    this.#pool.length = 0
+    return { key: this.key, size, etag: head.ETag ?? '', parts: parts.length }
+  }
+
+  /** The whole stream fits in one part: one PutObject, no multipart upload. */
+  async #putWhole(): Promise<WriteStreamResult> {
+    const body = this.#part ? this.#part.subarray(0, this.#filled) : Buffer.alloc(0)
+    const contentMd5 = this.#opts.contentMd5 ? md5(body) : undefined
+    const signal = this.#controller.signal
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = await this.#ref.client.send(
+          new PutObjectCommand({ ...this.#input, Body: body, ContentLength: body.length, ...(contentMd5 ? { ContentMD5: contentMd5 } : {}) }),
+          { abortSignal: signal },
+        )
+        this.#bytesUploaded = body.length
+        this.#buffered = 0
+        this.#part = undefined
+        this.#pool.length = 0
+        this.#progress()
+        return { key: this.key, size: body.length, etag: out.ETag ?? '', parts: 0 }
+      } catch (err) {
+        if (signal.aborted) throw this.#abortError()
+        const typed = toBucketflowError(err, { ...this.#where(), operation: 'PutObject' })
+        if (attempt >= this.#opts.maxPartAttempts || !isRetryable(typed)) throw typed
+        this.#partRetries++
+        await sleep(backoff(attempt), signal).catch(() => {
+          throw this.#abortError()
+        })
+      }
+    }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort)
+    if (this.#finished) {
+      callback(error)
+      return
+    }
+    const reason = error ?? new AbortError(`The write stream to s3://${this.bucket}/${this.key} was destroyed before it finished`, this.#where())
+    this.#failure ??= reason
+    this.#controller.abort(reason)
+    this.#wake()
+    this.#cleanup().then(
+      () => {
+        this.#part = undefined
+        this.#pool.length = 0
+        this.#buffered = 0
+        this.#reject(reason)
+        callback(error)
+      },
+      (cleanupError: unknown) => {
+        this.#reject(reason)
+        callback(error ?? (cleanupError as Error))
+      },
+    )
+  }
+
+  /** Wait for in-flight requests to settle, then abort the multipart upload, if one exists. */
+  async #cleanup(): Promise<void> {
+    await Promise.allSettled([...this.#inflightPromises])
+    if (!this.#created) return
+    let uploadId: string
+    try {
+      uploadId = await this.#created
+    } catch {
+      return
+    }
+    let lastError: unknown
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await this.#ref.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }))
+        return
+      } catch (err) {
+        const typed = toBucketflowError(err, { ...this.#where(), operation: 'AbortMultipartUpload' })
+        if (typed.code === 'NoSuchUpload') return
+        lastError = typed
+        await new Promise((r) => setTimeout(r, backoff(attempt)))
+      }
+    }
+    process.emitWarning(
+      `Could not abort multipart upload ${uploadId} of s3://${this.bucket}/${this.key}: ${(lastError as Error).message}; remove it with abortUploads()`,
+      { code: 'BUCKETFLOW_ORPHAN_UPLOAD' },
+    )
+  }
+}
+
+/**
+ * A Writable that uploads everything written to it as the object `key`, in parts of `partSize`
+ * (default 8 MiB, at least 5 MiB), `queueSize` (default 4) at once. Memory: at most
+ * `partSize * (queueSize + 1)` bytes of payload (40 MiB with the defaults). Await `stream.done`
+ * for `{ key, size, etag, parts }`; 'finish' is emitted only after the object is complete.
+ *
+ * @example
+ * ```ts
+ * import { pipeline } from 'node:stream/promises'
+ * const sink = createWriteStream(bucket, 'dumps/2024.sql.gz', { partSize: 16 * 1024 * 1024, queueSize: 2 })
+ * await pipeline(process.stdin, sink)
+ * console.log((await sink.done).size)
+ * ```
+ */
+export function createWriteStream(ref: BucketRef, key: string, opts: WriteStreamOptions = {}): MultipartSink {
+  return new MultipartSink(ref, key, opts)
+}
+
+/**
+ * Upload a stream of unknown length: a Node Readable, an AsyncIterable of Uint8Array or string
+ * chunks, or a web ReadableStream, piped into {@link createWriteStream} with
+ * `stream/promises.pipeline`. Resolves to `{ key, size, etag, parts }` once the object is
+ * complete and verified; on failure rejects after the multipart upload was aborted (an error of
+ * the source itself is passed through as it is). Memory: `partSize * (queueSize + 1)`.
+ *
+ * @example
+ * ```ts
+ * async function* rows() {
+ *   for await (const row of db.query('select * from events')) yield JSON.stringify(row) + '\n'
+ * }
+ * const { size } = await putStream(bucket, rows(), 'exports/events.ndjson', { contentType: 'application/x-ndjson' })
+ * ```
+ */
+export async function putStream(ref: BucketRef, source: StreamSource, key: string, opts: WriteStreamOptions = {}): Promise<WriteStreamResult> {
+  const sink = createWriteStream(ref, key, opts)
+  let readable
+  try {
+    readable = toReadable(source, key)
+  } catch (err) {
+    sink.destroy()
+    throw err
+  }
+  try {
+    await pipeline(readable, sink)
+  } catch (err) {
+    // `done` settles after the multipart upload was aborted.
+    await sink.done.catch(() => undefined)
+    throw err
+  }
+  return sink.done
+}
