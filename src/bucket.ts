@@ -16,7 +16,7 @@
 import type { Readable } from 'node:stream'
 import { CreateBucketCommand, DeleteBucketCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from './bucket-ref.js'
-import type { PutSource } from './body.js'
+import type { PutSource, StreamSource } from './body.js'
 import { checkSource } from './body.js'
 import { createClient, type ClientOptions } from './client.js'
 import { InvalidArgumentError, NoSuchKeyError, toBucketflowError } from './errors.js'
@@ -26,7 +26,11 @@ import { deleteObject, deleteObjects } from './stages/delete.js'
 import { getObject, getObjects, getToFile, streamObject, type ByteRange, type GetOptions } from './stages/get.js'
 import { headObject, headObjects, type ObjectInfo } from './stages/head.js'
 import { listObjects, listPages, type ListOptions, type ObjectEntry, type PrefixEntry } from './stages/list.js'
-import { abortUploads } from './stages/uploads.js'
+import { abortUploads, listUploads, type AbortUploadsOptions, type UploadInfo } from './stages/uploads.js'
+import { appendObject, type AppendOptions, type AppendResult } from './stages/append.js'
+import { tail, type Tail, type TailMarker, type TailOptions } from './stages/tail.js'
+import { createWriteStream, putStream, type MultipartSink, type WriteStreamOptions, type WriteStreamResult } from './sinks/multipart.js'
+import { createLogStream, type LogSink, type LogStreamOptions } from './sinks/rotating.js'
 import { putObject, putObjects, type PutOptions, type PutResult } from './stages/put.js'
 import { freezeObject, freezeObjects, restoreObject, restoreObjects, type RestoreOptions } from './stages/storage-class.js'
 import { describeValue, validateBucketName, validateConcurrency, validateKey, validateSameLength } from './validate.js'
@@ -417,6 +421,118 @@ export class Bucket implements BucketRef {
     return new Listing(async function* () {
       for await (const page of listPages(self, { ...options, prefix })) for (const o of page.objects) yield o.key
     })
+  }
+
+  /**
+   * A Writable that uploads what is written to it as the object `key`, in parts of `partSize`
+   * (default 8 MiB, at least 5 MiB), `queueSize` (default 4) at once, with real backpressure.
+   * Memory: at most `partSize * (queueSize + 1)` bytes of payload. A stream smaller than one
+   * part is stored with a single PutObject. On error, `destroy()` or `signal`, the multipart
+   * upload is aborted. Await `stream.done` for `{ key, size, etag, parts }`.
+   *
+   * @example
+   * ```ts
+   * const sink = bucket.createWriteStream('exports/rows.ndjson', { contentType: 'application/x-ndjson' })
+   * await pipeline(rowsAsNdjson, sink)
+   * const { size, parts } = await sink.done
+   * ```
+   */
+  createWriteStream(key: string, options: WriteStreamOptions = {}): MultipartSink {
+    return createWriteStream(this, key, options)
+  }
+
+  /**
+   * Upload a stream of unknown length (a Readable, an AsyncIterable of Uint8Array or string
+   * chunks, or a web ReadableStream) through {@link Bucket.createWriteStream}. Resolves to
+   * `{ key, size, etag, parts }`; on failure nothing is left on the server. Memory:
+   * `partSize * (queueSize + 1)`.
+   *
+   * @example
+   * ```ts
+   * const res = await fetch('https://example.com/big.csv')
+   * await bucket.putStream(res.body!, 'raw/big.csv', { partSize: 16 * 1024 * 1024 })
+   * ```
+   */
+  putStream(source: StreamSource, key: string, options: WriteStreamOptions = {}): Promise<WriteStreamResult> {
+    return putStream(this, source, key, options)
+  }
+
+  /**
+   * A Writable of rotating log objects under `prefix`, named `<prefix><ISO basic time>-<seq>.log`
+   * so they sort by time: a new object every `rotateMs` (default 60 s) or `rotateBytes`
+   * (default 64 MiB), lines never split across objects, `end()` flushes the last one.
+   * Memory: the multipart sink's bound plus one partial line.
+   *
+   * @example
+   * ```ts
+   * const log = bucket.createLogStream('logs/api/', { rotateMs: 30_000 })
+   * log.write('started\n')
+   * log.end()
+   * await log.done
+   * ```
+   */
+  createLogStream(prefix: string, options: LogStreamOptions = {}): LogSink {
+    return createLogStream(this, prefix, options)
+  }
+
+  /**
+   * Follow an object as it grows (`tail -f`: HEAD every `pollMs`, ranged GET of the new bytes;
+   * a shrunk or replaced object starts over, announced by a 'reset' event or marker), or with
+   * `follow: 'rotation'` the new objects under a prefix, in key order. Iterate it for Buffers,
+   * or `.lines()` for strings; stops on `break` or `signal`.
+   *
+   * @example
+   * ```ts
+   * for await (const line of bucket.tail('logs/api/', { follow: 'rotation', from: 'start' }).lines()) console.log(line)
+   * ```
+   */
+  tail(keyOrPrefix: string, options?: TailOptions & { markers?: false }): Tail<Buffer>
+  tail(keyOrPrefix: string, options: TailOptions & { markers: true }): Tail<Buffer | TailMarker>
+  tail(keyOrPrefix: string, options: TailOptions = {}): Tail<Buffer> | Tail<Buffer | TailMarker> {
+    return tail(this, keyOrPrefix, options)
+  }
+
+  /**
+   * Append bytes (or a string, as UTF-8) to an object of an S3 Express One Zone directory
+   * bucket (`WriteOffsetBytes`). Any other bucket raises NotDirectoryBucketError without a
+   * request. Resolves to `{ key, offset, size, etag }`.
+   *
+   * @example
+   * ```ts
+   * const express = new Bucket('events--use1-az4--x-s3')
+   * await express.append('{"ok":true}\n', 'events.ndjson')
+   * ```
+   */
+  append(data: Uint8Array | string, key: string, options: AppendOptions = {}): Promise<AppendResult> {
+    return appendObject(this, data, key, options)
+  }
+
+  /**
+   * Unfinished multipart uploads, optionally under a prefix: iterate them, or `await` for an
+   * array of `{ key, uploadId, initiated, storageClass }`.
+   *
+   * @example
+   * ```ts
+   * for await (const u of bucket.listUploads({ prefix: 'backups/' })) console.log(u.key, u.initiated)
+   * ```
+   */
+  listUploads(options: { prefix?: string; signal?: AbortSignal } = {}): Listing<UploadInfo> {
+    return new Listing(() => listUploads(this, options))
+  }
+
+  /**
+   * Abort unfinished multipart uploads (like rclone `cleanup`), optionally under a prefix and
+   * only those started more than `olderThan` ms ago (or before a Date). Resolves to one result
+   * per upload.
+   *
+   * @example
+   * ```ts
+   * const results = await bucket.abortUploads({ olderThan: 24 * 3600_000 })
+   * console.log(`aborted ${results.filter((r) => r.ok).length} uploads`)
+   * ```
+   */
+  abortUploads(options: AbortUploadsOptions = {}): Promise<Result<UploadInfo>[]> {
+    return abortUploads(this, { concurrency: this.#concurrency, ...options })
   }
 }
 
