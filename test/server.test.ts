@@ -14,6 +14,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   ListMultipartUploadsCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
@@ -253,6 +254,14 @@ describe('listing', () => {
     const out = await b.client.send(new ListObjectsV2Command({ Bucket: b.name, Prefix: 'l/a', Delimiter: '/', MaxKeys: 3 }))
     expect([out.KeyCount, out.IsTruncated, out.MaxKeys, out.Prefix, out.Delimiter]).toEqual([3, true, 3, 'l/a', '/'])
     expect(out.NextContinuationToken).toBeTruthy()
+    const v1: string[] = []
+    for (let marker: string | undefined, pages = 0; pages === 0 || marker !== undefined; pages++) {
+      const o = await b.client.send(new ListObjectsCommand({ Bucket: b.name, Prefix: 'l/', Delimiter: '/', MaxKeys: 5, ...(marker ? { Marker: marker } : {}) }))
+      v1.push(...(o.CommonPrefixes ?? []).map((p) => p.Prefix!), ...(o.Contents ?? []).map((c) => c.Key!))
+      marker = o.IsTruncated ? o.NextMarker : undefined
+      expect(pages).toBeLessThan(200)
+    }
+    expect(byteOrder(v1)).toEqual(level)
   })
 
   it('reports KeyCount and StorageClass and the owner with fetch-owner', async () => {
@@ -322,12 +331,23 @@ describe('multipart', () => {
   it('lists unfinished uploads by prefix and aborts them, leaving none', async () => {
     const c = b.client
     const ids: string[] = []
-    for (const Key of ['up/b', 'up/a', 'other/x']) ids.push((await c.send(new CreateMultipartUploadCommand({ Bucket: b.name, Key }))).UploadId!)
+    for (const Key of ['up/b', 'up/a', 'other/x', 'up/b']) ids.push((await c.send(new CreateMultipartUploadCommand({ Bucket: b.name, Key }))).UploadId!)
     const listed = await c.send(new ListMultipartUploadsCommand({ Bucket: b.name, Prefix: 'up/' }))
     expect(listed.Uploads!.map((u) => [u.Key, u.UploadId])).toEqual([
       ['up/a', ids[1]],
       ['up/b', ids[0]],
+      ['up/b', ids[3]],
     ])
+    const paged: string[] = []
+    let markers = {}
+    for (let truncated = true; truncated; ) {
+      const page = await c.send(new ListMultipartUploadsCommand({ Bucket: b.name, MaxUploads: 1, ...markers }))
+      paged.push(...page.Uploads!.map((u) => u.UploadId!))
+      truncated = page.IsTruncated ?? false
+      markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker }
+    }
+    expect(paged).toEqual([ids[2], ids[1], ids[0], ids[3]])
+    await c.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: 'up/b', UploadId: ids[3] }))
     await c.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: 'up/b', UploadId: ids[0] }))
     expect(await failure(c.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: 'up/b', UploadId: ids[0] })))).toEqual({ name: 'NoSuchUpload', status: 404 })
     await c.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: 'up/a', UploadId: ids[1] }))

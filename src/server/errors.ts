@@ -52,7 +52,3 @@ export class S3Fault extends Error {
   }
 }
 
-/** Message of S3's error code `code` (for per-key errors in DeleteObjects). */
-export function messageOf(code: string): string {
-  return CODES[code]?.[1] ?? code
-}

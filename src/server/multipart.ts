@@ -31,27 +31,21 @@ export function uploadPart(ctx: Ctx): Reply {
   const u = upload(ctx)
   const raw = ctx.query.get('partNumber') ?? ''
   const n = Number(raw)
-  if (!/^\d+$/.test(raw) || n < 1 || n > 10000) {
-    throw new S3Fault('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: raw })
-  }
-  if (header(ctx, 'x-amz-copy-source') === undefined) {
-    const part: Part = { data: ctx.body, etag: etagOf(ctx.body), lastModified: new Date() }
-    u.parts.set(n, part)
-    return { headers: { etag: part.etag } }
-  }
-  let data = copySource(ctx).object.data
-  const range = header(ctx, 'x-amz-copy-source-range')
+  if (!/^\d+$/.test(raw) || n < 1 || n > 10000) throw new S3Fault('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber' })
+  const copying = header(ctx, 'x-amz-copy-source') !== undefined
+  let data = copying ? copySource(ctx).object.data : ctx.body
+  const range = copying ? header(ctx, 'x-amz-copy-source-range') : undefined
   if (range !== undefined) {
-    const m = /^bytes=(\d+)-(\d+)$/.exec(range.trim())
-    if (!m || Number(m[1]) > Number(m[2])) {
-      throw new S3Fault('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: range })
+    const [, first, last] = (/^bytes=(\d+)-(\d+)$/.exec(range.trim()) ?? []).map(Number)
+    if (first === undefined || last === undefined || first > last) {
+      throw new S3Fault('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last', { ArgumentName: 'x-amz-copy-source-range' })
     }
-    if (Number(m[2]) >= data.length) throw new S3Fault('InvalidRange', undefined, { RangeRequested: range, ActualObjectSize: String(data.length) })
-    data = Buffer.from(data.subarray(Number(m[1]), Number(m[2]) + 1)) // a copy: the part must not pin the source
+    if (last >= data.length) throw new S3Fault('InvalidRange', undefined, { RangeRequested: range, ActualObjectSize: String(data.length) })
+    data = Buffer.from(data.subarray(first, last + 1)) // a copy: the part must not pin the source
   }
   const part: Part = { data, etag: etagOf(data), lastModified: new Date() }
   u.parts.set(n, part)
-  return xmlReply('CopyPartResult', { LastModified: part.lastModified, ETag: part.etag })
+  return copying ? xmlReply('CopyPartResult', { LastModified: part.lastModified, ETag: part.etag }) : { headers: { etag: part.etag } }
 }
 
 export function completeUpload(ctx: Ctx): Reply {
@@ -87,35 +81,30 @@ export function abortUpload(ctx: Ctx): Reply {
   return { status: 204 }
 }
 
-/** ListMultipartUploads: by key (byte order) then initiation time, with prefix and markers. */
+/** ListMultipartUploads: by key (byte order) then initiation, with prefix, markers and max-uploads. */
 export function listUploads(ctx: Ctx): Reply {
   const b = ctx.store.bucket(ctx.bucket)
   const q = ctx.query
   if (q.get('delimiter')) throw new S3Fault('NotImplemented', 'ListMultipartUploads with a delimiter is not implemented by this server')
-  const prefix = q.get('prefix') ?? ''
-  const keyMarker = q.get('key-marker') ?? ''
-  const idMarker = q.get('upload-id-marker') ?? ''
+  const [prefix, keyMarker, idMarker] = ['prefix', 'key-marker', 'upload-id-marker'].map((p) => q.get(p) ?? '') as [string, string, string]
   const max = maxParam(ctx, 'max-uploads')
+  const bytes = (u: Upload) => Buffer.from(u.key, 'utf8')
   const all = [...b.uploads.values()]
     .filter((u) => u.key.startsWith(prefix))
-    .sort((x, y) => Buffer.compare(Buffer.from(x.key), Buffer.from(y.key)) || x.initiated.getTime() - y.initiated.getTime() || (x.id < y.id ? -1 : 1))
-  let start = 0
-  if (keyMarker !== '') {
-    const at = idMarker === '' ? -1 : all.findIndex((u) => u.key === keyMarker && u.id === idMarker)
-    start = at >= 0 ? at + 1 : all.findIndex((u) => Buffer.compare(Buffer.from(u.key), Buffer.from(keyMarker)) > 0)
-    if (start < 0) start = all.length
-  }
-  const page = all.slice(start, start + max)
-  const truncated = start + max < all.length
+    .sort((x, y) => Buffer.compare(bytes(x), bytes(y)) || x.initiated.getTime() - y.initiated.getTime()) // stable: ties keep creation order
+  let start = keyMarker === '' ? 0 : all.findIndex((u) => u.key === keyMarker && u.id === idMarker) + 1
+  if (start === 0 && keyMarker !== '') start = all.findIndex((u) => Buffer.compare(bytes(u), Buffer.from(keyMarker, 'utf8')) > 0)
+  const page = start < 0 ? [] : all.slice(start, start + max)
+  const last = start >= 0 && start + max < all.length ? page.at(-1) : undefined
   return xmlReply('ListMultipartUploadsResult', {
     Bucket: b.name,
     KeyMarker: keyMarker,
     UploadIdMarker: idMarker,
-    NextKeyMarker: truncated ? page.at(-1)?.key : undefined,
-    NextUploadIdMarker: truncated ? page.at(-1)?.id : undefined,
+    NextKeyMarker: last?.key,
+    NextUploadIdMarker: last?.id,
     Prefix: prefix,
     MaxUploads: max,
-    IsTruncated: truncated,
+    IsTruncated: last !== undefined,
     Upload: page.map((u) => ({ Key: u.key, UploadId: u.id, Initiator: OWNER, Owner: OWNER, StorageClass: u.template.storageClass, Initiated: u.initiated })),
   })
 }

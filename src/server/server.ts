@@ -1,14 +1,6 @@
 /**
- * An embedded S3 server: in-process, in memory, on `node:http`, for the zero-install demo,
- * `bucketflow serve` and quick experiments. It speaks path-style S3 for the operations
- * bucketflow uses (buckets, objects with ranges and metadata, copies, batch deletes, listings in
- * UTF-8 byte order, multipart uploads, storage classes and restores) and answers anything else
- * with 501 NotImplemented.
- *
- * For local use on loopback only: it accepts any credentials and does not verify SigV4
- * signatures. Memory: every object and every uploaded part is kept in RAM until deleted, and
- * each request body is held whole while it is handled; nothing survives `close()`.
- *
+ * An embedded S3 server on `node:http`, in process and in memory: routing and HTTP. See
+ * {@link startLocalS3}.
  * @packageDocumentation
  */
 import { randomBytes } from 'node:crypto'
@@ -120,9 +112,15 @@ async function handle(store: Store, region: string, req: IncomingMessage, res: S
 }
 
 /**
- * Start an embedded S3 server in this process. Everything lives in RAM (see the module docs);
- * it accepts any credentials and does not verify signatures, so it binds loopback by default:
- * use it for local work only.
+ * Start an embedded S3 server in this process, for the zero-install demo, `bucketflow serve`
+ * and local experiments. It speaks path-style S3 for what bucketflow uses (buckets; objects
+ * with ranges, conditions and metadata; copies; batch deletes; listings in UTF-8 byte order;
+ * multipart uploads; storage classes and restores) and answers anything else with 501
+ * NotImplemented.
+ *
+ * For local use on loopback only: it accepts any credentials and does not verify SigV4
+ * signatures. Memory: every object and uploaded part stays in RAM until deleted, and each
+ * request body is held whole while it is handled; nothing survives `close()`.
  *
  * @example
  * ```ts

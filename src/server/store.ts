@@ -1,46 +1,53 @@
 /**
- * The local server's in-memory model: buckets, objects, multipart uploads, and listing in
- * UTF-8 byte order (S3's order), kept as a sorted array of key bytes per bucket.
+ * The local server's in-memory model: buckets, objects and multipart uploads, and listing in
+ * UTF-8 byte order (S3's order) over a sorted array of key bytes per bucket.
  * Memory: every object's bytes and every uploaded part live in RAM until deleted.
  * @packageDocumentation
  */
 import { S3Fault } from './errors.js'
 
-/** An object as stored. `data` is never mutated, so copies share it. */
-export interface StoredObject {
-  key: string
-  data: Buffer
-  /** Quoted, as S3 sends it. */
-  etag: string
-  lastModified: Date
+/** What a PUT, a multipart upload or a REPLACE copy takes from the request. */
+export interface Template {
   storageClass: string
   contentType: string
-  /** `x-amz-meta-*` values, by lowercase name without the prefix. */
+  /** `x-amz-meta-*` values by lowercase name, without the prefix. */
   metadata: Record<string, string>
-  /** Other stored response headers (cache-control, content-disposition, ...). */
+  /** Other response headers to store (cache-control, content-disposition, ...). */
   headers: Record<string, string>
+}
+
+/** A stored object. `data` is never mutated, so copies share it. `etag` is quoted. */
+export interface StoredObject extends Template {
+  key: string
+  data: Buffer
+  etag: string
+  lastModified: Date
   /** For an archived object restored: until when the restored copy is readable. */
   restoredUntil?: Date
 }
 
-/** One uploaded part of a multipart upload. */
 export interface Part {
   data: Buffer
   etag: string
   lastModified: Date
 }
 
-/** An unfinished multipart upload. */
 export interface Upload {
   id: string
   key: string
   initiated: Date
-  /** What the completed object gets: content type, metadata, headers, storage class. */
-  template: Pick<StoredObject, 'contentType' | 'metadata' | 'headers' | 'storageClass'>
+  template: Template
   parts: Map<number, Part>
 }
 
-/** Index of the first entry of `sorted` that is >= `bytes` (or > with `after`). */
+/** Storage classes a general-purpose S3 bucket accepts, and those that need a restore before reading. */
+export const STORAGE_CLASSES = new Set(['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'GLACIER_IR', 'DEEP_ARCHIVE'])
+export const ARCHIVED = new Set(['GLACIER', 'DEEP_ARCHIVE'])
+
+/** The one owner of everything on the local server. */
+export const OWNER = { ID: 'bucketflow-local', DisplayName: 'bucketflow-local' }
+
+/** Index of the first of `sorted` that is >= `bytes` (> with `after`). */
 function lowerBound(sorted: Buffer[], bytes: Buffer, after = false): number {
   let lo = 0
   let hi = sorted.length
@@ -53,7 +60,7 @@ function lowerBound(sorted: Buffer[], bytes: Buffer, after = false): number {
   return lo
 }
 
-/** What a listing asks for: keys after `after` (exclusive) and not under `skipPrefix` (a common prefix already returned). */
+/** A listing request: keys under `prefix`, after `after`, past the common prefix `skipPrefix` if any. */
 export interface ListQuery {
   prefix: string
   delimiter: string
@@ -62,7 +69,7 @@ export interface ListQuery {
   maxKeys: number
 }
 
-/** One page of a listing. `last` is the last key or common prefix returned. */
+/** A listing page; `last` is the last key or common prefix in it. */
 export interface ListPage {
   objects: StoredObject[]
   prefixes: string[]
@@ -70,7 +77,6 @@ export interface ListPage {
   last?: { value: string; isPrefix: boolean }
 }
 
-/** A bucket: its objects by key, its key bytes in order, its unfinished uploads. */
 export class BucketState {
   readonly created = new Date()
   readonly objects = new Map<string, StoredObject>()
@@ -88,18 +94,15 @@ export class BucketState {
   }
 
   delete(key: string): void {
-    if (!this.objects.delete(key)) return
-    this.#sorted.splice(lowerBound(this.#sorted, Buffer.from(key, 'utf8')), 1)
+    if (this.objects.delete(key)) this.#sorted.splice(lowerBound(this.#sorted, Buffer.from(key, 'utf8')), 1)
   }
 
-  /** Object or NoSuchKey. */
   object(key: string): StoredObject {
     const o = this.objects.get(key)
     if (!o) throw new S3Fault('NoSuchKey', undefined, { Key: key })
     return o
   }
 
-  /** Upload `id` of `key`, or NoSuchUpload. */
   upload(id: string, key: string): Upload {
     const u = this.uploads.get(id)
     if (!u || u.key !== key) throw new S3Fault('NoSuchUpload', undefined, { UploadId: id })
@@ -139,23 +142,12 @@ export class BucketState {
   }
 }
 
-/** Every bucket of the server. */
 export class Store {
   readonly buckets = new Map<string, BucketState>()
 
-  /** Bucket `name`, or NoSuchBucket. */
   bucket(name: string): BucketState {
     const b = this.buckets.get(name)
     if (!b) throw new S3Fault('NoSuchBucket', undefined, { BucketName: name })
     return b
   }
 }
-
-/** Storage classes a general-purpose S3 bucket accepts. */
-export const STORAGE_CLASSES = new Set(['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'GLACIER_IR', 'DEEP_ARCHIVE'])
-
-/** Classes whose objects must be restored before they can be read. */
-export const ARCHIVED = new Set(['GLACIER', 'DEEP_ARCHIVE'])
-
-/** The one owner of everything on the local server. */
-export const OWNER = { ID: 'bucketflow-local', DisplayName: 'bucketflow-local' }
