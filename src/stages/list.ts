@@ -76,6 +76,86 @@ export function toEntry(o: _Object): ObjectEntry {
   return entry
 }
 
+/** One ListObjectsV2 request: where to start and how much to ask for. */
+export interface ListPageRequest {
+  prefix?: string
+  delimiter?: string
+  /** List keys strictly after this one (ignored by S3 when `continuationToken` is set). */
+  startAfter?: string
+  continuationToken?: string
+  /** Keys per request, 1 to 1000. Default 1000. */
+  pageSize?: number
+  fetchOwner?: boolean
+  signal?: AbortSignal
+}
+
+/** The answer to one {@link ListPageRequest}, before any `endBefore` bound is applied. */
+export interface RawListPage {
+  objects: ObjectEntry[]
+  prefixes: string[]
+  /** True when S3 has more keys after this page. */
+  truncated: boolean
+  /** Token for the next request, when S3 sent one. */
+  continuationToken: string | undefined
+}
+
+/**
+ * Send one ListObjectsV2 request. The building block of {@link listPages} and of the
+ * partitioned lister; errors are typed ({@link BucketflowError}).
+ */
+export async function fetchListPage(ref: BucketRef, request: ListPageRequest = {}): Promise<RawListPage> {
+  const pageSize = request.pageSize ?? 1000
+  let out
+  try {
+    out = await ref.client.send(
+      new ListObjectsV2Command({
+        Bucket: ref.name,
+        MaxKeys: pageSize,
+        ...(request.prefix ? { Prefix: request.prefix } : {}),
+        ...(request.delimiter ? { Delimiter: request.delimiter } : {}),
+        ...(request.continuationToken ? { ContinuationToken: request.continuationToken } : request.startAfter ? { StartAfter: request.startAfter } : {}),
+        ...(request.fetchOwner ? { FetchOwner: true } : {}),
+      }),
+      request.signal ? { abortSignal: request.signal } : {},
+    )
+  } catch (err) {
+    throw toBucketflowError(err, { bucket: ref.name, operation: 'ListObjectsV2' })
+  }
+  return {
+    objects: (out.Contents ?? []).map(toEntry),
+    prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? ''),
+    truncated: out.IsTruncated === true,
+    continuationToken: out.IsTruncated ? out.NextContinuationToken : undefined,
+  }
+}
+
+/**
+ * Keep the entries of a page that sort before `endBefore` (UTF-8 byte order). `reachedEnd` is
+ * true when the page held an entry at or past the bound, so the listing is over.
+ */
+export function clipPage(objects: ObjectEntry[], prefixes: string[], endBefore: string | undefined): { objects: ObjectEntry[]; prefixes: string[]; reachedEnd: boolean } {
+  if (endBefore === undefined) return { objects, prefixes, reachedEnd: false }
+  const lastObject = objects.at(-1)?.key
+  const lastPrefix = prefixes.at(-1)
+  // Pages are sorted: when the last entry is inside the bound, all are.
+  if ((lastObject === undefined || compareKeys(lastObject, endBefore) < 0) && (lastPrefix === undefined || compareKeys(lastPrefix, endBefore) < 0)) {
+    return { objects, prefixes, reachedEnd: false }
+  }
+  const before = (k: string) => compareKeys(k, endBefore) < 0
+  const o2 = objects.filter((o) => before(o.key))
+  const p2 = prefixes.filter(before)
+  return { objects: o2, prefixes: p2, reachedEnd: o2.length < objects.length || p2.length < prefixes.length }
+}
+
+/** The greatest key or prefix of a page (its continuation point). */
+export function lastKeyOf(objects: ObjectEntry[], prefixes: string[]): string | undefined {
+  const lastObject = objects.at(-1)?.key
+  const lastPrefix = prefixes.at(-1)
+  if (lastObject === undefined) return lastPrefix
+  if (lastPrefix === undefined) return lastObject
+  return compareKeys(lastObject, lastPrefix) > 0 ? lastObject : lastPrefix
+}
+
 /**
  * Stream the pages of a listing, in key order. With `endBefore`, stops at that key.
  */
@@ -87,41 +167,20 @@ export async function* listPages(ref: BucketRef, options: ListOptions = {}): Asy
   let first = true
   while (first || token) {
     throwIfAborted(options.signal, { bucket: ref.name })
-    let out
-    try {
-      out = await ref.client.send(
-        new ListObjectsV2Command({
-          Bucket: ref.name,
-          MaxKeys: pageSize,
-          ...(options.prefix ? { Prefix: options.prefix } : {}),
-          ...(options.delimiter ? { Delimiter: options.delimiter } : {}),
-          ...(first && options.startAfter ? { StartAfter: options.startAfter } : {}),
-          ...(token ? { ContinuationToken: token } : {}),
-          ...(options.fetchOwner ? { FetchOwner: true } : {}),
-        }),
-        options.signal ? { abortSignal: options.signal } : {},
-      )
-    } catch (err) {
-      throw toBucketflowError(err, { bucket: ref.name, operation: 'ListObjectsV2' })
-    }
+    const raw = await fetchListPage(ref, {
+      pageSize,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+      ...(options.delimiter ? { delimiter: options.delimiter } : {}),
+      ...(first && options.startAfter ? { startAfter: options.startAfter } : {}),
+      ...(token ? { continuationToken: token } : {}),
+      ...(options.fetchOwner ? { fetchOwner: true } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
     first = false
-    token = out.IsTruncated ? out.NextContinuationToken : undefined
-    let objects = (out.Contents ?? []).map(toEntry)
-    let prefixes = (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? '')
-    let stop = false
-    if (endBefore !== undefined) {
-      const before = (k: string) => compareKeys(k, endBefore) < 0
-      const o2 = objects.filter((o) => before(o.key))
-      const p2 = prefixes.filter(before)
-      stop = o2.length < objects.length || p2.length < prefixes.length
-      objects = o2
-      prefixes = p2
-    }
-    const lastObject = objects.at(-1)?.key
-    const lastPrefix = prefixes.at(-1)
-    const lastKey = lastObject === undefined ? lastPrefix : lastPrefix === undefined ? lastObject : compareKeys(lastObject, lastPrefix) > 0 ? lastObject : lastPrefix
-    if (objects.length > 0 || prefixes.length > 0 || !token) yield { objects, prefixes, lastKey }
-    if (stop) return
+    token = raw.continuationToken
+    const { objects, prefixes, reachedEnd } = clipPage(raw.objects, raw.prefixes, endBefore)
+    if (objects.length > 0 || prefixes.length > 0 || !token) yield { objects, prefixes, lastKey: lastKeyOf(objects, prefixes) }
+    if (reachedEnd) return
   }
 }
 

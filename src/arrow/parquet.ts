@@ -1,0 +1,400 @@
+/**
+ * Arrow record batches -> Parquet, streaming: to a local file, a Node Writable, or an S3 object
+ * (through the bounded-memory multipart sink), with parquet-wasm's `transformParquetStream`.
+ *
+ * Memory is flat in the number of rows: batches are pulled one at a time, the writer holds one
+ * row group (`rowGroupRows`, default 100,000 rows: ~30 MiB of wasm memory for listing rows), and
+ * bytes flow to the destination with backpressure (`pipeline(Readable.fromWeb(...), sink)`).
+ *
+ * Failure is never a valid-looking file. parquet-wasm on its own ends a truncated but valid file
+ * when its input errors, silently drops a batch whose column types differ, and waits forever for
+ * a batch with fewer columns. So here:
+ * - every batch is checked against the first one's schema (names, types, nullability) before it
+ *   reaches the writer; a mismatch fails the write with {@link InvalidArgumentError};
+ * - an error of the batch source fails the write with that same error;
+ * - the Parquet footer that passes through is checked: its row count must equal the rows given
+ *   (else {@link IntegrityError});
+ * - on failure the destination is not completed: a local file is written under a temporary name
+ *   and renamed only on success (the partial file is removed), a Writable is destroyed with the
+ *   error, an S3 multipart upload is aborted (nothing is left on the server).
+ *
+ * @example
+ * ```ts
+ * import { listPartitioned, toRecordBatches, writeParquet } from 'bucketflow'
+ * const batches = toRecordBatches(listPartitioned(bucket, { concurrency: 16 }), { batchRows: 65536 })
+ * await writeParquet(batches, { bucket, key: 'index/contents.parquet' })
+ * ```
+ * @packageDocumentation
+ */
+import { randomBytes } from 'node:crypto'
+import { createWriteStream as createFileStream } from 'node:fs'
+import { mkdir, readFile, rename, rm } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { Readable, Transform, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web'
+import { RecordBatch, Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow'
+import * as pw from 'parquet-wasm'
+import type { BucketRef } from '../bucket-ref.js'
+import { AbortError, IntegrityError, InvalidArgumentError } from '../errors.js'
+import { createWriteStream, type WriteStreamOptions, type WriteStreamResult } from '../sinks/multipart.js'
+import { describeValue, validateInteger, validateKey } from '../validate.js'
+
+/** Parquet compression codecs. */
+export type ParquetCompression = 'uncompressed' | 'snappy' | 'gzip' | 'brotli' | 'lz4' | 'zstd'
+
+const CODECS: Record<ParquetCompression, pw.Compression> = {
+  uncompressed: pw.Compression.UNCOMPRESSED,
+  snappy: pw.Compression.SNAPPY,
+  gzip: pw.Compression.GZIP,
+  brotli: pw.Compression.BROTLI,
+  lz4: pw.Compression.LZ4_RAW,
+  zstd: pw.Compression.ZSTD,
+}
+
+/** Where {@link writeParquet} writes: a local path, a Node Writable, or an S3 object. */
+export type ParquetDestination = string | Writable | { bucket: BucketRef; key: string }
+
+/** Options for {@link writeParquet}. */
+export interface WriteParquetOptions {
+  /** Default 'zstd' (about 33 MB per million listing rows). */
+  compression?: ParquetCompression
+  /** Rows per row group: bounds the writer's memory. Default 100,000. */
+  rowGroupRows?: number
+  /** Abort: the destination is not completed (see above) and the write rejects with AbortError. */
+  signal?: AbortSignal
+  /** For an S3 destination: options of the multipart sink (partSize, queueSize, storageClass, ...). */
+  upload?: Omit<WriteStreamOptions, 'signal'>
+}
+
+/** What {@link writeParquet} wrote. */
+export interface WriteParquetResult {
+  /** Rows written (checked against the file's footer). */
+  rows: number
+  /** Record batches taken from the source. */
+  batches: number
+  /** Row groups in the file. */
+  rowGroups: number
+  /** Bytes of Parquet written. */
+  bytes: number
+  /** For an S3 destination: the stored object. */
+  upload?: WriteStreamResult
+}
+
+/** The footer is read from the last bytes that passed by; longer footers are not checked. */
+const FOOTER_LIMIT = 8 * 1024 * 1024
+
+function describeSchema(schema: Schema): string[] {
+  return schema.fields.map((f) => `${JSON.stringify(f.name)}: ${String(f.type)}${f.nullable ? '' : ' not null'}`)
+}
+
+function isS3Destination(d: unknown): d is { bucket: BucketRef; key: string } {
+  return d !== null && typeof d === 'object' && !(d instanceof Writable) && 'bucket' in d && 'key' in d
+}
+
+function toAsyncIterator<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  const s = source as Partial<AsyncIterable<T> & Iterable<T>>
+  if (typeof s[Symbol.asyncIterator] === 'function') return s[Symbol.asyncIterator]!()
+  if (typeof s[Symbol.iterator] === 'function') {
+    const it = s[Symbol.iterator]!()
+    return {
+      next: async () => it.next(),
+      return: async (value?: unknown) => it.return?.(value) ?? { done: true, value: undefined },
+    }
+  }
+  throw new InvalidArgumentError(`Expected batches to be an (async) iterable of arrow RecordBatch, got ${describeValue(source)}`, { argument: 'batches' })
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
+}
+
+/**
+ * Read `num_rows` (field 3) and the number of row groups (field 4) of a Parquet footer: the
+ * Thrift compact-protocol `FileMetaData` at the end of the file (`<metadata><length>PAR1`).
+ * Returns undefined when `tail` does not hold a whole footer.
+ */
+export function footerCounts(tail: Uint8Array): { rows: number; rowGroups: number } | undefined {
+  const n = tail.length
+  if (n < 12 || tail[n - 4] !== 0x50 || tail[n - 3] !== 0x41 || tail[n - 2] !== 0x52 || tail[n - 1] !== 0x31) return undefined
+  const length = (tail[n - 8]! | (tail[n - 7]! << 8) | (tail[n - 6]! << 16)) + tail[n - 5]! * 2 ** 24
+  if (length + 8 > n) return undefined
+  let at = n - 8 - length
+  const end = n - 8
+  const byte = (): number => {
+    if (at >= end) throw new IntegrityError('The Parquet footer is truncated')
+    return tail[at++]!
+  }
+  const varint = (): number => {
+    let result = 0
+    let scale = 1
+    for (;;) {
+      const b = byte()
+      result += (b & 0x7f) * scale
+      if (b < 0x80) return result
+      scale *= 128
+    }
+  }
+  const zigzag = (): number => {
+    const v = varint()
+    return v % 2 === 0 ? v / 2 : -(v + 1) / 2
+  }
+  const skip = (type: number): void => {
+    switch (type) {
+      case 1: // true
+      case 2: // false
+        return
+      case 3:
+        at++
+        return
+      case 4:
+      case 5:
+      case 6:
+        varint()
+        return
+      case 7:
+        at += 8
+        return
+      case 8: {
+        const size = varint() // read first: `at += varint()` would add to the old position
+        at += size
+        return
+      }
+      case 9:
+      case 10: {
+        const header = byte()
+        const size = header >> 4 === 15 ? varint() : header >> 4
+        const element = header & 0x0f
+        for (let i = 0; i < size; i++) skip(element === 1 || element === 2 ? 3 : element)
+        return
+      }
+      case 11: {
+        const size = varint()
+        if (size === 0) return
+        const types = byte()
+        for (let i = 0; i < size; i++) {
+          skip(types >> 4)
+          skip(types & 0x0f)
+        }
+        return
+      }
+      case 12: {
+        for (;;) {
+          const header = byte()
+          if (header === 0) return
+          if (header >> 4 === 0) zigzag() // long form: the field id follows
+          skip(header & 0x0f)
+        }
+      }
+      default:
+        throw new IntegrityError(`Unexpected Thrift type ${type} in the Parquet footer`)
+    }
+  }
+  let field = 0
+  let rows: number | undefined
+  let rowGroups: number | undefined
+  for (;;) {
+    const header = byte()
+    if (header === 0) break
+    const delta = header >> 4
+    const type = header & 0x0f
+    field = delta === 0 ? zigzag() : field + delta
+    if (field === 3 && type === 6) rows = zigzag()
+    else if (field === 4 && type === 9) {
+      const h = byte()
+      rowGroups = h >> 4 === 15 ? varint() : h >> 4
+      const element = h & 0x0f
+      for (let i = 0; i < rowGroups; i++) skip(element)
+    } else skip(type)
+  }
+  if (rows === undefined) return undefined
+  return { rows, rowGroups: rowGroups ?? 0 }
+}
+
+/**
+ * Write record batches as one Parquet file, streaming. `destination` is a local path (written
+ * under a temporary name and renamed when complete), a Node Writable (ended when complete,
+ * destroyed on failure), or `{ bucket, key }` (a multipart upload, aborted on failure). Every
+ * batch must have the first batch's schema. Resolves once the destination is complete.
+ *
+ * @example
+ * ```ts
+ * const batches = toRecordBatches(listPages(bucket), { batchRows: 65536 })
+ * const { rows, bytes } = await writeParquet(batches, 'index.parquet', { compression: 'zstd' })
+ * ```
+ */
+export async function writeParquet(
+  batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
+  destination: ParquetDestination,
+  options: WriteParquetOptions = {},
+): Promise<WriteParquetResult> {
+  const compression = options.compression ?? 'zstd'
+  if (!Object.hasOwn(CODECS, compression)) {
+    throw new InvalidArgumentError(`Expected compression to be one of ${Object.keys(CODECS).join(', ')}, got ${describeValue(compression)}`, { argument: 'compression' })
+  }
+  const rowGroupRows = options.rowGroupRows ?? 100_000
+  validateInteger(rowGroupRows, 'rowGroupRows', 1)
+  if (isS3Destination(destination)) validateKey(destination.key, destination.bucket.name)
+  else if (typeof destination === 'string') {
+    if (destination === '') throw new InvalidArgumentError('Expected destination to be a file path, got ""', { argument: 'destination' })
+  } else if (!(destination instanceof Writable)) {
+    throw new InvalidArgumentError(`Expected destination to be a file path, a Writable or { bucket, key }, got ${describeValue(destination)}`, { argument: 'destination' })
+  }
+  const iterator = toAsyncIterator(batches)
+  const signal = options.signal
+  if (signal?.aborted) {
+    await iterator.return?.()
+    throw new AbortError('The Parquet write was aborted', { cause: signal.reason })
+  }
+
+  let sourceError: unknown
+  let sourceFinished = false
+  let schema: Schema | undefined
+  let rows = 0
+  let count = 0
+  let bytes = 0
+  let footer: { rows: number; rowGroups: number } | undefined
+  const tail: Buffer[] = []
+  let tailBytes = 0
+
+  const guard = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length
+      tail.push(chunk)
+      tailBytes += chunk.length
+      while (tail.length > 1 && tailBytes - tail[0]!.length >= FOOTER_LIMIT) tailBytes -= tail.shift()!.length
+      callback(null, chunk)
+    },
+    flush(callback) {
+      // parquet-wasm ends its output normally even when its input failed: fail here instead.
+      if (sourceError !== undefined) return callback(asError(sourceError))
+      try {
+        footer = footerCounts(Buffer.concat(tail))
+        if (footer !== undefined && footer.rows !== rows) {
+          throw new IntegrityError(`The Parquet writer produced ${footer.rows} rows but was given ${rows}`)
+        }
+        callback()
+      } catch (err) {
+        callback(asError(err))
+      }
+    },
+  })
+  const fail = (err: unknown): void => {
+    if (sourceError === undefined) sourceError = err
+    guard.destroy(asError(err))
+  }
+  const onAbort = (): void => fail(new AbortError('The Parquet write was aborted', { cause: signal?.reason }))
+  signal?.addEventListener('abort', onAbort, { once: true })
+
+  const input = new ReadableStream<pw.RecordBatch>(
+    {
+      async pull(controller) {
+        try {
+          for (;;) {
+            let next: IteratorResult<RecordBatch>
+            try {
+              next = await iterator.next()
+            } catch (err) {
+              sourceFinished = true
+              throw err
+            }
+            if (next.done) {
+              sourceFinished = true
+              controller.close()
+              return
+            }
+            const batch = next.value
+            if (!(batch instanceof RecordBatch)) {
+              throw new InvalidArgumentError(`Expected batch ${count} to be an arrow RecordBatch, got ${describeValue(batch)}`, { argument: 'batches' })
+            }
+            if (schema === undefined) schema = batch.schema
+            else if (batch.schema !== schema) checkSameSchema(schema, batch.schema, count)
+            count++
+            if (batch.numRows === 0) continue
+            rows += batch.numRows
+            const table = pw.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'))
+            try {
+              for (const b of table.recordBatches()) controller.enqueue(b)
+            } finally {
+              table.free()
+            }
+            return
+          }
+        } catch (err) {
+          fail(err)
+          controller.error(err)
+        }
+      },
+    },
+    { highWaterMark: 0 },
+  )
+
+  let sink: Writable
+  let temporary: string | undefined
+  let upload: ReturnType<typeof createWriteStream> | undefined
+  if (isS3Destination(destination)) {
+    upload = createWriteStream(destination.bucket, destination.key, {
+      contentType: 'application/vnd.apache.parquet',
+      ...options.upload,
+      ...(signal ? { signal } : {}),
+    })
+    sink = upload
+  } else if (typeof destination === 'string') {
+    await mkdir(dirname(destination), { recursive: true })
+    temporary = `${destination}.${randomBytes(6).toString('hex')}.partial`
+    sink = createFileStream(temporary, { flags: 'wx' })
+  } else {
+    sink = destination
+  }
+
+  try {
+    const properties = new pw.WriterPropertiesBuilder().setCompression(CODECS[compression]).setMaxRowGroupSize(rowGroupRows).build()
+    const parquet = await pw.transformParquetStream(input, properties)
+    await pipeline(Readable.fromWeb(parquet as NodeWebReadableStream<Uint8Array>), guard, sink)
+    const result: WriteParquetResult = { rows, batches: count, rowGroups: footer?.rowGroups ?? 0, bytes }
+    if (upload !== undefined) result.upload = await upload.done
+    if (temporary !== undefined) await rename(temporary, destination as string)
+    temporary = undefined
+    return result
+  } catch (err) {
+    if (!sink.destroyed) sink.destroy(asError(sourceError ?? err))
+    // The multipart sink settles `done` after it aborted the upload.
+    if (upload !== undefined) await upload.done.catch(() => undefined)
+    throw sourceError ?? err
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+    if (temporary !== undefined) await rm(temporary, { force: true })
+    // Let the source clean up (a listing aborts its requests) when the write stopped early.
+    if (!sourceFinished) await iterator.return?.().catch(() => undefined)
+  }
+}
+
+function checkSameSchema(expected: Schema, actual: Schema, index: number): void {
+  const a = describeSchema(expected)
+  const b = describeSchema(actual)
+  if (a.length === b.length && a.every((f, i) => f === b[i])) return
+  let detail: string
+  if (a.length !== b.length) detail = `${b.length} columns instead of ${a.length}`
+  else {
+    const i = a.findIndex((f, j) => f !== b[j])
+    detail = `column ${i} is ${b[i]} instead of ${a[i]}`
+  }
+  throw new InvalidArgumentError(`Batch ${index} has a different schema than the first batch: ${detail}. Every batch of one Parquet file must have the same schema.`, { argument: 'batches' })
+}
+
+/**
+ * Read a whole Parquet file (a local path or its bytes) into an Arrow Table, with the Arrow
+ * types it was written with (dictionary columns, timestamp time zones). Memory: the file and
+ * the table.
+ *
+ * @example
+ * ```ts
+ * const table = await readParquet('index.parquet')
+ * console.log(table.numRows)
+ * ```
+ */
+export async function readParquet(source: string | Uint8Array): Promise<Table> {
+  const bytes = typeof source === 'string' ? await readFile(source) : source
+  const table = pw.readParquet(bytes)
+  return tableFromIPC(table.intoIPCStream())
+}
