@@ -573,19 +573,15 @@ export class MultipartSink extends Writable {
     this.#failure ??= reason
     this.#controller.abort(reason)
     this.#wake()
-    this.#cleanup().then(
-      () => {
-        this.#part = undefined
-        this.#pool.length = 0
-        this.#buffered = 0
-        this.#reject(reason)
-        callback(error)
-      },
-      (cleanupError: unknown) => {
-        this.#reject(reason)
-        callback(error ?? (cleanupError as Error))
-      },
-    )
+    const settle = () => {
+      this.#part = undefined
+      this.#pool.length = 0
+      this.#buffered = 0
+      callback(error)
+      // `done` settles after 'error' and 'close' were emitted (Node emits them on the next tick).
+      process.nextTick(() => this.#reject(reason))
+    }
+    this.#cleanup().then(settle, settle)
   }
 
   /** Wait for in-flight requests to settle, then abort the multipart upload, if one exists. */

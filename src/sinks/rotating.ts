@@ -227,19 +227,14 @@ export class LogSink extends Writable {
     this.#carryBytes = 0
     if (current) clearTimeout(current.timer)
     const reason = error ?? new AbortError(`The log stream to s3://${this.bucket}/${this.prefix} was destroyed before it ended`, { bucket: this.bucket })
-    if (!current) {
-      this.#reject(reason)
+    // `done` settles after 'error' and 'close' were emitted (Node emits them on the next tick).
+    const settle = () => {
       callback(error)
-      return
+      process.nextTick(() => this.#reject(reason))
     }
+    if (!current) return settle()
     current.sink.destroy(error ?? undefined)
-    current.sink.done.then(
-      () => undefined,
-      () => undefined,
-    ).finally(() => {
-      this.#reject(reason)
-      callback(error)
-    })
+    current.sink.done.then(settle, settle)
   }
 
   /** Line-safe: only whole lines reach an object; a partial line waits in `#carry`. */
