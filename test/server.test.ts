@@ -11,8 +11,11 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
+  HeadBucketCommand,
+  ListBucketsCommand,
   ListMultipartUploadsCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
@@ -208,6 +211,13 @@ describe('objects', () => {
     expect(removed.map((r) => r.key)).toEqual([...keys, 'rm/never-there'])
     expect(removed.every((r) => r.ok)).toBe(true)
     expect((await b.list('rm/')).length).toBe(0)
+    await b.put(null, 'rm/a')
+    const out = await b.client.send(
+      new DeleteObjectsCommand({ Bucket: b.name, Delete: { Quiet: false, Objects: [{ Key: 'rm/a' }, { Key: 'k'.repeat(1025) }, { Key: 'rm/<&>' }] } }),
+    )
+    expect(out.Deleted!.map((d) => d.Key)).toEqual(['rm/a', 'rm/<&>'])
+    expect(out.Errors!.map((e) => [e.Key?.length, e.Code])).toEqual([[1025, 'KeyTooLongError']])
+    expect(await b.exists('rm/a')).toBe(false)
   })
 })
 
@@ -361,11 +371,15 @@ describe('buckets and errors', () => {
     const b = await newBucket('lifecycle')
     expect(await failure(b.client.send(new CreateBucketCommand({ Bucket: b.name })))).toEqual({ name: 'BucketAlreadyOwnedByYou', status: 409 })
     await Bucket.create(b.name, options()) // the library treats the repeat as success
+    expect((await b.client.send(new ListBucketsCommand({}))).Buckets!.map((x) => x.Name)).toContain(b.name)
+    expect((await b.client.send(new HeadBucketCommand({ Bucket: b.name }))).$metadata.httpStatusCode).toBe(200)
     await b.put('x', 'x', { literal: true })
     expect(await failure(b.client.send(new DeleteBucketCommand({ Bucket: b.name })))).toEqual({ name: 'BucketNotEmpty', status: 409 })
     await b.delete({ force: true })
     await expect(b.ls().toArray()).rejects.toBeInstanceOf(NoSuchBucketError)
     await expect(b.get('x')).rejects.toBeInstanceOf(NoSuchBucketError)
+    expect(await failure(b.client.send(new HeadBucketCommand({ Bucket: b.name })))).toEqual({ name: 'NotFound', status: 404 })
+    expect((await b.client.send(new ListBucketsCommand({}))).Buckets?.map((x) => x.Name) ?? []).not.toContain(b.name)
   })
 
   it('answers S3 XML errors with Code, Message, Resource and RequestId, and 501 for what it lacks', async () => {

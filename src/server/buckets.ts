@@ -9,7 +9,8 @@ import { BucketState, OWNER } from './store.js'
 import type { XmlValue } from './xml.js'
 
 export function listBuckets(ctx: Ctx): Reply {
-  const buckets = [...ctx.store.buckets.values()].sort((a, b) => (a.name < b.name ? -1 : 1))
+  const prefix = ctx.query.get('prefix') ?? ''
+  const buckets = [...ctx.store.buckets.values()].filter((b) => b.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : 1))
   return xmlReply('ListAllMyBucketsResult', {
     Owner: OWNER,
     Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: b.created })) },

@@ -9,7 +9,7 @@ import { maxParam } from './buckets.js'
 import { S3Fault } from './errors.js'
 import { checkKey, copySource, etagOf, md5, templateOf } from './objects.js'
 import { header, xmlReply, type Ctx, type Reply } from './request.js'
-import { OWNER, type Part, type Upload } from './store.js'
+import { now, OWNER, type Part, type Upload } from './store.js'
 import { elements, textOf } from './xml.js'
 
 const MIN_PART = 5 * 1024 * 1024
@@ -43,7 +43,7 @@ export function uploadPart(ctx: Ctx): Reply {
     if (last >= data.length) throw new S3Fault('InvalidRange', undefined, { RangeRequested: range, ActualObjectSize: String(data.length) })
     data = Buffer.from(data.subarray(first, last + 1)) // a copy: the part must not pin the source
   }
-  const part: Part = { data, etag: etagOf(data), lastModified: new Date() }
+  const part: Part = { data, etag: etagOf(data), lastModified: now() }
   u.parts.set(n, part)
   return copying ? xmlReply('CopyPartResult', { LastModified: part.lastModified, ETag: part.etag }) : { headers: { etag: part.etag } }
 }
@@ -69,7 +69,7 @@ export function completeUpload(ctx: Ctx): Reply {
   })
   const digests = Buffer.concat(parts.map((p) => Buffer.from(p.etag.slice(1, -1), 'hex')))
   const etag = `"${md5(digests).toString('hex')}-${parts.length}"`
-  b.put({ key: u.key, data: Buffer.concat(parts.map((p) => p.data)), etag, lastModified: new Date(), ...u.template })
+  b.put({ key: u.key, data: Buffer.concat(parts.map((p) => p.data)), etag, lastModified: now(), ...u.template })
   b.uploads.delete(u.id)
   const location = `http://${header(ctx, 'host') ?? 'localhost'}/${b.name}/${encodeURIComponent(u.key).replace(/%2F/g, '/')}`
   return xmlReply('CompleteMultipartUploadResult', { Location: location, Bucket: b.name, Key: u.key, ETag: etag })

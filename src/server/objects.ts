@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { S3Fault } from './errors.js'
 import { header, xmlReply, type Ctx, type Reply } from './request.js'
-import { ARCHIVED, STORAGE_CLASSES, type BucketState, type StoredObject, type Template } from './store.js'
+import { ARCHIVED, now, STORAGE_CLASSES, type BucketState, type StoredObject, type Template } from './store.js'
 import { elements, textOf } from './xml.js'
 
 export const md5 = (data: Buffer): Buffer => createHash('md5').update(data).digest()
@@ -78,7 +78,7 @@ export function putObject(ctx: Ctx): Reply {
   const b = ctx.store.bucket(ctx.bucket)
   checkKey(ctx.key)
   const etag = etagOf(ctx.body)
-  b.put({ key: ctx.key, data: ctx.body, etag, lastModified: new Date(), ...templateOf(ctx) })
+  b.put({ key: ctx.key, data: ctx.body, etag, lastModified: now(), ...templateOf(ctx) })
   return { headers: { etag } }
 }
 
@@ -98,7 +98,7 @@ export function copyObject(ctx: Ctx): Reply {
   const template = directive === 'REPLACE' ? templateOf(ctx) : { ...src, storageClass: storageClassOf(ctx) }
   const { storageClass, contentType, metadata, headers } = template
   const etag = src.etag.includes('-') ? etagOf(src.data) : src.etag
-  const lastModified = new Date()
+  const lastModified = now()
   dest.put({ key: ctx.key, data: src.data, etag, lastModified, storageClass, contentType, metadata, headers })
   return xmlReply('CopyObjectResult', { LastModified: lastModified, ETag: etag })
 }

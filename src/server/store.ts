@@ -44,6 +44,9 @@ export interface Upload {
 export const STORAGE_CLASSES = new Set(['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'GLACIER_IR', 'DEEP_ARCHIVE'])
 export const ARCHIVED = new Set(['GLACIER', 'DEEP_ARCHIVE'])
 
+/** Now, in whole seconds: S3 keeps Last-Modified to the second (listings show `.000Z`). */
+export const now = (): Date => new Date(Math.floor(Date.now() / 1000) * 1000)
+
 /** The one owner of everything on the local server. */
 export const OWNER = { ID: 'bucketflow-local', DisplayName: 'bucketflow-local' }
 
