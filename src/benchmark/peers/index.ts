@@ -1,0 +1,62 @@
+/** Every peer the benchmark knows, in report order; node peers' code is loaded only in their child process. */
+import { awsCli } from './aws-cli.js'
+import { rclone } from './rclone.js'
+import type { NodePeer, Peer, PhaseTask } from './types.js'
+
+const objects = { W1: ['put', 'get'], W2: ['put', 'get'] } as const
+
+export const PEERS: readonly Peer[] = [
+  {
+    name: 'bucketflow',
+    kind: 'node',
+    description: 'Bucket array forms and stages (put(paths, keys), getObjects over list(), put(stream), stream(), freezeObjects) with concurrency = queueSize = concurrency',
+    supports: { ...objects, W3: ['put', 'get'], W4: ['list'], W5: ['class'] },
+  },
+  {
+    name: 'sdk-naive',
+    kind: 'node',
+    description: '@aws-sdk/client-s3, one awaited request after another (W3 put: reads the whole stream, then one PutObject)',
+    supports: { ...objects, W3: ['put', 'get'], W4: ['list'], W5: ['class'] },
+  },
+  {
+    name: 'sdk-batch',
+    kind: 'node',
+    description: '@aws-sdk/client-s3, Promise.all over batches of concurrency requests',
+    supports: { ...objects, W5: ['class'] },
+  },
+  {
+    name: 'lib-storage',
+    kind: 'node',
+    description: '@aws-sdk/lib-storage Upload with queueSize = concurrency, partSize = part size',
+    supports: { W3: ['put'] },
+  },
+  rclone,
+  awsCli,
+  {
+    name: 'corrupt',
+    kind: 'node',
+    hidden: true,
+    description: 'control peer: SDK batches with the first byte of every payload flipped (must fail verification)',
+    supports: { ...objects, W3: ['put', 'get'] },
+  },
+]
+
+/** Names of the peers that run by default. */
+export const DEFAULT_PEERS = PEERS.filter((p) => !p.hidden).map((p) => p.name)
+
+export function findPeer(name: string): Peer | undefined {
+  return PEERS.find((p) => p.name === name)
+}
+
+/** The code of a node peer (imported inside its child process only). */
+export const NODE_PEER_CODE: Record<string, () => Promise<{ run(task: PhaseTask): Promise<void> }>> = {
+  bucketflow: () => import('./bucketflow.js'),
+  'sdk-naive': () => import('./sdk-naive.js'),
+  'sdk-batch': () => import('./sdk-batch.js'),
+  'lib-storage': () => import('./lib-storage.js'),
+  corrupt: () => import('./corrupt.js'),
+}
+
+export function isNodePeer(peer: Peer): peer is NodePeer {
+  return peer.kind === 'node'
+}
