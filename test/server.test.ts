@@ -110,6 +110,17 @@ describe('objects', () => {
     expect(await b.read('md5')).toBe('checked')
   })
 
+  it('honours conditional writes and refuses appends', async () => {
+    const put = (Body: string, extra: { IfNoneMatch?: string; IfMatch?: string; WriteOffsetBytes?: number }) =>
+      b.client.send(new PutObjectCommand({ Bucket: b.name, Key: 'cond', Body, ...extra }))
+    await put('v1', { IfNoneMatch: '*' })
+    expect(await failure(put('bad', { IfNoneMatch: '*' }))).toEqual({ name: 'PreconditionFailed', status: 412 })
+    expect(await failure(put('bad', { IfMatch: '"0000"' }))).toEqual({ name: 'PreconditionFailed', status: 412 })
+    await put('v2', { IfMatch: (await b.head('cond')).etag })
+    expect(await failure(put('bad', { WriteOffsetBytes: 2 }))).toEqual({ name: 'NotImplemented', status: 501 })
+    expect(await b.read('cond')).toBe('v2')
+  })
+
   it('serves ranges: a-b, a-, suffix, suffix longer than the object, 416 and If-Match 412', async () => {
     const data = Buffer.from('0123456789abcdefghij')
     await b.put(data, 'r.txt')

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { maxParam } from './buckets.js'
 import { S3Fault } from './errors.js'
-import { checkKey, copySource, etagOf, md5, templateOf } from './objects.js'
+import { checkKey, checkWrite, copySource, etagOf, md5, templateOf } from './objects.js'
 import { header, xmlReply, type Ctx, type Reply } from './request.js'
 import { now, OWNER, type Part, type Upload } from './store.js'
 import { elements, textOf } from './xml.js'
@@ -67,6 +67,7 @@ export function completeUpload(ctx: Ctx): Reply {
       throw new S3Fault('EntityTooSmall', undefined, { UploadId: u.id, PartNumber: String(listed[i]!.n), ProposedSize: String(part.data.length), MinSizeAllowed: String(MIN_PART) })
     }
   })
+  checkWrite(ctx, b, u.key)
   const digests = Buffer.concat(parts.map((p) => Buffer.from(p.etag.slice(1, -1), 'hex')))
   const etag = `"${md5(digests).toString('hex')}-${parts.length}"`
   b.put({ key: u.key, data: Buffer.concat(parts.map((p) => p.data)), etag, lastModified: now(), ...u.template })

@@ -74,9 +74,20 @@ export function copySource(ctx: Ctx): { bucket: BucketState; object: StoredObjec
   return { bucket, object }
 }
 
+/** Conditional writes (PutObject, CompleteMultipartUpload): `If-None-Match: *` and `If-Match: etag`. Appends are refused. */
+export function checkWrite(ctx: Ctx, b: BucketState, key: string): void {
+  if (header(ctx, 'x-amz-write-offset-bytes') !== undefined) throw new S3Fault('NotImplemented', 'Appends (x-amz-write-offset-bytes) need a directory bucket')
+  const existing = b.objects.get(key)
+  const ifMatch = header(ctx, 'if-match')
+  const ifNoneMatch = header(ctx, 'if-none-match')
+  if (ifMatch !== undefined && !existing) throw new S3Fault('NoSuchKey', undefined, { Key: key })
+  if ((ifMatch !== undefined && !matches(existing!.etag, ifMatch)) || (ifNoneMatch !== undefined && existing)) throw new S3Fault('PreconditionFailed')
+}
+
 export function putObject(ctx: Ctx): Reply {
   const b = ctx.store.bucket(ctx.bucket)
   checkKey(ctx.key)
+  checkWrite(ctx, b, ctx.key)
   const etag = etagOf(ctx.body)
   b.put({ key: ctx.key, data: ctx.body, etag, lastModified: now(), ...templateOf(ctx) })
   return { headers: { etag } }
