@@ -12,6 +12,9 @@ import { register as registerHead } from './head.js'
 import { register as registerLs } from './ls.js'
 import { register as registerPut } from './put.js'
 import { register as registerRm } from './rm.js'
+import { register as registerServe } from './serve.js'
+import { register as registerTail } from './tail.js'
+import { register as registerUploads } from './uploads.js'
 
 // The SDK's Node-version notice is for the library's users; the CLI keeps its stderr for results.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
@@ -24,7 +27,7 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExit codes: 0 ok, 1 some items failed, 2 usage error.')
-  for (const register of [registerLs, registerPut, registerGet, registerCp, registerRm, registerHead]) register(program)
+  for (const register of [registerLs, registerPut, registerGet, registerCp, registerRm, registerHead, registerTail, registerUploads, registerServe]) register(program)
   program.exitOverride()
   for (const cmd of program.commands) cmd.exitOverride()
   return program

@@ -1,0 +1,61 @@
+/** `bucketflow tail`: print an object's new bytes as it grows, or follow a rotating log prefix. */
+import type { Command } from 'commander'
+import { InvalidArgumentError as OptionValueError } from 'commander'
+import { isTailMarker } from '../stages/tail.js'
+import { act, EXIT_OK, globals, openBucket, parseS3Url, positiveInt } from './common.js'
+
+function from(value: string): 'start' | 'end' | number {
+  if (value === 'start' || value === 'end') return value
+  const n = Number(value)
+  if (!Number.isSafeInteger(n)) throw new OptionValueError(`Expected --from to be start, end or a byte offset, got ${JSON.stringify(value)}`)
+  return n
+}
+
+export function register(program: Command): void {
+  program
+    .command('tail')
+    .description('print an object\'s bytes as it grows (like tail -f), or, for a prefix ending in /, each new object of a rotating log in key order')
+    .argument('<url>', 's3://bucket/key, or s3://bucket/prefix/ to follow rotating log objects')
+    .option('-f, --follow', 'keep following (default: print what is there and stop)')
+    .option('--from <where>', 'start, end, or a byte offset (negative: from the end); default: start without -f, end with -f', from)
+    .option('--poll <ms>', 'milliseconds between polls', positiveInt('poll'), 1000)
+    .option('--permit-missing', 'wait for the object to appear')
+    .addHelpText('after', '\nExamples:\n  bucketflow tail -f s3://logs/app.log\n  bucketflow tail -f --from start s3://logs/shipper/\n  bucketflow tail --from -4096 s3://logs/app.log')
+    .action(act(async (url: string, opts: { follow?: boolean; from?: 'start' | 'end' | number; poll: number; permitMissing?: boolean }, cmd: Command) => {
+      const g = globals(cmd)
+      const { bucket: name, key } = parseS3Url(url)
+      const bucket = openBucket(name, g)
+      const rotation = key === '' || key.endsWith('/')
+      const controller = new AbortController()
+      const stop = () => controller.abort()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+      if (!opts.follow) {
+        // One pass: print what is there now.
+        if (rotation) {
+          for (const k of await bucket.list(key)) await new Promise<void>((resolve, reject) => bucket.stream(k).on('error', reject).on('end', resolve).pipe(process.stdout, { end: false }))
+        } else {
+          const start = typeof opts.from === 'number' ? opts.from : 0
+          await new Promise<void>((resolve, reject) => bucket.stream(key, start === 0 ? {} : { start }).on('error', reject).on('end', resolve).pipe(process.stdout, { end: false }))
+        }
+        return EXIT_OK
+      }
+      const t = bucket.tail(key, {
+        follow: rotation ? 'rotation' : 'object',
+        from: opts.from ?? 'end',
+        pollMs: opts.poll,
+        signal: controller.signal,
+        permitMissing: opts.permitMissing ?? false,
+        markers: true,
+      })
+      for await (const chunk of t) {
+        if (isTailMarker(chunk)) {
+          if (chunk.marker === 'reset') process.stderr.write(`tail: ${chunk.key} was ${chunk.reason}; reading it again from byte 0\n`)
+          else if (!g.quiet) process.stderr.write(`==> ${chunk.key} <==\n`)
+          continue
+        }
+        if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once('drain', resolve))
+      }
+      return EXIT_OK
+    }))
+}
