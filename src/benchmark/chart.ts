@@ -87,7 +87,7 @@ export function renderChart(report: BenchReport): string {
   const grid: string[] = []
   for (let v = 0; v <= xMax + 1e-9; v += step) {
     grid.push(`<line x1="${x(v).toFixed(1)}" y1="${top - 6}" x2="${x(v).toFixed(1)}" y2="${bottom}" class="grid"/>`)
-    grid.push(`<text x="${x(v).toFixed(1)}" y="${bottom + 16}" text-anchor="middle" class="tick">${num(v)}×</text>`)
+    grid.push(`<text x="${x(v).toFixed(1)}" y="${bottom + 16}" text-anchor="middle" class="tick">${Number(v.toFixed(2))}×</text>`)
   }
   grid.push(`<line x1="${x(1).toFixed(1)}" y1="${top - 10}" x2="${x(1).toFixed(1)}" y2="${bottom}" class="ref"/>`)
   const legend = tools

@@ -101,7 +101,7 @@ export interface BenchReport {
   finishedAt: string
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string }
   settings: { runs: number; scale: number; concurrency: number; partSizeMiB: number; only: WorkloadId[]; runtime: 'node' | 'tsx'; cpuMeasure: string }
-  server: { endpoint: string; source: string }
+  server: { endpoint: string; source: string; bucket: string }
   workloads: Workload[]
   tools: ToolInfo[]
   samples: Sample[]
@@ -276,7 +276,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
         runtime: fromTypeScript ? 'tsx' : 'node',
         cpuMeasure: (await hasGnuTime()) ? 'GNU time (rusage of the child)' : 'process.resourceUsage() (node peers only)',
       },
-      server: { endpoint: server.endpoint, source: server.source },
+      server: { endpoint: server.endpoint, source: server.source, bucket: admin.bucket },
       workloads: ws,
       tools,
       samples,
