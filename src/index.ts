@@ -51,3 +51,4 @@ export { listObjects, listPages, type ListOptions, type ListPage, type ObjectEnt
 export { putObject, putObjects, type PutItem, type PutOptions, type PutResult } from './stages/put.js'
 export { freezeObject, freezeObjects, restoreObject, restoreObjects, type RestoreOptions } from './stages/storage-class.js'
 export { abortUploads, listUploads, type AbortUploadsOptions, type UploadInfo } from './stages/uploads.js'
+export { startLocalS3, type LocalS3, type LocalS3Options } from './server/server.js'
