@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -99,7 +99,7 @@ export interface BenchReport {
   version: 1
   startedAt: string
   finishedAt: string
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string }
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string; loadAverage: { start: number[]; end: number[] } }
   settings: { runs: number; scale: number; concurrency: number; partSizeMiB: number; only: WorkloadId[]; runtime: 'node' | 'tsx'; cpuMeasure: string }
   server: { endpoint: string; source: string; bucket: string }
   workloads: Workload[]
@@ -157,6 +157,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
   }
   const ws = workloads(scale, options.only)
   const startedAt = new Date().toISOString()
+  const loadAtStart = loadavg().map((x) => Number(x.toFixed(2)))
   const tmp = await mkdtemp(join(tmpdir(), 'bucketflow-bench-'))
   const notes: string[] = []
   let server: BenchServer | undefined
@@ -259,6 +260,8 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
       'A sample counts only when its result verified byte-exact (sha256 of what came back vs what went in; listings and storage classes compared in full); failed samples are reported, never timed.',
       `The server runs on the same machine (${cpus().length} cores) and competes with the client for CPU; tools are interleaved and rotated from run to run, and figures are medians.`,
     )
+    const loadEnd = loadavg().map((x) => Number(x.toFixed(2)))
+    notes.push(`Load average (1 min) ${loadAtStart[0]} at the start and ${loadEnd[0]} at the end, on ${cpus().length} CPUs: other work on the machine shares them.`)
     if (fromTypeScript) notes.push('Node peers ran TypeScript through tsx (extra start-up and memory); `npm run bench` runs compiled JavaScript.')
     for (const t of tools) if (t.note) notes.push(`${t.name}: ${t.note}`)
 
@@ -266,7 +269,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
       version: 1,
       startedAt,
       finishedAt: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` },
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}`, loadAverage: { start: loadAtStart, end: loadEnd } },
       settings: {
         runs,
         scale,

@@ -93,7 +93,7 @@ export async function closeServer(server: BenchServer): Promise<void> {
  */
 export async function collectGarbage(server: BenchServer): Promise<void> {
   if (!server.dir || !existsSync(join(server.dir, 'ceph.conf')) || !onPath('radosgw-admin')) return
-  await run('radosgw-admin', ['-c', join(server.dir, 'ceph.conf'), '-n', 'client.rgw.local', 'gc', 'process', '--include-all'], { timeout: 120_000 }).catch(
+  await run('radosgw-admin', ['-c', join(server.dir, 'ceph.conf'), '-n', 'client.rgw.local', '--admin-socket=', 'gc', 'process', '--include-all'], { timeout: 120_000 }).catch(
     () => undefined,
   )
 }

@@ -21,7 +21,7 @@ export async function run(task: PhaseTask): Promise<void> {
   })
   try {
     if (task.workload === 'W3' && task.phase === 'put') {
-      await bucket.put(process.stdin, task.key, { partSize: task.partSize, queueSize: task.concurrency })
+      await bucket.putStream(process.stdin, task.key, { partSize: task.partSize, queueSize: task.concurrency })
     } else if (task.workload === 'W3' && task.phase === 'get') {
       await pipeline(bucket.stream(task.key), process.stdout)
     } else if (task.phase === 'put') {

@@ -9,7 +9,7 @@ export const PEERS: readonly Peer[] = [
   {
     name: 'bucketflow',
     kind: 'node',
-    description: 'Bucket array forms and stages (put(paths, keys), getObjects over list(), put(stream), stream(), freezeObjects) with concurrency = queueSize = concurrency',
+    description: 'Bucket array forms and stages (put(paths, keys), getObjects over list(), putStream, stream, freezeObjects over list()) with concurrency = queueSize = concurrency',
     supports: { ...objects, W3: ['put', 'get'], W4: ['list'], W5: ['class'] },
   },
   {
