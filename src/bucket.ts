@@ -488,6 +488,7 @@ export class Bucket implements BucketRef {
    */
   tail(keyOrPrefix: string, options?: TailOptions & { markers?: false }): Tail<Buffer>
   tail(keyOrPrefix: string, options: TailOptions & { markers: true }): Tail<Buffer | TailMarker>
+  tail(keyOrPrefix: string, options?: TailOptions): Tail<Buffer> | Tail<Buffer | TailMarker>
   tail(keyOrPrefix: string, options: TailOptions = {}): Tail<Buffer> | Tail<Buffer | TailMarker> {
     return tail(this, keyOrPrefix, options)
   }

@@ -566,7 +566,10 @@ export class MultipartSink extends Writable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#signal?.removeEventListener('abort', this.#onAbort)
     if (this.#finished) {
+      // Completed (a failure after that, e.g. the size check, still rejects `done`; after
+      // success the rejection is a no-op).
       callback(error)
+      process.nextTick(() => this.#reject(error ?? new AbortError(`The write stream to s3://${this.bucket}/${this.key} was destroyed`, this.#where())))
       return
     }
     const reason = error ?? new AbortError(`The write stream to s3://${this.bucket}/${this.key} was destroyed before it finished`, this.#where())
