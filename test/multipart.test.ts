@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Bucket } from '../src/bucket.js'
-import { AbortError, BucketflowError, InvalidArgumentError } from '../src/errors.js'
+import { AbortError, BucketflowError, IntegrityError, InvalidArgumentError } from '../src/errors.js'
 import { createWriteStream, putStream, type UploadProgress } from '../src/sinks/multipart.js'
 import { FaultProxy } from './support/proxy.js'
 import { s3Options, useBucket } from './support/s3.js'
@@ -240,6 +240,32 @@ describe('createWriteStream / putStream', () => {
       expect((err as BucketflowError).uploadId).toBeDefined()
       expect(proxy.of('UploadPart', (r) => r.key === key && r.partNumber === 2)).toHaveLength(3)
       expect(proxy.of('CompleteMultipartUpload', (r) => r.key === key)).toHaveLength(0)
+      await assertNothingLeft(key)
+    } finally {
+      proxy.clearRules()
+    }
+  })
+
+  it('fails with IntegrityError, and deletes the object, when the completed object has another size', async () => {
+    const key = 'integrity/wrong-size'
+    proxy.clearRequests()
+    // The server reports one byte less than was written (as if a part had been stored short).
+    proxy.addRule({
+      match: (r) => r.op === 'HeadObject' && r.key === key,
+      rewriteHeaders: (h) => ({ ...h, 'content-length': String(Number(h['content-length']) - 1) }),
+      times: 1,
+    })
+    try {
+      const sink = createWriteStream(bucket, key, { partSize: P })
+      const emitted: unknown[] = []
+      sink.on('error', (e) => emitted.push(e))
+      await pipeline(Readable.from(produce(P + 100, 64 * 1024)), sink).catch(() => undefined)
+      const err = await sink.done.catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(IntegrityError)
+      expect((err as IntegrityError).message).toMatch(new RegExp(`Wrote ${P + 100} bytes .* has ${P + 99}`))
+      expect(emitted).toEqual([err])
+      expect(proxy.of('CompleteMultipartUpload', (r) => r.key === key)).toHaveLength(1)
+      expect(proxy.of('DeleteObject', (r) => r.key === key)).toHaveLength(1)
       await assertNothingLeft(key)
     } finally {
       proxy.clearRules()

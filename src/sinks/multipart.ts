@@ -108,7 +108,20 @@ interface Options {
   contentMd5: boolean
 }
 
-function validateOptions(opts: WriteStreamOptions, where: { bucket: string; key: string }): Options {
+/**
+ * Check the options of {@link createWriteStream} (partSize, queueSize, maxPartAttempts,
+ * onProgress, signal) and throw InvalidArgumentError naming the wrong one.
+ *
+ * @example
+ * ```ts
+ * validateWriteStreamOptions({ partSize: 1024 }, { bucket: 'b', key: 'k' }) // throws: partSize
+ * ```
+ */
+export function validateWriteStreamOptions(opts: WriteStreamOptions, where: { bucket: string; key?: string }): void {
+  validateOptions(opts, where)
+}
+
+function validateOptions(opts: WriteStreamOptions, where: { bucket: string; key?: string }): Options {
   const check = (fn: () => void) => {
     try {
       fn()

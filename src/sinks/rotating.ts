@@ -35,7 +35,7 @@ import type { BucketRef } from '../bucket-ref.js'
 import { AbortError, InvalidArgumentError } from '../errors.js'
 import { compareKeys } from '../keys.js'
 import { describeValue, validateInteger, validateKey } from '../validate.js'
-import { MultipartSink, type WriteStreamOptions, type WriteStreamResult } from './multipart.js'
+import { MultipartSink, validateWriteStreamOptions, type WriteStreamOptions, type WriteStreamResult } from './multipart.js'
 
 const MiB = 1024 * 1024
 const NEWLINE = 0x0a
@@ -163,7 +163,7 @@ export class LogSink extends Writable {
     const { rotateBytes: _rb, rotateMs: _rm, naming: _n, lineSafe: _l, maxLineBytes: _m, signal, ...sinkOptions } = opts
     sinkOptions.contentType ??= 'text/plain; charset=utf-8'
     // Validate the sink options now (partSize, queueSize, ...) rather than at the first object.
-    new MultipartSink(ref, `${prefix}${defaultLogName({ time: new Date(), seq: 1 })}`, sinkOptions).destroy()
+    validateWriteStreamOptions(sinkOptions, { bucket: ref.name })
     super({ objectMode: false, decodeStrings: true })
     this.#ref = ref
     this.bucket = ref.name

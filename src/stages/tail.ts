@@ -193,7 +193,8 @@ function following<T extends Buffer | TailMarker>(
   }
 }
 
-async function* readRange(ref: BucketRef, key: string, input: Partial<GetObjectCommandInput>, signal: AbortSignal): AsyncGenerator<Buffer> {
+/** Send the GET; resolves once the response has arrived, to its body's chunks. */
+async function openRange(ref: BucketRef, key: string, input: Partial<GetObjectCommandInput>, signal: AbortSignal): Promise<AsyncGenerator<Buffer>> {
   let out
   try {
     out = await ref.client.send(new GetObjectCommand({ Bucket: ref.name, Key: key, ...input }), { abortSignal: signal })
@@ -201,14 +202,17 @@ async function* readRange(ref: BucketRef, key: string, input: Partial<GetObjectC
     if (signal.aborted) throw new Stop()
     throw toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' })
   }
-  try {
-    for await (const chunk of (out.Body ?? []) as AsyncIterable<Uint8Array>) {
-      yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  const body = (out.Body ?? []) as AsyncIterable<Uint8Array>
+  return (async function* () {
+    try {
+      for await (const chunk of body) {
+        yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      }
+    } catch (err) {
+      if (signal.aborted) throw new Stop()
+      throw toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' })
     }
-  } catch (err) {
-    if (signal.aborted) throw new Stop()
-    throw toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' })
-  }
+  })()
 }
 
 async function headOrMissing(ref: BucketRef, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined> {
@@ -266,16 +270,19 @@ function followObject(ref: BucketRef, key: string, opts: TailOptions, from: Tail
       seen = { size: info.size, etag: info.etag }
       if (info.size <= offset) continue
       const range = { Range: `bytes=${offset}-${info.size - 1}`, ...(info.etag ? { IfMatch: info.etag } : {}) }
+      let body: AsyncGenerator<Buffer>
       try {
-        for await (const chunk of readRange(ref, key, range, signal)) {
-          offset += chunk.length
-          yield chunk
-        }
+        body = await openRange(ref, key, range, signal)
       } catch (err) {
-        // Replaced between the HEAD and the GET: look again at once.
-        if ((err as BucketflowError).statusCode !== 412) throw err
+        // Replaced (or deleted) between the HEAD and the GET: look again at once.
+        if ((err as BucketflowError).statusCode !== 412 && !(err instanceof NoSuchKeyError)) throw err
         info = await headOrMissing(ref, key, signal)
         lookNow = true
+        continue
+      }
+      for await (const chunk of body) {
+        offset += chunk.length
+        yield chunk
       }
     }
   })
@@ -318,10 +325,19 @@ function followRotation(ref: BucketRef, prefix: string, opts: TailOptions, from:
     for (let first = true; ; first = false) {
       if (!first && !(await pause(pollMs, signal))) return
       for (const object of await listAfter(ref, prefix, after, signal)) {
+        let body: AsyncGenerator<Buffer>
+        try {
+          body = await openRange(ref, object.key, {}, signal)
+        } catch (err) {
+          // Deleted since the listing (e.g. by a lifecycle rule): nothing to read.
+          if (!(err instanceof NoSuchKeyError)) throw err
+          after = object.key
+          continue
+        }
         const marker: TailObject = { marker: 'object', key: object.key, size: object.size, etag: object.etag }
         emitter.emit('object', marker)
         if (markers) yield marker
-        yield* readRange(ref, object.key, {}, signal)
+        yield* body
         after = object.key
       }
     }

@@ -58,7 +58,7 @@ export interface ProxiedRequest {
   /** Response status sent to the client; undefined while in flight or when reset. */
   status?: number
   /** The fault applied, if any. */
-  fault?: 'reset' | 'delay'
+  fault?: 'reset' | 'delay' | 'rewrite'
   /** Set when the request finished (response sent or connection reset). */
   finishedAt?: number
   startedAt: number
@@ -71,6 +71,11 @@ export interface FaultRule {
   reset?: boolean
   /** Delay the response by this many milliseconds (the request is forwarded at once). */
   delayMs?: number
+  /**
+   * Change the response headers before they reach the client (e.g. a wrong Content-Length on a
+   * HEAD, to simulate a server that stored something else).
+   */
+  rewriteHeaders?: (headers: IncomingHttpHeaders) => IncomingHttpHeaders
   /** Apply to this many matching requests, then stop. Default: every matching request. */
   times?: number
 }
@@ -215,6 +220,7 @@ export class FaultProxy {
       return
     }
     if (rule?.delayMs) info.fault = 'delay'
+    else if (rule?.rewriteHeaders) info.fault = 'rewrite'
 
     const upstream = httpRequest(
       {
@@ -227,7 +233,7 @@ export class FaultProxy {
       (up) => {
         const send = () => {
           info.status = up.statusCode ?? 502
-          res.writeHead(up.statusCode ?? 502, up.headers)
+          res.writeHead(up.statusCode ?? 502, rule?.rewriteHeaders ? rule.rewriteHeaders({ ...up.headers }) : up.headers)
           up.pipe(res)
           res.on('finish', () => {
             info.finishedAt = Date.now()
