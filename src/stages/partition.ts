@@ -11,17 +11,21 @@
  *   point is safe; the choice of split points only affects speed.
  * - Start: one ListObjectsV2 with Delimiter '/' (and one more level under each prefix found, when
  *   there are few) discovers common prefixes; evenly spaced ones become the first split points.
- * - While listing (work stealing): when a request slot is free and no range is waiting, the range
- *   with the most keys still ahead (estimated from the key density of its last page) is split
- *   between its cursor and its end. The split point is interpolated in UTF-8 order over the
- *   characters seen in keys, at the geometric mean of one page's span and the distance left, so a
- *   hot prefix holding most keys is bisected in a few steps without knowing its size. A request
- *   already in flight for the split range is clipped to its new end when it answers.
+ * - While listing (work stealing): when a request slot is free and no range is waiting, a range
+ *   that has listed a page and looks to have at least four pages left is split halfway between
+ *   its cursor and its end. "Halfway" is computed in UTF-8 order with, at each character
+ *   position, the characters seen there in keys so far as digits (a mixed-radix number), so
+ *   split points fall where keys branch: a date's day, a host number, a hash digit. A prefix
+ *   holding most keys is bisected again and again as idle slots appear, without knowing its size.
+ *   A request already in flight for the split range is clipped to its new end when it answers.
+ * - Waste is bounded: a split-off range asks for 100 keys first (it may be empty); a range
+ *   whose split-offs came back empty twice is not split again until it lists another page; the
+ *   last request of a range asks for about the keys estimated to be left (whole pages again once
+ *   an estimate proved too low).
  * - A range that hits its end bound (a key >= endBefore) or the end of the listing is finished.
  *
- * Memory: at most `concurrency` requests in flight and `concurrency` fetched pages waiting for the
- * consumer (in `ordered` mode one more page of the head range), i.e. at most
- * `(2 * concurrency + 1) * pageSize` entries.
+ * Memory: at most `2 * concurrency` pages fetched or in flight (plus one page of the first
+ * unfinished range in `ordered` mode), i.e. at most `(2 * concurrency + 1) * pageSize` entries.
  *
  * @example
  * ```ts
@@ -82,8 +86,9 @@ export interface PartitionedListOptions {
   /** Stop: in-flight requests are aborted and the listing throws an {@link AbortError}. */
   signal?: AbortSignal
   /**
-   * Yield pages in global key order (the order of a serial listing). Ranges ahead of the first
-   * unfinished one buffer at most `concurrency` pages. Default false: pages come as they arrive.
+   * Yield pages in global key order (the order of a serial listing). Pages of later ranges wait
+   * in a buffer bounded as above (`2 * concurrency + 1` pages with those in flight). Default
+   * false: pages come as they arrive.
    */
   ordered?: boolean
   /** Keys per request, 1 to 1000. Default 1000. */
@@ -130,12 +135,21 @@ interface Range {
   queue: ListPage[]
   /** Number of fetched pages not yet yielded. */
   buffered: number
+  /** The range this one was split off while listing (undefined for the first ranges). */
+  parent: Range | undefined
+  /** Ranges split off this one that turned out empty since its cursor last moved. */
+  emptySplits: number
+  /** Size the last request by the estimated keys left (off once an estimate proved too low). */
+  sizeTail: boolean
+  /** The last page this range listed (for split points and estimates). */
   sample: Sample | undefined
-  /** The sample is this range's own (not inherited from the range it was split from). */
-  ownSample: boolean
 }
 
 const DISCOVERY_DELIMITER = '/'
+/** Split arithmetic looks at most this many characters past a range's common head. */
+const MAX_DEPTH = 300
+/** Keys asked for by the first request of a range split off another. */
+const FIRST_REQUEST = 100
 /** Beyond every character: stands for "end of the key space" in split arithmetic. */
 const SENTINEL = -1
 
@@ -197,7 +211,7 @@ export function listPartitioned(ref: BucketRef, options: PartitionedListOptions 
     let inFlight = 0
     let buffered = 0
     const ready: { range: Range; page: ListPage }[] = [] // unordered mode
-    const alphabet = new Alphabet()
+    const shape = new KeyShape()
     let wake: (() => void) | undefined
     const notify = (): void => {
       const w = wake
@@ -218,7 +232,9 @@ export function listPartitioned(ref: BucketRef, options: PartitionedListOptions 
         queue: [],
         buffered: 0,
         sample: undefined,
-        ownSample: false,
+        parent: undefined,
+        emptySplits: 0,
+        sizeTail: true,
       }
     }
 
@@ -234,8 +250,16 @@ export function listPartitioned(ref: BucketRef, options: PartitionedListOptions 
     const start = (r: Range): void => {
       r.inFlight = true
       inFlight++
+      // The last request of a range asks for about what is left, not a whole page past its end.
+      let size = pageSize
+      // A range split off another one may well be empty: its first request asks for a few keys.
+      if (r.parent !== undefined && r.sample === undefined) size = Math.min(pageSize, FIRST_REQUEST)
+      else if (r.sizeTail && r.sample !== undefined && r.cursor !== undefined && r.endBefore !== undefined && r.token === undefined) {
+        const left = estimateRemaining(r.sample, r.cursor, r.endBefore, prefix, shape)
+        if (left < pageSize) size = Math.min(pageSize, Math.max(Math.ceil(pageSize / 4), Math.ceil(left * 1.5) + 8))
+      }
       const request = {
-        pageSize,
+        pageSize: size,
         signal,
         ...(prefix ? { prefix } : {}),
         ...(r.token ? { continuationToken: r.token } : r.cursor !== undefined ? { startAfter: r.cursor } : {}),
@@ -248,11 +272,20 @@ export function listPartitioned(ref: BucketRef, options: PartitionedListOptions 
           if (failure !== undefined) return
           // Clip with the range's end as it is now: it may have been split while in flight.
           const { objects, reachedEnd } = clipPage(raw.objects, [], r.endBefore)
-          if (raw.objects.length > 0) alphabet.add(raw.objects)
+          shape.add(raw.objects)
           const last = lastKeyOf(objects, [])
+          if (r.parent !== undefined && r.sample === undefined) {
+            // The first answer of a split-off range: was that split worth a request?
+            if (objects.length === 0) r.parent.emptySplits++
+            else r.parent.emptySplits = 0
+          }
           if (raw.truncated && !reachedEnd) {
+            // A request sized to the estimated rest of the range that did not reach its end: the
+            // estimate was too low, ask for whole pages from now on.
+            if (request.pageSize < pageSize && r.sample !== undefined) r.sizeTail = false
             if (last !== undefined) {
               r.cursor = last
+              r.emptySplits = 0
               r.token = undefined
             } else if (raw.continuationToken) {
               r.token = raw.continuationToken
@@ -261,7 +294,6 @@ export function listPartitioned(ref: BucketRef, options: PartitionedListOptions 
             }
             if (objects.length >= 2) {
               r.sample = { first: objects[0]!.key, last: objects.at(-1)!.key, n: objects.length }
-              r.ownSample = true
             }
           } else {
             r.listed = true
@@ -302,19 +334,23 @@ export function listPartitioned(ref: BucketRef, options: PartitionedListOptions 
 
     const split = (): boolean => {
       if (inFlight + buffered >= limit) return false
-      let best: { range: Range; index: number; at: string; estimate: number; own: boolean } | undefined
+      let best: { range: Range; index: number; at: string; estimate: number } | undefined
       for (let i = 0; i < ranges.length; i++) {
         const r = ranges[i]!
+        // Only ranges that listed a page themselves: a new range is split after its first page.
         if (r.listed || r.sample === undefined || r.cursor === undefined || r.token !== undefined) continue
-        const plan = planSplit(r.sample, r.cursor, r.endBefore, prefix, alphabet)
+        // Two split-off ranges came back empty: wait for this range's next page before trying again.
+        if (r.emptySplits >= 2) continue
+        const plan = planSplit(r.sample, r.cursor, r.endBefore, prefix, shape, pageSize)
         if (plan === undefined) continue
-        const better = best === undefined || (r.ownSample && !best.own) || (r.ownSample === best.own && plan.estimate > best.estimate)
-        if (better) best = { range: r, index: i, at: plan.at, estimate: plan.estimate, own: r.ownSample }
+        if (best === undefined || plan.estimate > best.estimate) best = { range: r, index: i, at: plan.at, estimate: plan.estimate }
+        // In key order, work near the head is what the consumer waits for: split the first range that can be.
+        if (ordered) break
       }
       if (best === undefined) return false
       const victim = best.range
       const thief = newRange(best.at, victim.endBefore)
-      thief.sample = victim.sample
+      thief.parent = victim
       victim.endBefore = best.at + '\u0000'
       ranges.splice(best.index + 1, 0, thief)
       return true
@@ -379,7 +415,10 @@ export function listPartitioned(ref: BucketRef, options: PartitionedListOptions 
           yield page
           continue
         }
-        if (ranges.length === 0 && inFlight === 0) break
+        if (ranges.length === 0 && inFlight === 0) {
+          options.onProgress?.(progress())
+          break
+        }
         if (inFlight === 0) pump()
         if (inFlight === 0 && failure === undefined) {
           // Cannot happen by construction; fail loudly rather than wait forever.
@@ -452,34 +491,54 @@ async function discoverSplits(ref: BucketRef, prefix: string, concurrency: numbe
   return [...new Set(picked)]
 }
 
-/** The characters seen in keys, in UTF-8 order: the digits of split-point arithmetic. */
-class Alphabet {
-  #seen = new Set<number>()
-  #sorted: number[] = []
-  #dirty = false
+/**
+ * The characters seen at each position of the keys listed so far (every 8th key of a page and
+ * its last): the digits of split-point arithmetic. Split points built from them fall where keys
+ * actually branch (a date's day, a host number, a hash's first hex digit).
+ */
+export class KeyShape {
+  #positions: Set<number>[] = []
+  #sorted: (number[] | undefined)[] = []
+  #all = new Set<number>()
+  #allSorted: number[] | undefined
 
   /** Record the characters of (every 8th of) these keys. */
-  add(objects: ObjectEntry[]): void {
-    for (let i = 0; i < objects.length; i += 8) this.#addKey(objects[i]!.key)
-    this.#addKey(objects.at(-1)!.key)
+  add(keys: readonly { key: string }[]): void {
+    for (let i = 0; i < keys.length; i += 8) this.addKey(keys[i]!.key)
+    if (keys.length > 0) this.addKey(keys.at(-1)!.key)
   }
 
-  #addKey(key: string): void {
+  addKey(key: string): void {
+    let i = 0
     for (const ch of key) {
       const cp = ch.codePointAt(0)!
-      if (!this.#seen.has(cp)) {
-        this.#seen.add(cp)
-        this.#dirty = true
+      let set = this.#positions[i]
+      if (set === undefined) set = this.#positions[i] = new Set()
+      if (!set.has(cp)) {
+        set.add(cp)
+        this.#sorted[i] = undefined
+        if (!this.#all.has(cp)) {
+          this.#all.add(cp)
+          this.#allSorted = undefined
+        }
       }
+      i++
     }
   }
 
-  get sorted(): number[] {
-    if (this.#dirty) {
-      this.#sorted = [...this.#seen].sort((a, b) => a - b)
-      this.#dirty = false
-    }
-    return this.#sorted
+  /** The characters seen at `position`, sorted (all characters seen, for a position never reached). */
+  at(position: number): number[] {
+    const cached = this.#sorted[position]
+    if (cached !== undefined) return cached
+    const set = this.#positions[position]
+    if (set === undefined || set.size === 0) return (this.#allSorted ??= [...this.#all].sort((a, b) => a - b))
+    const sorted = [...set].sort((a, b) => a - b)
+    this.#sorted[position] = sorted
+    return sorted
+  }
+
+  get empty(): boolean {
+    return this.#all.size === 0
   }
 }
 
@@ -497,78 +556,123 @@ function commonLength(a: number[], b: number[]): number {
   return i
 }
 
-function isqrt(n: bigint): bigint {
-  if (n < 2n) return n
-  // Newton's method from a power of two above the root: converges in O(log bits) steps.
-  let x = 1n << BigInt((n.toString(2).length >> 1) + 1)
-  for (;;) {
-    const y = (x + n / x) >> 1n
-    if (y >= x) return x
-    x = y
-  }
+/** A range's remaining key space read as numbers (see {@link planSplit}). */
+interface Measure {
+  /** Width of the sample page. */
+  span: bigint
+  /** From the cursor to the end. */
+  distance: bigint
+  /** The cursor as a number. */
+  from: bigint
+  /** Back to a string. */
+  toKey: (n: bigint) => string
 }
 
-/**
- * Where to split a range whose next request starts after `cursor` and which ends before `end`
- * (undefined: the end of the prefix), given a full page the range (or its parent) listed.
- * Keys are read as numbers whose digits are characters (ranked in `alphabet`, 0 = end of key);
- * the split lands at `cursor + sqrt(span * distance)`, where `span` is the sample page's width
- * and `distance` what is left, so the range keeps a few pages and the new range takes the rest.
- * Returns undefined when less than about two pages' width is left.
- * Exported for tests.
- */
-export function planSplit(sample: Sample, cursor: string, end: string | undefined, prefix: string, alphabet: { sorted: number[] }): { at: string; estimate: number } | undefined {
-  const chars = alphabet.sorted
-  if (chars.length === 0) return undefined
-  const base = BigInt(chars.length + 2)
-  const top = chars.length + 1
-  const digitOf = (cp: number): number => {
-    if (cp === SENTINEL) return top
-    // Number of alphabet characters <= cp: exact characters map to their rank + 1.
-    let lo = 0
-    let hi = chars.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (chars[mid]! <= cp) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
+function measure(sample: Sample, cursor: string, end: string | undefined, prefix: string, shape: KeyShape): Measure | undefined {
+  if (shape.empty) return undefined
   const first = codePoints(sample.first)
   const last = codePoints(sample.last)
   const lo = codePoints(cursor)
   const hi = end === undefined ? [...codePoints(prefix), SENTINEL] : codePoints(end)
   const p0 = commonLength(first, hi)
   const depth = Math.max(commonLength(first, last), commonLength(lo, hi), p0) - p0 + 4
-  if (depth > 1100) return undefined
+  // Keys that share very long heads are not split here (the arithmetic would cost more than it saves).
+  if (depth > MAX_DEPTH) return undefined
+  // Mixed radix: at position p0 + i the digits are 0 (end of key), 1..n (the n characters seen
+  // there) and n + 1 (past every character seen there).
+  const alphabets: number[][] = []
+  const radix: bigint[] = []
+  for (let i = 0; i < depth; i++) {
+    const chars = shape.at(p0 + i)
+    alphabets.push(chars)
+    radix.push(BigInt(chars.length + 2))
+  }
+  const digitOf = (i: number, cp: number): number => {
+    const chars = alphabets[i]!
+    if (cp === SENTINEL) return chars.length + 1
+    // Number of characters <= cp: a character seen maps to its rank + 1.
+    let a = 0
+    let b = chars.length
+    while (a < b) {
+      const mid = (a + b) >> 1
+      if (chars[mid]! <= cp) a = mid + 1
+      else b = mid
+    }
+    return a
+  }
   const toNumber = (s: number[]): bigint => {
     let n = 0n
+    let ended = false
     for (let i = 0; i < depth; i++) {
-      const cp = s[p0 + i]
-      n = n * base + BigInt(cp === undefined ? 0 : digitOf(cp))
+      const cp = ended ? undefined : s[p0 + i]
+      if (cp === undefined) ended = true
+      n = n * radix[i]! + BigInt(cp === undefined ? 0 : digitOf(i, cp))
     }
     return n
   }
   let span = toNumber(last) - toNumber(first)
   if (span < 1n) span = 1n
-  const loN = toNumber(lo)
-  const distance = toNumber(hi) - loN
-  if (distance <= 2n * span) return undefined
-  const atN = loN + isqrt(span * distance)
-  // Back to a string: the shared head, then the digits, dropping trailing "end of key" digits.
-  const digits: number[] = []
-  let n = atN
-  for (let i = 0; i < depth; i++) {
-    digits.push(Number(n % base))
-    n /= base
+  const from = toNumber(lo)
+  const head = String.fromCodePoint(...hi.slice(0, p0))
+  const toKey = (value: bigint): string => {
+    const digits: number[] = new Array<number>(depth)
+    let n = value
+    for (let i = depth - 1; i >= 0; i--) {
+      digits[i] = Number(n % radix[i]!)
+      n /= radix[i]!
+    }
+    let key = head
+    for (let i = 0; i < depth; i++) {
+      const d = digits[i]!
+      if (d === 0) break // end of key
+      const chars = alphabets[i]!
+      if (d <= chars.length) key += String.fromCodePoint(chars[d - 1]!)
+      else key += String.fromCodePoint(above(chars[chars.length - 1]!))
+    }
+    while (Buffer.byteLength(key, 'utf8') > 1024) key = String.fromCodePoint(...codePoints(key).slice(0, -1))
+    return key
   }
-  digits.reverse()
-  while (digits.length > 0 && digits.at(-1) === 0) digits.pop()
-  let at = String.fromCodePoint(...hi.slice(0, p0).filter((c) => c !== SENTINEL))
-  for (const d of digits) at += String.fromCodePoint(d === 0 ? chars[0]! : chars[Math.min(d, chars.length) - 1]!)
-  while (Buffer.byteLength(at, 'utf8') > 1024) at = String.fromCodePoint(...codePoints(at).slice(0, -1))
-  if (!at.startsWith(prefix) || compareKeys(at, cursor) <= 0) return undefined
-  if (end !== undefined && compareKeys(at + '\u0000', end) >= 0) return undefined
-  const ratio = Number((distance * 1024n) / span) / 1024
-  return { at, estimate: sample.n * ratio }
+  return { span, distance: toNumber(hi) - from, from, toKey }
+}
+
+/** The next code point after `cp` that can be in a key (not a surrogate). */
+function above(cp: number): number {
+  const next = cp + 1
+  if (next >= 0xd800 && next <= 0xdfff) return 0xe000
+  return next > 0x10ffff ? cp : next
+}
+
+/**
+ * Keys left in a range, extrapolated from the density of a sample page (uniform density between
+ * the cursor and the end). Infinity when it cannot tell.
+ */
+export function estimateRemaining(sample: Sample, cursor: string, end: string | undefined, prefix: string, shape: KeyShape): number {
+  const m = measure(sample, cursor, end, prefix, shape)
+  if (m === undefined) return Infinity
+  return (sample.n * Number((m.distance * 1024n) / m.span)) / 1024
+}
+
+/**
+ * Where to split a range whose next request starts after `cursor` and which ends before `end`
+ * (undefined: the end of the prefix), given a page the range listed. Keys are read as numbers
+ * whose digits are characters (ranked among those seen at each position, 0 = end of key) and the range is bisected:
+ * the split lands halfway between the cursor and the end. Bisection, not interpolation: real key
+ * sets are sparse and structured (dates, hosts, hashes), so a density read off one page says
+ * little about the key space beyond it; halving converges in a few steps wherever the keys are.
+ * Returns undefined when fewer than four pages are estimated to be left (at the page's density).
+ * Exported for tests.
+ */
+export function planSplit(sample: Sample, cursor: string, end: string | undefined, prefix: string, shape: KeyShape, pageSize = 1000): { at: string; estimate: number } | undefined {
+  const m = measure(sample, cursor, end, prefix, shape)
+  if (m === undefined) return undefined
+  const estimate = (sample.n * Number((m.distance * 1024n) / m.span)) / 1024
+  if (estimate < 4 * pageSize) return undefined
+  // Halfway; when the rounding to a real string falls outside the range, a little further on.
+  for (const [num, den] of [[1n, 2n], [5n, 8n], [3n, 4n], [7n, 8n]] as const) {
+    const at = m.toKey(m.from + (m.distance * num) / den)
+    if (!at.startsWith(prefix) || compareKeys(at, cursor) <= 0) continue
+    if (end !== undefined && compareKeys(at + '\u0000', end) >= 0) continue
+    return { at, estimate }
+  }
+  return undefined
 }
