@@ -14,6 +14,7 @@
  * @packageDocumentation
  */
 import type { Readable } from 'node:stream'
+import type { Table } from 'apache-arrow'
 import { CreateBucketCommand, DeleteBucketCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from './bucket-ref.js'
 import type { PutSource, StreamSource } from './body.js'
@@ -27,6 +28,7 @@ import { getObject, getObjects, getToFile, streamObject, type ByteRange, type Ge
 import { headObject, headObjects, type ObjectInfo } from './stages/head.js'
 import { listObjects, listPages, type ListOptions, type ObjectEntry, type PrefixEntry } from './stages/list.js'
 import { abortUploads, listUploads, type AbortUploadsOptions, type UploadInfo } from './stages/uploads.js'
+import { indexBucket, type IndexOptions } from './arrow/index-table.js'
 import { appendObject, type AppendOptions, type AppendResult } from './stages/append.js'
 import { tail, type Tail, type TailMarker, type TailOptions } from './stages/tail.js'
 import { createWriteStream, putStream, type MultipartSink, type WriteStreamOptions, type WriteStreamResult } from './sinks/multipart.js'
@@ -82,6 +84,9 @@ export class Bucket implements BucketRef {
   readonly name: string
   /** The S3 client every request goes through. */
   readonly client: S3Client
+  /** The last index built by {@link Bucket.index} or {@link Bucket.updateContents}. */
+  contents: Table | undefined
+  #contentsKey: string | undefined
   #concurrency: number
 
   /**
@@ -535,6 +540,46 @@ export class Bucket implements BucketRef {
   abortUploads(options: AbortUploadsOptions = {}): Promise<Result<UploadInfo>[]> {
     return abortUploads(this, { concurrency: this.#concurrency, ...options })
   }
+
+  /**
+   * The bucket's index (hostess `df()`): an Arrow Table with one row per object (Key,
+   * LastModified, ETag, Size, StorageClass), listed in parallel key ranges. The first call lists
+   * the bucket (or reads `cache`, a Parquet file, when it exists) and keeps the table as
+   * `bucket.contents`; later calls with the same prefix and columns return it without a request.
+   * `updateContents()` lists again.
+   *
+   * @example
+   * ```ts
+   * const index = await bucket.index()
+   * const sizes = index.getChild('Size')!.toArray() // BigInt64Array
+   * const cached = await bucket.index({ cache: 'cats-index.parquet' }) // persisted for next time
+   * ```
+   */
+  async index(options: IndexOptions = {}): Promise<Table> {
+    const key = contentsKey(options)
+    if (this.contents && this.#contentsKey === key && !options.refresh) return this.contents
+    return this.updateContents(options)
+  }
+
+  /**
+   * List the bucket again and replace `bucket.contents` (rewriting `cache` when given).
+   *
+   * @example
+   * ```ts
+   * await bucket.rm(await bucket.list('tmp/'))
+   * const fresh = await bucket.updateContents()
+   * ```
+   */
+  async updateContents(options: IndexOptions = {}): Promise<Table> {
+    const table = await indexBucket(this, { concurrency: this.#concurrency, ...options, refresh: true })
+    this.contents = table
+    this.#contentsKey = contentsKey(options)
+    return table
+  }
+}
+
+function contentsKey(options: IndexOptions): string {
+  return JSON.stringify([options.prefix ?? '', options.columns ?? null])
 }
 
 function invalidList(name: string, value: unknown): InvalidArgumentError {
