@@ -9,7 +9,10 @@
  *
  * Uses the S3 server at S3_ENDPOINT (with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or starts
  * one with scripts/local-s3.sh and stops it afterwards. Every uploaded object is deleted right
- * after its run (the local server keeps stored bytes in RAM).
+ * after its run, and, for a local radosgw whose folder is known (the one started here, or
+ * BUCKETFLOW_S3_DIR from the server's env file), its garbage collector is run at once:
+ * radosgw frees a deleted object's data only at GC time (hours later by default), and the
+ * memstore OSD keeps that data in RAM until then.
  */
 import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, readFile } from 'node:fs/promises'
@@ -155,6 +158,15 @@ function parseEnv(text: string): Record<string, string> {
   return out
 }
 
+/** Make radosgw free the data of deleted objects now (memstore holds it in RAM until GC). */
+async function collectGarbage(serverDir: string | undefined): Promise<void> {
+  if (!serverDir) return
+  const conf = join(serverDir, 'ceph.conf')
+  await run('timeout', ['120', 'radosgw-admin', '-c', conf, '-n', 'client.rgw.local', 'gc', 'process', '--include-all']).catch((e: unknown) =>
+    console.error(`radosgw-admin gc process failed (deleted data stays in the server's RAM until its GC runs): ${(e as Error).message}`),
+  )
+}
+
 async function main(): Promise<void> {
   const a = args()
   const size = parseSize(a.get('size') ?? '2GiB')
@@ -166,13 +178,17 @@ async function main(): Promise<void> {
   const script = join(root, 'scripts/local-s3.sh')
   let serverDir: string | undefined
   const env: NodeJS.ProcessEnv = { ...process.env }
+  let gcDir: string | undefined
   if (process.env.S3_ENDPOINT) {
     env.AWS_ENDPOINT_URL_S3 = process.env.S3_ENDPOINT
+    gcDir = process.env.BUCKETFLOW_S3_DIR
+    if (!gcDir) console.log('note: BUCKETFLOW_S3_DIR is not set, so deleted bench objects stay in a radosgw memstore until its GC runs')
   } else {
     serverDir = await mkdtemp(join(tmpdir(), 'bucketflow-bench-s3-'))
     console.log('starting a local S3 server (scripts/local-s3.sh) ...')
     const { stdout } = await run('bash', [script, 'start', serverDir], { maxBuffer: 1 << 20 })
     Object.assign(env, parseEnv(stdout))
+    gcDir = serverDir
   }
   env.AWS_ACCESS_KEY_ID ??= 'bucketflow-test-key'
   env.AWS_SECRET_ACCESS_KEY ??= 'bucketflow-test-secret-0123456789'
@@ -191,6 +207,7 @@ async function main(): Promise<void> {
       } finally {
         await bucket.rm(key).catch(() => undefined)
         await bucket.abortUploads({ prefix: 'bench/' }).catch(() => undefined)
+        await collectGarbage(gcDir)
       }
     }
   } finally {
