@@ -32,7 +32,7 @@ export {
 } from './errors.js'
 export { compareKeys } from './keys.js'
 export { safeDestination } from './paths.js'
-export { collect, isOk, mapResults, partition, type Failed, type Ok, type Result, type StageOptions } from './results.js'
+export { boundedMap, collect, isOk, mapResults, partition, type Failed, type Ok, type Result, type StageOptions } from './results.js'
 export { copyObject, copyObjects, type CopyItem, type CopyOptions, type CopyResult } from './stages/copy.js'
 export { deleteObject, deleteObjects, type DeleteOptions } from './stages/delete.js'
 export {

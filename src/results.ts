@@ -15,7 +15,6 @@
  * @packageDocumentation
  */
 import { setMaxListeners } from 'node:events'
-import parallel from 'it-parallel'
 import { AbortError, BucketflowError, toBucketflowError } from './errors.js'
 import { validateConcurrency } from './validate.js'
 
@@ -92,25 +91,26 @@ export async function* mapResults<In, T>(
   if (outer?.aborted) onAbort()
   else outer?.addEventListener('abort', onAbort, { once: true })
   const bucket = options.bucket
-  async function* tasks(): AsyncGenerator<() => Promise<Result<T>>> {
+  const run = async (item: In): Promise<Result<T>> => {
+    let key = ''
+    try {
+      key = keyOf(item)
+      if (controller.signal.aborted) {
+        throw new AbortError('The operation was aborted', { key, ...(bucket ? { bucket } : {}) })
+      }
+      return { ok: true, key, value: await fn(item, controller.signal) }
+    } catch (err) {
+      return { ok: false, key, error: toBucketflowError(err, { key, ...(bucket ? { bucket } : {}) }) }
+    }
+  }
+  async function* items(): AsyncGenerator<In> {
     for await (const item of source) {
       if (controller.signal.aborted) return
-      yield async (): Promise<Result<T>> => {
-        let key = ''
-        try {
-          key = keyOf(item)
-          if (controller.signal.aborted) {
-            throw new AbortError('The operation was aborted', { key, ...(bucket ? { bucket } : {}) })
-          }
-          return { ok: true, key, value: await fn(item, controller.signal) }
-        } catch (err) {
-          return { ok: false, key, error: toBucketflowError(err, { key, ...(bucket ? { bucket } : {}) }) }
-        }
-      }
+      yield item
     }
   }
   try {
-    for await (const result of parallel(tasks(), { concurrency, ordered: options.ordered ?? true })) {
+    for await (const result of boundedMap(items(), run, concurrency, options.ordered ?? true)) {
       if (!result.ok && options.stopOnError) throw result.error
       yield result
     }
@@ -118,6 +118,59 @@ export async function* mapResults<In, T>(
   } finally {
     outer?.removeEventListener('abort', onAbort)
     controller.abort(new AbortError('The consumer stopped'))
+  }
+}
+
+/**
+ * Map `source` through `fn` with at most `concurrency` calls in flight, yielding results in input
+ * order (`ordered`) or as they settle. `fn` must not reject (wrap failures into values).
+ * Memory: at most `concurrency` items and results are held: in ordered mode a result that
+ * settles early waits in that window, and no new call starts until the window has room.
+ * The source is pulled only as calls finish (backpressure), and released in `finally`.
+ */
+export async function* boundedMap<In, Out>(
+  source: AsyncIterable<In> | Iterable<In>,
+  fn: (item: In) => Promise<Out>,
+  concurrency: number,
+  ordered: boolean,
+): AsyncGenerator<Out> {
+  validateConcurrency(concurrency)
+  const it: AsyncIterator<In> | Iterator<In> =
+    Symbol.asyncIterator in source ? (source as AsyncIterable<In>)[Symbol.asyncIterator]() : (source as Iterable<In>)[Symbol.iterator]()
+  let exhausted = false
+  const pull = async (): Promise<IteratorResult<In>> => it.next()
+  try {
+    if (ordered) {
+      const window: Promise<Out>[] = []
+      for (;;) {
+        while (!exhausted && window.length < concurrency) {
+          const next = await pull()
+          if (next.done) exhausted = true
+          else window.push(fn(next.value))
+        }
+        const head = window.shift()
+        if (head === undefined) return
+        yield await head
+      }
+    }
+    const running = new Map<number, Promise<[number, Out]>>()
+    let id = 0
+    for (;;) {
+      while (!exhausted && running.size < concurrency) {
+        const next = await pull()
+        if (next.done) exhausted = true
+        else {
+          const n = id++
+          running.set(n, fn(next.value).then((out): [number, Out] => [n, out]))
+        }
+      }
+      if (running.size === 0) return
+      const [n, out] = await Promise.race(running.values())
+      running.delete(n)
+      yield out
+    }
+  } finally {
+    if (!exhausted) await it.return?.()
   }
 }
 

@@ -114,6 +114,12 @@ export class Progress {
   setTotal(total: number): void {
     this.bar?.setTotal(total)
   }
+  /** Set the count directly (for work counted elsewhere), with `keys` shown as the rate's base. */
+  update(value: number, keys: number): void {
+    if (!this.bar) return
+    const secs = Math.max((Date.now() - this.#started) / 1000, 0.001)
+    this.bar.update(value, { bytes: `${keys} keys`, rate: `${(keys / secs).toFixed(0)} keys/s` })
+  }
   stop(): void {
     this.bar?.stop()
   }

@@ -10,6 +10,7 @@ import { register as registerCp } from './cp.js'
 import { register as registerDemo } from './demo.js'
 import { register as registerGet } from './get.js'
 import { register as registerHead } from './head.js'
+import { register as registerIndex } from './index-cmd.js'
 import { register as registerLs } from './ls.js'
 import { register as registerPut } from './put.js'
 import { register as registerRm } from './rm.js'
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExit codes: 0 ok, 1 some items failed, 2 usage error.')
-  for (const register of [registerLs, registerPut, registerGet, registerCp, registerRm, registerHead, registerTail, registerUploads, registerServe, registerDemo]) register(program)
+  for (const register of [registerLs, registerPut, registerGet, registerCp, registerRm, registerHead, registerIndex, registerTail, registerUploads, registerServe, registerDemo]) register(program)
   program.exitOverride()
   for (const cmd of program.commands) cmd.exitOverride()
   return program

@@ -4,11 +4,10 @@
  * @packageDocumentation
  */
 import { DeleteObjectCommand, DeleteObjectsCommand } from '@aws-sdk/client-s3'
-import parallel from 'it-parallel'
 import type { BucketRef } from '../bucket-ref.js'
 import { S3Error, toBucketflowError } from '../errors.js'
 import type { Result, StageOptions } from '../results.js'
-import { throwIfAborted } from '../results.js'
+import { boundedMap, throwIfAborted } from '../results.js'
 import { validateConcurrency, validateInteger, validateKey } from '../validate.js'
 
 /** Delete one object. Deleting a key that does not exist succeeds, as in S3. */
@@ -86,19 +85,19 @@ export function deleteObjects(ref: BucketRef, options: DeleteOptions = {}) {
   const concurrency = options.concurrency ?? Math.min(ref.concurrency ?? 8, 4)
   validateConcurrency(concurrency)
   return async function* (source: AsyncIterable<string> | Iterable<string>): AsyncGenerator<Result<void>> {
-    async function* batches(): AsyncGenerator<() => Promise<Result<void>[]>> {
+    async function* batches(): AsyncGenerator<string[]> {
       let batch: string[] = []
       for await (const key of source) {
         batch.push(key)
         if (batch.length === batchSize) {
-          const keys = batch
+          yield batch
           batch = []
-          yield () => deleteBatch(ref, keys, options.signal)
         }
       }
-      if (batch.length > 0) yield () => deleteBatch(ref, batch, options.signal)
+      if (batch.length > 0) yield batch
     }
-    for await (const results of parallel(batches(), { concurrency, ordered: options.ordered ?? true })) {
+    const run = (keys: string[]) => deleteBatch(ref, keys, options.signal)
+    for await (const results of boundedMap(batches(), run, concurrency, options.ordered ?? true)) {
       for (const r of results) {
         if (!r.ok && options.stopOnError) throw r.error
         yield r

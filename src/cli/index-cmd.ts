@@ -1,0 +1,56 @@
+/** `bucketflow index s3://bucket[/prefix] out.parquet|s3://...`: a bucket's index as Parquet, streamed. */
+import type { Command } from 'commander'
+import type { ParquetCompression } from '../arrow/parquet.js'
+import { writeParquet, type ParquetDestination } from '../arrow/parquet.js'
+import { toRecordBatches } from '../arrow/record-batches.js'
+import { listPages } from '../stages/list.js'
+import { listPartitioned } from '../stages/partition.js'
+import { act, EXIT_OK, formatBytes, globals, isS3Url, openBucket, Output, parseS3Url } from './common.js'
+
+export function register(program: Command): void {
+  program
+    .command('index')
+    .description('write the index of a bucket (Key, LastModified, ETag, Size, StorageClass) as a Parquet file, listing key ranges in parallel; memory stays flat however many keys')
+    .argument('<url>', 's3://bucket or s3://bucket/prefix to index')
+    .argument('<destination>', 'a local .parquet path, or s3://bucket/key.parquet')
+    .option('--serial', 'list with one serial paginator instead of parallel key ranges')
+    .option('--compression <codec>', 'zstd, snappy, gzip, brotli, lz4 or uncompressed', 'zstd')
+    .addHelpText('after', '\nExamples:\n  bucketflow index s3://cats cats.parquet\n  bucketflow index -c 16 s3://logs/2024/ s3://indexes/logs-2024.parquet\n  duckdb -c "select StorageClass, sum(Size) from \'cats.parquet\' group by 1"')
+    .action(act(async (url: string, destination: string, opts: { serial?: boolean; compression: ParquetCompression }, cmd: Command) => {
+      const g = globals(cmd)
+      const out = new Output(g)
+      const { bucket: name, key: prefix } = parseS3Url(url)
+      const bucket = openBucket(name, g)
+      let dest: ParquetDestination = destination
+      if (isS3Url(destination)) {
+        const d = parseS3Url(destination, 'destination')
+        dest = { bucket: d.bucket === name ? bucket : openBucket(d.bucket, g), key: d.key }
+      }
+      // Keys are unknown up front: the bar tracks key ranges (their number grows as ranges split).
+      const progress = out.progress(1, 'ranges')
+      let keys = 0
+      const onProgress = (p: { keys: number; rangesDone: number; rangesTotal: number }) => {
+        progress.setTotal(Math.max(p.rangesTotal, 1))
+        progress.update(p.rangesDone, p.keys)
+        keys = p.keys
+      }
+      const common = prefix ? { prefix } : {}
+      const pages = opts.serial
+        ? (async function* () {
+            let n = 0
+            for await (const page of listPages(bucket, common)) {
+              n += page.objects.length
+              onProgress({ keys: n, rangesDone: 0, rangesTotal: 1 })
+              yield page
+            }
+          })()
+        : listPartitioned(bucket, { ...common, onProgress })
+      const t0 = performance.now()
+      const result = await writeParquet(toRecordBatches(pages, { batchRows: 65_536 }), dest, { compression: opts.compression })
+      progress.stop()
+      const secs = (performance.now() - t0) / 1000
+      out.data(`index ${url} -> ${destination}: ${result.rows} rows, ${formatBytes(result.bytes)}`, { url, destination, ...result })
+      out.summary(`${Math.max(result.rows, keys)} keys in ${secs.toFixed(1)} s (${(result.rows / secs).toFixed(0)} keys/s)`)
+      return EXIT_OK
+    }))
+}
