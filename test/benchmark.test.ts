@@ -14,6 +14,7 @@ describe('benchmark engine', () => {
       only: ['W1', 'W3'],
       tools: ['bucketflow', 'sdk-batch', 'corrupt'],
       external: false,
+      startup: false,
       s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, ...(s3.dir ? { dir: s3.dir } : {}) },
     })
 
@@ -54,7 +55,7 @@ describe('benchmark engine', () => {
     })
     await expect(client.send(new HeadBucketCommand({ Bucket: report.server.bucket }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } })
     client.destroy()
-  }, 60_000)
+  }, 90_000)
 
   it('scales workloads and validates the workload list', () => {
     const [w1, w3] = workloads(0.25, ['W1', 'W3'])

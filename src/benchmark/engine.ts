@@ -44,6 +44,8 @@ export interface BenchOptions {
   install?: boolean
   /** The S3 server; default S3_ENDPOINT, else a radosgw started for the run. */
   s3?: S3Target & { dir?: string }
+  /** Measure each tool's start-up cost (start and exit, up to 3 times; a tool that cannot start is skipped). Default true. */
+  startup?: boolean
   /** Seconds one sample may take before it is killed and failed. Default 1200. */
   sampleTimeout?: number
   log?: (line: string) => void
@@ -86,6 +88,9 @@ export interface SummaryRow {
   runs: number
   okRuns: number
   throughput: number | null
+  /** Lowest and highest throughput of the verified runs. */
+  min: number | null
+  max: number | null
   wall: number | null
   cpu: number | null
   maxRssMiB: number | null
@@ -183,7 +188,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
           if (ready.note) info.note = ready.note
         }
       }
-      if (info.available) {
+      if (info.available && options.startup !== false) {
         const inv = p.kind === 'external' ? prepared.get(p.name)!.startup : nodeInvocation(p.name, '--startup')
         const ms: Measurement[] = []
         for (let i = 0; i < Math.min(3, runs); i++) ms.push(await measure(inv, { stdout: 'ignore', tmp, timeoutMs: 60_000, ...(signal ? { signal } : {}) }))
@@ -313,6 +318,8 @@ export function summarize(ws: readonly Workload[], peers: readonly Peer[], sampl
           runs: mine.length,
           okRuns: ok.length,
           throughput: median(nums((s) => s.throughput)),
+          min: ok.length ? Math.min(...nums((s) => s.throughput)) : null,
+          max: ok.length ? Math.max(...nums((s) => s.throughput)) : null,
           wall: median(nums((s) => s.wall)),
           cpu: median(nums((s) => s.cpu)),
           maxRssMiB: median(nums((s) => s.maxRssMiB)),

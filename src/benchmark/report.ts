@@ -13,7 +13,7 @@ import type { BenchReport, SummaryRow } from './engine.js'
 import { num } from './format.js'
 import { onPath } from './peers/tools.js'
 
-const COLUMNS = ['workload', 'tool', 'throughput', 'wall s', 'CPU s', 'peak RSS MiB', 'bucketflow/peer', 'ok runs'] as const
+const COLUMNS = ['workload', 'tool', 'throughput', 'min-max', 'wall s', 'CPU s', 'peak RSS MiB', 'bucketflow/peer', 'ok runs'] as const
 
 function rows(report: BenchReport): string[][] {
   const out: string[][] = []
@@ -27,6 +27,7 @@ function rows(report: BenchReport): string[][] {
       label,
       r.tool,
       r.throughput === null ? `FAILED` : `${num(r.throughput)} ${r.unit}`,
+      r.min === null || r.max === null ? '-' : `${num(r.min)}-${num(r.max)}`,
       num(r.wall),
       num(r.cpu),
       num(r.maxRssMiB, 0),

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -43,6 +43,19 @@ export function checkEndpoint(endpoint: string): void {
   if (isAwsEndpoint(endpoint)) throw new Error(`The benchmark runs against a local or private S3 server, not AWS (got ${endpoint})`)
 }
 
+/**
+ * The folder of the radosgw last started by scripts/local-s3.sh, when it serves `endpoint`
+ * (so its deleted objects can be garbage-collected).
+ */
+async function localServerDir(endpoint: string): Promise<string | undefined> {
+  try {
+    const dir = (await readFile(join(process.env.TMPDIR ?? '/tmp', 'bucketflow-s3.last'), 'utf8')).trim()
+    return parseEnv(await readFile(join(dir, 'env'), 'utf8')).AWS_ENDPOINT_URL_S3 === endpoint ? dir : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Use `given`, else S3_ENDPOINT, else start a radosgw. */
 export async function openServer(given: (S3Target & { dir?: string }) | undefined, log: (line: string) => void): Promise<BenchServer> {
   if (given) {
@@ -52,12 +65,13 @@ export async function openServer(given: (S3Target & { dir?: string }) | undefine
   const env = process.env
   if (env.S3_ENDPOINT) {
     checkEndpoint(env.S3_ENDPOINT)
+    const dir = env.BUCKETFLOW_S3_DIR ?? (await localServerDir(env.S3_ENDPOINT))
     return {
       endpoint: env.S3_ENDPOINT,
       region: env.AWS_REGION ?? 'us-east-1',
       accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'bucketflow-test-key',
       secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'bucketflow-test-secret-0123456789',
-      ...(env.BUCKETFLOW_S3_DIR ? { dir: env.BUCKETFLOW_S3_DIR } : {}),
+      ...(dir ? { dir } : {}),
       started: false,
       source: 'S3_ENDPOINT',
     }

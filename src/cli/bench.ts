@@ -43,11 +43,14 @@ Workloads (each verified byte-exact before its timing counts; --scale multiplies
   W1  2000 x 4 KiB objects, put then get        W4  list 20000 keys
   W2  64 x 4 MiB objects, put then get          W5  200 storage-class changes (copy in place)
   W3  one 512 MiB stream of unknown length, upload then download
-Tools: ${DEFAULT_PEERS.join(', ')}. rclone and aws-cli are the Debian packages; when missing they are
-installed with apt-get if running as root on Debian (else skipped with a note).
+Tools: ${DEFAULT_PEERS.join(', ')}.
+  rclone and aws-cli are the Debian packages; when missing they are installed with apt-get if
+  running as root on Debian, else skipped with a note. Each tool runs in its own process.
 Concurrency: the global -c (default 16 here) for every tool with a knob; part size 8 MiB.
 Server: S3_ENDPOINT (with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) or --endpoint, else a radosgw
-started for the run (scripts/local-s3.sh) and stopped at the end. AWS itself is refused.
+  started for the run (scripts/local-s3.sh) and stopped at the end. AWS itself is refused. For a
+  radosgw of scripts/local-s3.sh, BUCKETFLOW_S3_DIR=<its folder> lets the run free deleted objects
+  at once (memstore keeps every byte in RAM).
 Writes <out>/<timestamp>.json, latest.json, latest.md, throughput.svg (and .png with rsvg-convert).
 
 Examples:
