@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli } from './support/cli.js'
+import { runScript } from './support/run-script.js'
 import { useBucket } from './support/s3.js'
 
 describe('bucketflow CLI', () => {
@@ -78,5 +79,34 @@ describe('bucketflow CLI', () => {
     const missing = await cli(['head', `s3://${b.name}/c/none`])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/NoSuchKey/)
+  })
+})
+
+describe('bucketflow index', () => {
+  const bucket = useBucket('cli-index')
+
+  it('writes a Parquet index DuckDB reads, with a progress bar on a TTY', async () => {
+    const b = bucket()
+    const keys = Array.from({ length: 3000 }, (_, i) => `${['a', 'b', 'é', '😀'][i % 4]}/${String(i).padStart(5, '0')}`)
+    const put = await b.put(keys.map(() => null), keys, { concurrency: 32 })
+    expect(put.every((r) => r.ok)).toBe(true)
+    const dir = await mkdtemp(join(tmpdir(), 'bf-cli-index-'))
+    const out = join(dir, 'index.parquet')
+    // `script` gives the command a pseudo-terminal, as a person's shell would.
+    const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
+    const command = `${process.execPath} --import tsx ${main} -c 8 index s3://${b.name} ${out}`
+    const run = await runScript('/usr/bin/script', ['-qec', command, '/dev/null'], { direct: true })
+    expect(run.code, run.stderr + run.stdout).toBe(0)
+    expect(run.stdout).toMatch(/\d+\/\d+ ranges \| \d+ keys/)
+    expect(run.stdout).toMatch(/index s3:\/\/\S+ -> .*index\.parquet: 3000 rows/)
+    const { DuckDBInstance } = await import('@duckdb/node-api')
+    const db = await (await DuckDBInstance.create(':memory:')).connect()
+    const rows = (await db.runAndReadAll(`select count(*)::INTEGER, min(Key), typeof(any_value(Size)) from '${out}'`)).getRows()
+    expect(rows).toEqual([[3000, 'a/00000', 'BIGINT']])
+    // Without a TTY: no bar, just the summary.
+    const plain = await cli(['index', `s3://${b.name}`, join(dir, 'plain.parquet')])
+    expect(plain.code).toBe(0)
+    expect(plain.stderr).not.toMatch(/ranges \|/)
+    expect(plain.stderr).toMatch(/3000 keys in/)
   })
 })

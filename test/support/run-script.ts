@@ -8,10 +8,11 @@ export interface ScriptRun {
   stderr: string
 }
 
-export function runScript(path: string, args: string[] = [], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<ScriptRun> {
+/** With `direct: true`, `path` is an executable run as it is (not a TypeScript file). */
+export function runScript(path: string, args: string[] = [], options: { env?: Record<string, string>; input?: string; timeoutMs?: number; direct?: boolean } = {}): Promise<ScriptRun> {
   const s3 = inject('s3')
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
+    const child = spawn(options.direct ? path : process.execPath, options.direct ? args : ['--import', 'tsx', path, ...args], {
       env: {
         ...process.env,
         AWS_ENDPOINT_URL_S3: s3.endpoint,
