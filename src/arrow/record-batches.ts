@@ -263,7 +263,7 @@ export class ListingBatchBuilder {
  *
  * @example
  * ```ts
- * import { tableFromBatches } from 'bucketflow'
+ * import { listPages, toRecordBatches, writeParquet } from 'bucketflow'
  * const batches = toRecordBatches(listPages(bucket, { prefix: 'logs/' }), { batchRows: 65536 })
  * await writeParquet(batches, 'logs-index.parquet')
  * ```

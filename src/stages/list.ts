@@ -1,6 +1,8 @@
 /**
  * Listing: `listPages` streams ListObjectsV2 pages; `listObjects` flattens them into entries
  * (objects and, with a delimiter, common prefixes). Memory: one page (<= pageSize entries).
+ * `fetchListPage` (one request) and `clipPage` (an `endBefore` bound) are the pieces both this
+ * serial paginator and the partitioned lister (`listPartitioned`, stages/partition.ts) use.
  *
  * @example
  * ```ts
