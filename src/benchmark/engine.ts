@@ -11,13 +11,14 @@
  * @packageDocumentation
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { hasGnuTime, median, measure, type Measurement } from './measure.js'
 import { DEFAULT_PEERS, findPeer, isNodePeer } from './peers/index.js'
+import { runQuiet } from './peers/tools.js'
 import type { Invocation, Peer, PhaseTask, PreparedTool, S3Target } from './peers/types.js'
 import { supports } from './peers/types.js'
 import { planPhase, prepareFixtures } from './phases.js'
@@ -106,6 +107,8 @@ export interface BenchReport {
   finishedAt: string
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string; loadAverage: { start: number[]; end: number[] } }
   settings: { runs: number; scale: number; concurrency: number; partSizeMiB: number; only: WorkloadId[]; runtime: 'node' | 'tsx'; cpuMeasure: string }
+  /** bucketflow's version, and the git commit of the checkout it ran from ("+dirty" with local changes). */
+  code: { version: string; commit?: string }
   server: { endpoint: string; source: string; bucket: string }
   workloads: Workload[]
   tools: ToolInfo[]
@@ -284,6 +287,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
         runtime: fromTypeScript ? 'tsx' : 'node',
         cpuMeasure: (await hasGnuTime()) ? 'GNU time (rusage of the child)' : 'process.resourceUsage() (node peers only)',
       },
+      code: await codeVersion(),
       server: { endpoint: server.endpoint, source: server.source, bucket: admin.bucket },
       workloads: ws,
       tools,
@@ -295,6 +299,21 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
     if (server) await closeServer(server)
     await rm(tmp, { recursive: true, force: true })
   }
+}
+
+/** The package version and, in a git checkout, its commit. */
+async function codeVersion(): Promise<{ version: string; commit?: string }> {
+  const root = fileURLToPath(new URL('../../', import.meta.url))
+  let version = ''
+  try {
+    version = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version
+  } catch {
+    // not found
+  }
+  const head = await runQuiet('git', ['-C', root, 'rev-parse', '--short', 'HEAD'])
+  if (!head.ok) return { version }
+  const dirty = (await runQuiet('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'])).stdout.trim() !== ''
+  return { version, commit: `${head.stdout.trim()}${dirty ? '+dirty' : ''}` }
 }
 
 /** Medians per tool and phase, and ratios bucketflow / tool. */

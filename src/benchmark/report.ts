@@ -44,7 +44,8 @@ function failures(report: BenchReport): string[] {
 
 function header(report: BenchReport): string {
   const s = report.settings
-  return `bucketflow bench: ${s.runs} run(s), medians; scale ${s.scale}; concurrency ${s.concurrency}; part size ${s.partSizeMiB} MiB; ${report.server.endpoint} (${report.server.source}); ${report.machine.cpus} CPUs, node ${report.machine.node}`
+  const code = report.code ? ` (bucketflow ${report.code.version}${report.code.commit ? ` @ ${report.code.commit}` : ''})` : ''
+  return `bucketflow bench${code}: ${s.runs} run(s), medians; scale ${s.scale}; concurrency ${s.concurrency}; part size ${s.partSizeMiB} MiB; ${report.server.endpoint} (${report.server.source}); ${report.machine.cpus} CPUs, node ${report.machine.node}`
 }
 
 /** The summary as an aligned plain-text table, with skipped tools, failures and notes after it. */
