@@ -44,7 +44,7 @@ import { AbortError, BucketflowError, InvalidArgumentError, toBucketflowError } 
 import { compareKeys } from '../keys.js'
 import { throwIfAborted } from '../results.js'
 import { validateConcurrency, validateInteger, validateKey } from '../validate.js'
-import { clipPage, fetchListPage, lastKeyOf, type ListPage, type ObjectEntry } from './list.js'
+import { clipPage, fetchListPage, lastKeyOf, type ListPage } from './list.js'
 
 /** A key range: keys strictly after `startAfter` and strictly before `endBefore` (UTF-8 order). */
 export interface KeyRange {
