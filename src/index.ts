@@ -13,7 +13,7 @@
  */
 export { Bucket, Listing, type BucketOptions, type LsOptions, type ParallelOptions } from './bucket.js'
 export type { BucketRef, StorageClass } from './bucket-ref.js'
-export type { PutSource } from './body.js'
+export type { PutSource, StreamSource } from './body.js'
 export { createClient, isAwsEndpoint, resolveEndpoint, type ClientOptions } from './client.js'
 export {
   AbortError,
@@ -52,3 +52,18 @@ export { putObject, putObjects, type PutItem, type PutOptions, type PutResult } 
 export { freezeObject, freezeObjects, restoreObject, restoreObjects, type RestoreOptions } from './stages/storage-class.js'
 export { abortUploads, listUploads, type AbortUploadsOptions, type UploadInfo } from './stages/uploads.js'
 export { startLocalS3, type LocalS3, type LocalS3Options } from './server/server.js'
+export { listPartitioned, type KeyRange, type ListCheckpoint, type ListProgress, type PartitionedListing, type PartitionedListOptions } from './stages/partition.js'
+export { DEFAULT_LISTING_COLUMNS, LISTING_COLUMNS, listingSchema, toRecordBatches, type ListingColumn, type PageLike, type RecordBatchOptions } from './arrow/record-batches.js'
+export { readParquet, writeParquet, type ParquetCompression, type ParquetDestination, type WriteParquetOptions, type WriteParquetResult } from './arrow/parquet.js'
+export { indexBucket, type IndexOptions } from './arrow/index-table.js'
+export {
+  createWriteStream,
+  MultipartSink,
+  putStream,
+  type UploadProgress,
+  type WriteStreamOptions,
+  type WriteStreamResult,
+} from './sinks/multipart.js'
+export { createLogStream, defaultLogName, LogSink, type LogObjectName, type LogStreamOptions, type LogStreamResult } from './sinks/rotating.js'
+export { isTailMarker, lines, tail, Tail, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './stages/tail.js'
+export { appendObject, isDirectoryBucket, type AppendOptions, type AppendResult } from './stages/append.js'

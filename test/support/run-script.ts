@@ -8,8 +8,11 @@ export interface ScriptRun {
   stderr: string
 }
 
-/** With `direct: true`, `path` is an executable run as it is (not a TypeScript file). */
-export function runScript(path: string, args: string[] = [], options: { env?: Record<string, string>; input?: string; timeoutMs?: number; direct?: boolean } = {}): Promise<ScriptRun> {
+/**
+ * With `direct: true`, `path` is an executable run as it is (not a TypeScript file). With
+ * `untilStdout`, the child is stopped (SIGTERM) once its output ends with that text.
+ */
+export function runScript(path: string, args: string[] = [], options: { env?: Record<string, string>; input?: string; timeoutMs?: number; direct?: boolean; untilStdout?: string } = {}): Promise<ScriptRun> {
   const s3 = inject('s3')
   return new Promise((resolve, reject) => {
     const child = spawn(options.direct ? path : process.execPath, options.direct ? args : ['--import', 'tsx', path, ...args], {
@@ -26,7 +29,10 @@ export function runScript(path: string, args: string[] = [], options: { env?: Re
     let stdout = ''
     let stderr = ''
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      if (options.untilStdout !== undefined && stdout.endsWith(options.untilStdout)) child.kill('SIGTERM')
+    })
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     child.on('error', reject)
     child.on('close', (code) => {
