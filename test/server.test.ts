@@ -166,7 +166,7 @@ describe('objects', () => {
 
   it('copies and moves, keeping or replacing metadata, and refuses a copy onto itself that changes nothing', async () => {
     await b.put(Buffer.from('copy me'), 'c/src.txt', { metadata: { a: '1' }, contentType: 'text/x-cat' })
-    expect(await b.cp('c/src.txt', 'c/dst.txt')).toMatchObject({ key: 'c/dst.txt', size: 7 })
+    expect(await b.cp('c/src.txt', 'c/dst.txt')).toMatchObject({ key: 'c/dst.txt' })
     expect(await b.read('c/dst.txt')).toBe('copy me')
     expect(await b.head('c/dst.txt')).toMatchObject({ metadata: { a: '1' }, contentType: 'text/x-cat' })
     await b.cp('c/src.txt', 'c/new-meta.txt', { metadata: { b: '2' } })

@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .action(act(async (urls: string[], opts: { recursive?: boolean; storageClass: StorageClass }, cmd: Command) => {
       const g = globals(cmd)
       const { bucket, keys } = await resolveTargets(urls, opts.recursive ?? false, g)
-      return reportResults(new Output(g), await bucket.freeze(keys, opts.storageClass), 'freeze', (v) => `-> ${opts.storageClass} (${v.size} bytes)`)
+      return reportResults(new Output(g), await bucket.freeze(keys, opts.storageClass), 'freeze', () => `-> ${opts.storageClass}`)
     }))
 
   program

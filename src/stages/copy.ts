@@ -11,6 +11,7 @@ import {
   CreateMultipartUploadCommand,
   HeadObjectCommand,
   UploadPartCopyCommand,
+  type HeadObjectCommandOutput,
   type CopyObjectCommandInput,
 } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from '../bucket-ref.js'
@@ -37,7 +38,8 @@ export interface CopyOptions {
 export interface CopyResult {
   bucket: string
   key: string
-  size: number
+  /** Bytes copied, when a HEAD was needed anyway (metadata replacement, multipart copy). */
+  size?: number
   etag: string
 }
 
@@ -70,30 +72,49 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   }
   const abort = opts.signal ? { abortSignal: opts.signal } : {}
   const where = { bucket: ref.name, key: src }
-  let head
-  try {
-    head = await ref.client.send(new HeadObjectCommand({ Bucket: ref.name, Key: src }), abort)
-  } catch (err) {
-    throw toBucketflowError(err, { ...where, operation: 'HeadObject' })
+  const headSource = async (): Promise<HeadObjectCommandOutput> => {
+    try {
+      return await ref.client.send(new HeadObjectCommand({ Bucket: ref.name, Key: src }), abort)
+    } catch (err) {
+      throw toBucketflowError(err, { ...where, operation: 'HeadObject' })
+    }
   }
-  const size = head.ContentLength ?? 0
+  // A HEAD only when its answer is needed: to keep what a REPLACE would drop, or to decide on a
+  // multipart copy below a custom threshold. Otherwise one CopyObject does it (storage-class
+  // changes of many objects take half the requests), and an object too large for it is retried
+  // as a multipart copy.
+  const threshold = opts.multipartThreshold ?? 5 * GiB
+  let head: HeadObjectCommandOutput | undefined
+  if ((replace && (opts.metadata === undefined || opts.contentType === undefined)) || opts.multipartThreshold !== undefined) {
+    head = await headSource()
+  }
   const input: CopyObjectCommandInput = { Bucket: bucket, Key: dst, CopySource: copySource(ref.name, src) }
   if (opts.storageClass !== undefined) input.StorageClass = opts.storageClass
   if (replace) {
     input.MetadataDirective = 'REPLACE'
-    input.Metadata = opts.metadata ?? head.Metadata ?? {}
-    const contentType = opts.contentType ?? head.ContentType
+    input.Metadata = opts.metadata ?? head?.Metadata ?? {}
+    const contentType = opts.contentType ?? head?.ContentType
     if (contentType !== undefined) input.ContentType = contentType
   }
-  if (size <= (opts.multipartThreshold ?? 5 * GiB)) {
+  if (head === undefined || (head.ContentLength ?? 0) <= threshold) {
     try {
       const out = await ref.client.send(new CopyObjectCommand(input), abort)
-      return { bucket, key: dst, size, etag: out.CopyObjectResult?.ETag ?? '' }
+      const result: CopyResult = { bucket, key: dst, etag: out.CopyObjectResult?.ETag ?? '' }
+      if (head?.ContentLength !== undefined) result.size = head.ContentLength
+      return result
     } catch (err) {
-      throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
+      if (head !== undefined || !isTooLargeToCopy(err)) throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
     }
+    head = await headSource()
   }
-  return multipartCopy(ref, input, size, head, opts)
+  return multipartCopy(ref, input, head.ContentLength ?? 0, head, opts)
+}
+
+/** S3 refuses CopyObject of a source over 5 GiB (InvalidRequest, "larger than the maximum allowable size"). */
+function isTooLargeToCopy(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; message?: string }
+  const code = e.Code ?? e.name
+  return code === 'EntityTooLarge' || (code === 'InvalidRequest' && /larger than the maximum allowable size/i.test(e.message ?? ''))
 }
 
 async function multipartCopy(

@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import { createWriteStream } from 'node:fs'
-import { mkdir, rename, rm } from 'node:fs/promises'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -21,6 +21,9 @@ import { InvalidArgumentError, InvalidRangeError, toBucketflowError } from '../e
 import { safeDestination } from '../paths.js'
 import { mapResults, type Result, type StageOptions } from '../results.js'
 import { validateKey } from '../validate.js'
+
+/** Objects up to this size are downloaded to a file with one write. */
+const SMALL_OBJECT = 1024 * 1024
 
 /** A byte range with Python slice semantics (see the module docs). */
 export interface ByteRange {
@@ -133,18 +136,27 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
 /**
  * Download an object into a local file, creating parent folders. The bytes go to a temporary
  * file beside the destination that is renamed into place when complete, so a failed download
- * leaves no partial file. Memory: one stream buffer. Resolves to the path written.
+ * leaves no partial file. Memory: up to 1 MiB for a small object (written at once), else one
+ * stream buffer. Resolves to the path written.
  */
 export async function getToFile(ref: BucketRef, key: string, destination: string, opts: GetOptions = {}): Promise<string> {
   validateKey(key, ref.name)
+  const where = { bucket: ref.name, key }
+  const plan = await planRange(ref, key, opts)
   await mkdir(dirname(destination), { recursive: true })
   const partial = `${destination}.bucketflow-partial-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   try {
-    await pipeline(streamObject(ref, key, opts), createWriteStream(partial))
+    if (plan.empty) await writeFile(partial, '')
+    else {
+      const out = await send(ref, key, plan, opts.signal)
+      // Small objects in one write; larger ones streamed (memory: one stream buffer).
+      if ((out.ContentLength ?? Infinity) <= SMALL_OBJECT) await writeFile(partial, await bodyToBuffer(out.Body, where))
+      else await pipeline(out.Body as Readable, createWriteStream(partial))
+    }
     await rename(partial, destination)
   } catch (err) {
     await rm(partial, { force: true })
-    throw toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' })
+    throw toBucketflowError(err, { ...where, operation: 'GetObject' })
   }
   return destination
 }
