@@ -466,7 +466,8 @@ export class Bucket implements BucketRef {
    * A Writable of rotating log objects under `prefix`, named `<prefix><ISO basic time>-<seq>.log`
    * so they sort by time: a new object every `rotateMs` (default 60 s) or `rotateBytes`
    * (default 64 MiB), lines never split across objects, `end()` flushes the last one.
-   * Memory: the multipart sink's bound plus one partial line.
+   * Memory: twice the multipart sink's bound (the open object and the one being stored) plus
+   * one partial line.
    *
    * @example
    * ```ts

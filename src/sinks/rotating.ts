@@ -13,9 +13,12 @@
  * `maxLineBytes` is streamed into the current object as it comes and the rotation waits for its
  * end. `end()` flushes the last object (with a final line that has no newline, if any).
  *
- * Memory: the multipart sink's `partSize * (queueSize + 1)` for the open object (objects
- * smaller than `partSize` go up in one PutObject), plus a partial line of at most
- * `maxLineBytes`. One object is open at a time; writes wait while an object is being closed.
+ * Memory: the multipart sink's `partSize * (queueSize + 1)` for the open object, and as much
+ * again for the previous object while it is being stored (objects smaller than `partSize` go
+ * up in one PutObject and hold only their bytes), plus a partial line of at most
+ * `maxLineBytes`. A closed object is stored in the background while the next one fills; it is
+ * stored only after the one before it, so objects appear in key order, and writes wait if the
+ * one before it is still being stored.
  *
  * @example
  * ```ts
@@ -133,6 +136,9 @@ export class LogSink extends Writable {
 
   /** Serializes writes, timer rotations and the final flush. */
   #busy: Promise<void> = Promise.resolve()
+  /** The object being stored after rotation, if any (settles when stored). */
+  #closing: Promise<void> = Promise.resolve()
+  #closingSink: MultipartSink | undefined
   #current: Current | undefined
   #carry: Buffer[] = []
   #carryBytes = 0
@@ -213,6 +219,7 @@ export class LogSink extends Writable {
         await this.#emit(rest)
       }
       await this.#close()
+      await this.#closing
     }).then(() => {
       this.#resolve({ objects: this.#objects, size: this.#size, firstKey: this.#firstKey, lastKey: this.#lastKey })
       callback()
@@ -226,15 +233,19 @@ export class LogSink extends Writable {
     this.#carry = []
     this.#carryBytes = 0
     if (current) clearTimeout(current.timer)
+    // An object still being stored is stopped too: destroying means "stop now".
+    const closingSink = this.#closingSink
+    this.#closingSink = undefined
+    closingSink?.destroy(error ?? undefined)
     const reason = error ?? new AbortError(`The log stream to s3://${this.bucket}/${this.prefix} was destroyed before it ended`, { bucket: this.bucket })
     // `done` settles after 'error' and 'close' were emitted (Node emits them on the next tick).
     const settle = () => {
       callback(error)
       process.nextTick(() => this.#reject(reason))
     }
-    if (!current) return settle()
-    current.sink.destroy(error ?? undefined)
-    current.sink.done.then(settle, settle)
+    current?.sink.destroy(error ?? undefined)
+    const sinks = [current?.sink, closingSink].filter((x): x is MultipartSink => x !== undefined)
+    Promise.allSettled(sinks.map((x) => x.done)).then(settle, settle)
   }
 
   /** Line-safe: only whole lines reach an object; a partial line waits in `#carry`. */
@@ -352,18 +363,34 @@ export class LogSink extends Writable {
     await this.#close()
   }
 
-  /** Close the open object: end its sink and wait until it is stored. */
+  /**
+   * Close the open object: it is stored in the background while the next one fills, but only
+   * after the object before it was stored (so objects appear in key order), and writing waits
+   * while an earlier object is still being stored (at most one object closing at a time).
+   */
   async #close(): Promise<void> {
     const current = this.#current
     if (!current) return
     this.#current = undefined
     this.#rotateDue = false
     clearTimeout(current.timer)
-    current.sink.end()
-    const result: WriteStreamResult = await current.sink.done
-    this.#objects++
-    this.#size += result.size
-    this.emit('object', result)
+    const previous = this.#closing
+    const closing = (async () => {
+      await previous
+      current.sink.end()
+      const result: WriteStreamResult = await current.sink.done
+      this.#objects++
+      this.#size += result.size
+      this.emit('object', result)
+    })()
+    this.#closing = closing.finally(() => {
+      if (this.#closingSink === current.sink) this.#closingSink = undefined
+    })
+    this.#closingSink = current.sink
+    // A failure destroys the stream; `#closing` still rejects for whoever awaits it (_final).
+    closing.catch((err: unknown) => this.destroy(err as Error))
+    this.#closing.catch(() => undefined)
+    await previous
   }
 }
 
@@ -371,8 +398,9 @@ export class LogSink extends Writable {
  * A Writable that stores what is written to it as rotating log objects under `prefix`:
  * `<prefix><ISO basic time>-<seq>.log`, a new object every `rotateMs` (default 60 s) or
  * `rotateBytes` (default 64 MiB), never splitting a line across objects. `end()` flushes the
- * last object; `done` resolves to `{ objects, size, firstKey, lastKey }`. Memory: the multipart
- * sink's `partSize * (queueSize + 1)` plus one partial line of at most `maxLineBytes` (1 MiB).
+ * last object; `done` resolves to `{ objects, size, firstKey, lastKey }`. Memory: twice the
+ * multipart sink's `partSize * (queueSize + 1)` (the open object and the one being stored) plus
+ * one partial line of at most `maxLineBytes` (1 MiB).
  *
  * @example
  * ```ts

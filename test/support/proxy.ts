@@ -59,6 +59,8 @@ export interface ProxiedRequest {
   status?: number
   /** The fault applied, if any. */
   fault?: 'reset' | 'delay' | 'rewrite'
+  /** When the proxy started sending the response (status and headers) to the client. */
+  respondedAt?: number
   /** Set when the request finished (response sent or connection reset). */
   finishedAt?: number
   startedAt: number
@@ -233,6 +235,7 @@ export class FaultProxy {
       (up) => {
         const send = () => {
           info.status = up.statusCode ?? 502
+          info.respondedAt = Date.now()
           res.writeHead(up.statusCode ?? 502, rule?.rewriteHeaders ? rule.rewriteHeaders({ ...up.headers }) : up.headers)
           up.pipe(res)
           res.on('finish', () => {
