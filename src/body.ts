@@ -27,6 +27,11 @@ export type StreamSource = Readable | ReadableStream<Uint8Array> | AsyncIterable
  * A Node Readable (byte mode) for a stream source: a Readable as it is, a web ReadableStream
  * through `Readable.fromWeb`, an AsyncIterable of Uint8Array or string chunks (strings as
  * UTF-8) through `Readable.from`. Throws InvalidArgumentError for anything else.
+ *
+ * @example
+ * ```ts
+ * const readable = toReadable((await fetch(url)).body!)
+ * ```
  */
 export function toReadable(source: StreamSource, key?: string): Readable {
   if (source instanceof Readable) return source

@@ -81,7 +81,17 @@ export interface TailObject {
 /** What `markers: true` adds to the stream. Tell it from a Buffer with {@link isTailMarker}. */
 export type TailMarker = TailReset | TailObject
 
-/** True for a {@link TailMarker} (false for a Buffer or string chunk). */
+/**
+ * True for a {@link TailMarker} (false for a Buffer or string chunk).
+ *
+ * @example
+ * ```ts
+ * for await (const item of bucket.tail('app.log', { markers: true })) {
+ *   if (isTailMarker(item)) console.warn(`app.log ${item.marker}`)
+ *   else process.stdout.write(item)
+ * }
+ * ```
+ */
 export function isTailMarker(value: unknown): value is TailMarker {
   return value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && 'marker' in value
 }
