@@ -116,6 +116,9 @@ debug_ms = 0
 rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw_data = $dir/rgw
 rgw_dns_name = 127.0.0.1
+# memstore keeps deleted objects in RAM until garbage collection (default: hours later)
+rgw_gc_obj_min_wait = 30
+rgw_gc_processor_period = 30
 CONF
   echo "$dir" >"$LAST_FILE"
   local C=(-c "$conf")

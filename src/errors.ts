@@ -145,7 +145,7 @@ export function toBucketflowError(err: unknown, where: ErrorFields & { operation
   const e = (err ?? {}) as SdkErrorShape
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode
   const requestId = e.$metadata?.requestId
-  const code = e.Code ?? (e.name && e.name !== 'Error' ? e.name : undefined) ?? 'UnknownError'
+  const code = e.Code ?? (e.name && e.name !== 'Error' ? e.name : undefined) ?? e.code ?? 'UnknownError'
   const fields: ErrorFields = { ...where, cause: err }
   if (status !== undefined) fields.statusCode = status
   if (requestId !== undefined) fields.requestId = requestId
@@ -153,6 +153,10 @@ export function toBucketflowError(err: unknown, where: ErrorFields & { operation
   const target = where.bucket === undefined ? '' : where.key === undefined ? `s3://${where.bucket}` : `s3://${where.bucket}/${where.key}`
   const detail = e.message && e.message !== code && e.message !== 'UnknownError' ? `: ${e.message}` : ''
   if (isAbort(e)) return new AbortError(`${op}${target} was aborted`, fields)
+  // Not an S3 response (a source stream's error, a socket error): keep its own code and message.
+  if (status === undefined) {
+    return new BucketflowError(`${op}${target} failed: ${e.message ?? String(err)}`, fields, code === 'UnknownError' ? 'Error' : code)
+  }
   if (code === 'NoSuchBucket') return new NoSuchBucketError(`Bucket ${where.bucket ?? ''} does not exist`, fields)
   if (code === 'NoSuchKey' || code === 'NotFound' || (status === 404 && where.key !== undefined && code !== 'NoSuchUpload')) {
     return new NoSuchKeyError(`No such key: ${target}`, fields)

@@ -58,6 +58,10 @@ export { readParquet, writeParquet, type ParquetCompression, type ParquetDestina
 export { indexBucket, type IndexOptions } from './arrow/index-table.js'
 export {
   createWriteStream,
+  DEFAULT_PART_SIZE,
+  MAX_PART_SIZE,
+  MAX_PARTS,
+  MIN_PART_SIZE,
   MultipartSink,
   putStream,
   type UploadProgress,
@@ -66,4 +70,4 @@ export {
 } from './sinks/multipart.js'
 export { createLogStream, defaultLogName, LogSink, type LogObjectName, type LogStreamOptions, type LogStreamResult } from './sinks/rotating.js'
 export { isTailMarker, lines, tail, Tail, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './stages/tail.js'
-export { appendObject, isDirectoryBucket, type AppendOptions, type AppendResult } from './stages/append.js'
+export { appendInput, appendObject, isDirectoryBucket, type AppendOptions, type AppendResult } from './stages/append.js'

@@ -358,6 +358,9 @@ export async function writeParquet(
     return result
   } catch (err) {
     if (!sink.destroyed) sink.destroy(asError(sourceError ?? err))
+    // A file stream may still be opening its file: wait until it is closed, or the file could be
+    // created after it was removed below.
+    if (temporary !== undefined && !sink.closed) await new Promise((resolve) => sink.once('close', resolve))
     // The multipart sink settles `done` after it aborted the upload.
     if (upload !== undefined) await upload.done.catch(() => undefined)
     throw sourceError ?? err
