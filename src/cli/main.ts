@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { addGlobalOptions, EXIT_USAGE, reportError } from './common.js'
+import { register as registerBench } from './bench.js'
 import { register as registerCp } from './cp.js'
 import { register as registerDemo } from './demo.js'
 import { register as registerGet } from './get.js'
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExit codes: 0 ok, 1 some items failed, 2 usage error.')
-  for (const register of [registerLs, registerPut, registerGet, registerCp, registerRm, registerHead, registerIndex, registerTail, registerUploads, registerServe, registerDemo]) register(program)
+  for (const register of [registerLs, registerPut, registerGet, registerCp, registerRm, registerHead, registerIndex, registerTail, registerUploads, registerServe, registerDemo, registerBench]) register(program)
   program.exitOverride()
   for (const cmd of program.commands) cmd.exitOverride()
   return program
