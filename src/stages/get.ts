@@ -284,17 +284,17 @@ function wrongLength(ref: BucketRef, key: string, expected: number, got: number)
   return new IntegrityError(`GetObject s3://${ref.name}/${key}: expected ${expected} bytes in a response, got ${got}`, { bucket: ref.name, key })
 }
 
-/** Read a response body of `length` bytes into one Buffer (copied in, so exactly `length` bytes). */
-async function readPart(ref: BucketRef, key: string, body: unknown, length: number): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(length)
+/** Read a response body of `length` bytes as its chunks (no copy), checking the length. */
+async function readPart(ref: BucketRef, key: string, body: unknown, length: number): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = []
   let at = 0
   for await (const chunk of (body ?? []) as AsyncIterable<Uint8Array>) {
-    if (at + chunk.byteLength > length) throw wrongLength(ref, key, length, at + chunk.byteLength)
-    out.set(chunk, at)
     at += chunk.byteLength
+    if (at > length) throw wrongLength(ref, key, length, at)
+    chunks.push(chunk)
   }
   if (at !== length) throw wrongLength(ref, key, length, at)
-  return out
+  return chunks
 }
 
 async function writeAll(file: FileHandle, bytes: Uint8Array, length: number, position: number): Promise<void> {
@@ -357,7 +357,7 @@ function failure(err: unknown, signal: AbortSignal, where: { bucket: string; key
  *
  * An object (or range) up to `partSize` bytes is one GET, streamed through (memory: the stream's
  * highWaterMark). A larger one is fetched as ranged GETs of `partSize` bytes, `concurrency` at a
- * time, and its bytes are yielded in order, one chunk per part. Memory: the stream holds at
+ * time, and its bytes are yielded in order. Memory: the stream holds at
  * most `concurrency` parts, about `partSize * concurrency` bytes (32 MiB by default), beyond the
  * chunk its reader is handling: a new part is requested only when the reader has taken one.
  * Destroying the stream (or aborting `signal`) aborts every request in flight.
@@ -385,7 +385,7 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
       }
       type Task = { first: true } | { first: false; part: Part }
       const tasks: Task[] = [{ first: true }, ...rest.map((part): Task => ({ first: false, part }))]
-      const fetch = async (task: Task): Promise<{ ok: true; bytes: Buffer } | { ok: false; error: unknown }> => {
+      const fetch = async (task: Task): Promise<{ ok: true; bytes: Uint8Array[] } | { ok: false; error: unknown }> => {
         try {
           if (task.first) return { ok: true, bytes: await readPart(ref, key, first.body, first.length) }
           const out = await fetchPart(ref, key, task.part, etag, signal)
@@ -397,7 +397,7 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
       }
       for await (const r of boundedMap(tasks, fetch, s.concurrency, true)) {
         if (!r.ok) throw r.error
-        yield r.bytes
+        yield* r.bytes
       }
     } catch (err) {
       throw failure(err, signal, where)
