@@ -28,7 +28,7 @@ import { getObject, getObjects, getToFile, streamObject, type ByteRange, type Ge
 import { headObject, headObjects, type ObjectInfo } from './stages/head.js'
 import { listObjects, listPages, type ListOptions, type ObjectEntry, type PrefixEntry } from './stages/list.js'
 import { abortUploads, listUploads, type AbortUploadsOptions, type UploadInfo } from './stages/uploads.js'
-import { indexBucket, type IndexOptions } from './arrow/index-table.js'
+import type { IndexOptions } from './arrow/index-table.js'
 import { appendObject, type AppendOptions, type AppendResult } from './stages/append.js'
 import { tail, type Tail, type TailMarker, type TailOptions } from './stages/tail.js'
 import { createWriteStream, putStream, type MultipartSink, type WriteStreamOptions, type WriteStreamResult } from './sinks/multipart.js'
@@ -572,6 +572,9 @@ export class Bucket implements BucketRef {
    * ```
    */
   async updateContents(options: IndexOptions = {}): Promise<Table> {
+    // Loaded on first use: Arrow and Parquet cost ~0.2 s and ~20 MiB to import, and most uses of
+    // a Bucket never index it.
+    const { indexBucket } = await import('./arrow/index-table.js')
     const table = await indexBucket(this, { concurrency: this.#concurrency, ...options, refresh: true })
     this.contents = table
     this.#contentsKey = contentsKey(options)

@@ -63,6 +63,20 @@ export function partition<T>(results: Iterable<Result<T>>): { ok: Ok<T>[]; faile
   return { ok, failed }
 }
 
+/**
+ * An AbortController for one operation's requests that follows `outer` (the caller's signal) and
+ * that the operation can also abort itself (a failure, the consumer stopping). Every in-flight
+ * request listens on it, so it allows any number of listeners. Call `dispose` when done.
+ */
+export function linkedController(outer: AbortSignal | undefined): { controller: AbortController; dispose: () => void } {
+  const controller = new AbortController()
+  setMaxListeners(0, controller.signal)
+  const onAbort = (): void => controller.abort(outer?.reason)
+  if (outer?.aborted) onAbort()
+  else outer?.addEventListener('abort', onAbort, { once: true })
+  return { controller, dispose: () => outer?.removeEventListener('abort', onAbort) }
+}
+
 /** Throw an AbortError if the signal is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, fields: { bucket?: string; key?: string } = {}): void {
   if (signal?.aborted) throw new AbortError('The operation was aborted', { ...fields, cause: signal.reason })
@@ -83,13 +97,8 @@ export async function* mapResults<In, T>(
 ): AsyncGenerator<Result<T>> {
   const concurrency = options.concurrency ?? 8
   validateConcurrency(concurrency)
-  const controller = new AbortController()
-  // Every in-flight request listens on this signal.
-  setMaxListeners(0, controller.signal)
   const outer = options.signal
-  const onAbort = (): void => controller.abort(outer?.reason)
-  if (outer?.aborted) onAbort()
-  else outer?.addEventListener('abort', onAbort, { once: true })
+  const { controller, dispose } = linkedController(outer)
   const bucket = options.bucket
   const run = async (item: In): Promise<Result<T>> => {
     let key = ''
@@ -116,7 +125,7 @@ export async function* mapResults<In, T>(
     }
     throwIfAborted(outer, bucket ? { bucket } : {})
   } finally {
-    outer?.removeEventListener('abort', onAbort)
+    dispose()
     controller.abort(new AbortError('The consumer stopped'))
   }
 }

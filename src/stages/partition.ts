@@ -38,11 +38,10 @@
  * ```
  * @packageDocumentation
  */
-import { setMaxListeners } from 'node:events'
 import type { BucketRef } from '../bucket-ref.js'
 import { AbortError, BucketflowError, InvalidArgumentError, toBucketflowError } from '../errors.js'
 import { compareKeys } from '../keys.js'
-import { throwIfAborted } from '../results.js'
+import { linkedController, throwIfAborted } from '../results.js'
 import { validateConcurrency, validateInteger, validateKey } from '../validate.js'
 import { clipPage, fetchListPage, lastKeyOf, type ListPage } from './list.js'
 
@@ -199,12 +198,8 @@ export function listPartitioned(ref: BucketRef, options: PartitionedListOptions 
   }
 
   async function* run(): AsyncGenerator<ListPage, void, undefined> {
-    const controller = new AbortController()
-    setMaxListeners(0, controller.signal)
     const outer = options.signal
-    const onAbort = (): void => controller.abort(outer?.reason)
-    if (outer?.aborted) onAbort()
-    else outer?.addEventListener('abort', onAbort, { once: true })
+    const { controller, dispose } = linkedController(outer)
     const signal = controller.signal
 
     let failure: unknown
@@ -432,7 +427,7 @@ export function listPartitioned(ref: BucketRef, options: PartitionedListOptions 
       if (err instanceof AbortError || !(signal.aborted && outer?.aborted)) throw err
       throw new AbortError('The listing was aborted', { bucket: ref.name, cause: outer.reason })
     } finally {
-      outer?.removeEventListener('abort', onAbort)
+      dispose()
       controller.abort(new AbortError('The consumer stopped'))
     }
   }

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { Bucket, freezeObjects, getObjects, type Result, type StorageClass } from '../../index.js'
+import { Bucket, freezeObjects, getObjects, listPartitioned, type Result, type StorageClass } from '../../index.js'
 import { localPath, printKeys, sourceFiles } from './sdk.js'
 import type { PhaseTask } from './types.js'
 
@@ -38,7 +38,7 @@ export async function run(task: PhaseTask): Promise<void> {
       for await (const r of getObjects(bucket, { ordered: false })(items())) check(r)
     } else if (task.phase === 'list') {
       const keys: string[] = []
-      for await (const key of bucket.list(task.prefix)) keys.push(key)
+      for await (const page of listPartitioned(bucket, { prefix: task.prefix })) for (const o of page.objects) keys.push(o.key)
       await printKeys(keys)
     } else if (task.phase === 'class') {
       const stage = freezeObjects(bucket, { storageClass: task.storageClass as StorageClass, ordered: false })
