@@ -17,7 +17,7 @@
  *
  * @packageDocumentation
  */
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { Readable } from 'node:stream'
 import { GetObjectCommand, HeadObjectCommand, type GetObjectCommandInput } from '@aws-sdk/client-s3'
@@ -37,6 +37,8 @@ export const MIN_GET_PART_SIZE = MiB
 export const MAX_GET_PART_SIZE = 1024 * MiB
 /** Default ranged GETs in flight for one large download. */
 export const DEFAULT_GET_CONCURRENCY = 1
+/** A download to a file of one response up to this size is written with one call. */
+const ONE_WRITE = 8 * MiB
 /** Bytes gathered before one positional write to the file. */
 const WRITE_BUFFER = MiB
 
@@ -419,8 +421,8 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
  * By default (`concurrency` 1) it is one GET. With `concurrency` > 1, an object (or range)
  * larger than `partSize` is fetched as ranged GETs of `partSize` bytes, `concurrency` at a time,
  * each written at its offset; if the object is replaced meanwhile, the download fails with
- * {@link IntegrityError}. Memory: up to 1 MiB of
- * write buffer per request in flight (`concurrency` MiB), whatever the object's size.
+ * {@link IntegrityError}. Memory: a single response up to 8 MiB is held and written at once;
+ * otherwise up to 1 MiB of write buffer per request in flight, whatever the object's size.
  *
  * @example
  * ```ts
@@ -438,6 +440,12 @@ export async function getToFile(ref: BucketRef, key: string, destination: string
   let file: FileHandle | undefined
   try {
     const { first, rest, etag } = await openDownload(ref, key, opts, s, signal)
+    if (rest.length === 0 && (first === undefined || first.length <= ONE_WRITE)) {
+      // One response of a few MiB: one write, no positional bookkeeping.
+      await writeFile(partial, first ? await readPart(ref, key, first.body, first.length) : [])
+      await rename(partial, destination)
+      return destination
+    }
     file = await open(partial, 'w')
     const handle = file
     let failed: unknown
