@@ -28,6 +28,7 @@ import { Upload } from '@aws-sdk/lib-storage'
 import { Bucket } from '../src/bucket.js'
 import { createClient } from '../src/client.js'
 import { createWriteStream } from '../src/sinks/multipart.js'
+import { parseEnv } from '../src/benchmark/server.js'
 
 const run = promisify(execFile)
 const here = fileURLToPath(import.meta.url)
@@ -147,15 +148,6 @@ function runChild(impl: Impl, size: number, partSize: number, queueSize: number,
       resolvePromise(JSON.parse(line.slice('REPORT '.length)) as ChildReport)
     })
   })
-}
-
-function parseEnv(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const line of text.split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim())
-    if (m) out[m[1]!] = m[2]!
-  }
-  return out
 }
 
 /** Make radosgw free the data of deleted objects now (memstore holds it in RAM until GC). */

@@ -29,7 +29,8 @@ export interface BenchServer extends S3Target {
   source: string
 }
 
-function parseEnv(text: string): Record<string, string> {
+/** Parse `NAME=value` lines (what scripts/local-s3.sh prints). */
+export function parseEnv(text: string): Record<string, string> {
   const out: Record<string, string> = {}
   for (const line of text.split('\n')) {
     const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim())

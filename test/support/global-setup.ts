@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { TestProject } from 'vitest/node'
+import { parseEnv } from '../../src/benchmark/server.js'
 
 const run = promisify(execFile)
 const script = resolve(import.meta.dirname, '../../scripts/local-s3.sh')
@@ -25,15 +26,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     s3: S3Env
   }
-}
-
-function parseEnv(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const line of text.split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim())
-    if (m) out[m[1]!] = m[2]!
-  }
-  return out
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
