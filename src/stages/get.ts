@@ -442,7 +442,7 @@ export async function getToFile(ref: BucketRef, key: string, destination: string
     const { first, rest, etag } = await openDownload(ref, key, opts, s, signal)
     if (rest.length === 0 && (first === undefined || first.length <= ONE_WRITE)) {
       // One response of a few MiB: one write, no positional bookkeeping.
-      await writeFile(partial, first ? await readPart(ref, key, first.body, first.length) : [])
+      await writeFile(partial, first ? Buffer.concat(await readPart(ref, key, first.body, first.length)) : new Uint8Array(0))
       await rename(partial, destination)
       return destination
     }
