@@ -5,7 +5,7 @@ import { safeDestination } from '../paths.js'
 import { collect, mapResults } from '../results.js'
 import { getToFile } from '../stages/get.js'
 import { basename } from 'node:path'
-import { act, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, reportResults } from './common.js'
+import { act, EXIT_OK, globals, openBucket, Output, parseS3Url, reportResults } from './common.js'
 
 export function register(program: Command): void {
   program
