@@ -145,10 +145,7 @@ export class Bucket implements BucketRef {
    */
   async delete(options: { force?: boolean } = {}): Promise<void> {
     if (options.force) {
-      const keys = async function* (bucket: Bucket) {
-        for await (const page of listPages(bucket)) for (const o of page.objects) yield o.key
-      }
-      for await (const r of deleteObjects(this)(keys(this))) if (!r.ok) throw r.error
+      for await (const r of deleteObjects(this)(this.list())) if (!r.ok) throw r.error
       for (const r of await abortUploads(this)) if (!r.ok) throw r.error
     }
     try {
