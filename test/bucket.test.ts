@@ -355,6 +355,10 @@ describe('bad input', () => {
       [() => b.get(['a'], { concurrency: 0 }), /Expected concurrency to be an integer >= 1, got 0/],
       [() => new Bucket('fine-name', { ...s3Options(), concurrency: 0 }), /Expected concurrency to be an integer >= 1, got 0/],
       [() => { b.concurrency = -1 }, /got -1/],
+      [() => b.cp('a', 'b', { multipartThreshold: 0, partSize: 0 }), /Expected partSize to be an integer between 5242880 and 5368709120, got 0/],
+      [() => b.cp('a', 'b', { multipartThreshold: -1 }), /Expected multipartThreshold to be an integer >= 0, got -1/],
+      [() => b.abortUploads({ olderThan: -1 }), /Expected olderThan to be milliseconds >= 0 or a valid Date, got -1/],
+      [() => b.abortUploads({ olderThan: new Date('nope') }), /Expected olderThan to be milliseconds >= 0 or a valid Date/],
     ]
     for (const [fn, message] of cases) {
       let caught: unknown

@@ -17,7 +17,7 @@ import {
 import type { BucketRef, StorageClass } from '../bucket-ref.js'
 import { InvalidArgumentError, toBucketflowError } from '../errors.js'
 import { mapResults, type Result, type StageOptions } from '../results.js'
-import { validateBucketName, validateKey } from '../validate.js'
+import { validateBucketName, validateInteger, validateKey } from '../validate.js'
 
 /** Options for copies. */
 export interface CopyOptions {
@@ -28,9 +28,9 @@ export interface CopyOptions {
   metadata?: Record<string, string>
   contentType?: string
   signal?: AbortSignal
-  /** Objects larger than this are copied in parts (UploadPartCopy). Default 5 GiB, the S3 limit. */
+  /** Objects larger than this are copied in parts (UploadPartCopy). Default 5 GiB, the S3 limit. An integer >= 0. */
   multipartThreshold?: number
-  /** Part size for multipart copies. Default 512 MiB. */
+  /** Part size for multipart copies, 5 MiB to 5 GiB (raised to stay within 10,000 parts). Default 512 MiB. */
   partSize?: number
 }
 
@@ -84,6 +84,8 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   // changes of many objects take half the requests), and an object too large for it is retried
   // as a multipart copy.
   const threshold = opts.multipartThreshold ?? 5 * GiB
+  validateInteger(threshold, 'multipartThreshold', 0)
+  if (opts.partSize !== undefined) validateInteger(opts.partSize, 'partSize', 5 * 1024 * 1024, 5 * GiB)
   let head: HeadObjectCommandOutput | undefined
   if ((replace && (opts.metadata === undefined || opts.contentType === undefined)) || opts.multipartThreshold !== undefined) {
     head = await headSource()
@@ -103,18 +105,17 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
       if (head?.ContentLength !== undefined) result.size = head.ContentLength
       return result
     } catch (err) {
-      if (head !== undefined || !isTooLargeToCopy(err)) throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
+      // S3 refuses CopyObject of a source over 5 GiB (InvalidRequest or EntityTooLarge): the size
+      // from a HEAD decides, not the error's wording.
+      const code = (err as { Code?: string; name?: string }).Code ?? (err as { name?: string }).name
+      if (head !== undefined || (code !== 'InvalidRequest' && code !== 'EntityTooLarge')) {
+        throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
+      }
+      head = await headSource()
+      if ((head.ContentLength ?? 0) <= 5 * GiB) throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
     }
-    head = await headSource()
   }
   return multipartCopy(ref, input, head.ContentLength ?? 0, head, opts)
-}
-
-/** S3 refuses CopyObject of a source over 5 GiB (InvalidRequest, "larger than the maximum allowable size"). */
-function isTooLargeToCopy(err: unknown): boolean {
-  const e = err as { name?: string; Code?: string; message?: string }
-  const code = e.Code ?? e.name
-  return code === 'EntityTooLarge' || (code === 'InvalidRequest' && /larger than the maximum allowable size/i.test(e.message ?? ''))
 }
 
 async function multipartCopy(
@@ -127,7 +128,8 @@ async function multipartCopy(
   const abort = opts.signal ? { abortSignal: opts.signal } : {}
   const bucket = input.Bucket!
   const key = input.Key!
-  const partSize = opts.partSize ?? 512 * 1024 * 1024
+  // At most 10,000 parts: larger parts for a very large object.
+  const partSize = Math.max(opts.partSize ?? 512 * 1024 * 1024, Math.ceil(size / 10_000))
   const created = await ref.client
     .send(
       new CreateMultipartUploadCommand({

@@ -88,6 +88,7 @@ export function deleteObjects(ref: BucketRef, options: DeleteOptions = {}) {
     async function* batches(): AsyncGenerator<string[]> {
       let batch: string[] = []
       for await (const key of source) {
+        if (options.signal?.aborted) return
         batch.push(key)
         if (batch.length === batchSize) {
           yield batch

@@ -435,10 +435,10 @@ export async function getToFile(ref: BucketRef, key: string, destination: string
   const where = { bucket: ref.name, key }
   const { controller, dispose } = linkedController(opts.signal)
   const signal = controller.signal
-  await mkdir(dirname(destination), { recursive: true })
   const partial = `${destination}.bucketflow-partial-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   let file: FileHandle | undefined
   try {
+    await mkdir(dirname(destination), { recursive: true })
     const { first, rest, etag } = await openDownload(ref, key, opts, s, signal)
     if (rest.length === 0 && (first === undefined || first.length <= ONE_WRITE)) {
       // One response of a few MiB: one write, no positional bookkeeping.

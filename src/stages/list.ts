@@ -14,7 +14,7 @@
  */
 import { ListObjectsV2Command, type _Object } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
-import { toBucketflowError } from '../errors.js'
+import { S3Error, toBucketflowError } from '../errors.js'
 import { compareKeys } from '../keys.js'
 import { throwIfAborted } from '../results.js'
 import { validateInteger } from '../validate.js'
@@ -166,22 +166,31 @@ export async function* listPages(ref: BucketRef, options: ListOptions = {}): Asy
   validateInteger(pageSize, 'pageSize', 1, 1000)
   const { endBefore } = options
   let token: string | undefined
+  let after = options.startAfter
   let first = true
-  while (first || token) {
+  while (first || token || after !== undefined) {
     throwIfAborted(options.signal, { bucket: ref.name })
     const raw = await fetchListPage(ref, {
       pageSize,
       ...(options.prefix ? { prefix: options.prefix } : {}),
       ...(options.delimiter ? { delimiter: options.delimiter } : {}),
-      ...(first && options.startAfter ? { startAfter: options.startAfter } : {}),
+      ...(after ? { startAfter: after } : {}),
       ...(token ? { continuationToken: token } : {}),
       ...(options.fetchOwner ? { fetchOwner: true } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     })
     first = false
     token = raw.continuationToken
+    // A truncated page without a continuation token (some servers): go on after its last key
+    // rather than take a partial listing for a whole one.
+    const rawLast = lastKeyOf(raw.objects, raw.prefixes)
+    after = raw.truncated && !token ? rawLast : undefined
+    if (raw.truncated && !token && rawLast === undefined) {
+      throw new S3Error(`ListObjectsV2 of s3://${ref.name} was truncated with no continuation token and no key to continue after`, { bucket: ref.name }, 'TruncatedListing')
+    }
     const { objects, prefixes, reachedEnd } = clipPage(raw.objects, raw.prefixes, endBefore)
-    if (objects.length > 0 || prefixes.length > 0 || !token) yield { objects, prefixes, lastKey: lastKeyOf(objects, prefixes) }
+    const more = token !== undefined || after !== undefined
+    if (objects.length > 0 || prefixes.length > 0 || !more) yield { objects, prefixes, lastKey: lastKeyOf(objects, prefixes) }
     if (reachedEnd) return
   }
 }

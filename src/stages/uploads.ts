@@ -5,7 +5,8 @@
  */
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
-import { toBucketflowError } from '../errors.js'
+import { InvalidArgumentError, toBucketflowError } from '../errors.js'
+import { describeValue } from '../validate.js'
 import { collect, mapResults, type Result } from '../results.js'
 
 /** An unfinished multipart upload. */
@@ -71,8 +72,16 @@ export interface AbortUploadsOptions {
  * ```
  */
 export async function abortUploads(ref: BucketRef, options: AbortUploadsOptions = {}): Promise<Result<UploadInfo>[]> {
-  const cutoff =
-    options.olderThan === undefined ? undefined : options.olderThan instanceof Date ? options.olderThan.getTime() : Date.now() - options.olderThan
+  const { olderThan } = options
+  const validDate = olderThan instanceof Date && Number.isFinite(olderThan.getTime())
+  const validMs = typeof olderThan === 'number' && Number.isFinite(olderThan) && olderThan >= 0
+  if (olderThan !== undefined && !validDate && !validMs) {
+    throw new InvalidArgumentError(`Expected olderThan to be milliseconds >= 0 or a valid Date, got ${describeValue(olderThan)}`, {
+      argument: 'olderThan',
+      bucket: ref.name,
+    })
+  }
+  const cutoff = olderThan === undefined ? undefined : olderThan instanceof Date ? olderThan.getTime() : Date.now() - (olderThan as number)
   const listOpts = { ...(options.prefix ? { prefix: options.prefix } : {}), ...(options.signal ? { signal: options.signal } : {}) }
   const uploads: UploadInfo[] = []
   for await (const u of listUploads(ref, listOpts)) {
@@ -90,7 +99,7 @@ export async function abortUploads(ref: BucketRef, options: AbortUploadsOptions 
         }
         return u
       },
-      { concurrency: options.concurrency ?? ref.concurrency ?? 8, bucket: ref.name },
+      { concurrency: options.concurrency ?? ref.concurrency ?? 8, bucket: ref.name, ...(options.signal ? { signal: options.signal } : {}) },
     ),
   )
 }
