@@ -29,7 +29,6 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
-  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
@@ -38,6 +37,7 @@ import {
 import type { BucketRef, StorageClass } from '../bucket-ref.js'
 import { toReadable, type StreamSource } from '../body.js'
 import { AccessDeniedError, AbortError, BucketflowError, IntegrityError, InvalidArgumentError, toBucketflowError } from '../errors.js'
+import { headObject } from '../stages/head.js'
 import { describeValue, validateInteger, validateKey } from '../validate.js'
 
 const MiB = 1024 * 1024
@@ -531,21 +531,15 @@ export class MultipartSink extends Writable {
     this.#finished = true
     // Some servers (radosgw) answer CompleteMultipartUpload with an empty ETag: take size and
     // ETag from a HEAD, and check the size against what was written.
-    let head
+    // Write-only credentials (a log shipper's, say) may not HEAD: then the object is complete and
+    // every part was checked (Content-MD5); only this final size check is skipped.
+    let size = this.#bytesWritten
+    let etag = completedEtag ?? ''
     try {
-      head = await this.#ref.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key }))
+      ;({ size, etag } = await headObject(this.#ref, this.key))
     } catch (err) {
-      const error = toBucketflowError(err, { ...this.#where(), operation: 'HeadObject' })
-      // Write-only credentials (a log shipper's, say) may not HEAD: the object is complete and
-      // every part was checked (Content-MD5); only the final size check is skipped.
-      if (error instanceof AccessDeniedError && completedEtag !== undefined) {
-        this.#progress()
-        this.#pool.length = 0
-        return { key: this.key, size: this.#bytesWritten, etag: completedEtag, parts: parts.length }
-      }
-      throw error
+      if (!(err instanceof AccessDeniedError) || completedEtag === undefined) throw err
     }
-    const size = head.ContentLength ?? -1
     if (size !== this.#bytesWritten) {
       await this.#ref.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key })).catch(() => undefined)
       throw new IntegrityError(
@@ -555,7 +549,7 @@ export class MultipartSink extends Writable {
     }
     this.#progress()
     this.#pool.length = 0
-    return { key: this.key, size, etag: head.ETag ?? '', parts: parts.length }
+    return { key: this.key, size, etag, parts: parts.length }
   }
 
   /** The whole stream fits in one part: one PutObject, no multipart upload. */

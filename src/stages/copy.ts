@@ -9,15 +9,14 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
-  HeadObjectCommand,
   UploadPartCopyCommand,
-  type HeadObjectCommandOutput,
   type CopyObjectCommandInput,
 } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from '../bucket-ref.js'
 import { InvalidArgumentError, toBucketflowError } from '../errors.js'
 import { mapResults, type Result, type StageOptions } from '../results.js'
 import { validateBucketName, validateInteger, validateKey } from '../validate.js'
+import { headObject, type ObjectInfo } from './head.js'
 
 /** Options for copies. */
 export interface CopyOptions {
@@ -72,13 +71,7 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   }
   const abort = opts.signal ? { abortSignal: opts.signal } : {}
   const where = { bucket: ref.name, key: src }
-  const headSource = async (): Promise<HeadObjectCommandOutput> => {
-    try {
-      return await ref.client.send(new HeadObjectCommand({ Bucket: ref.name, Key: src }), abort)
-    } catch (err) {
-      throw toBucketflowError(err, { ...where, operation: 'HeadObject' })
-    }
-  }
+  const headSource = (): Promise<ObjectInfo> => headObject(ref, src, opts.signal ? { signal: opts.signal } : {})
   // A HEAD only when its answer is needed: to keep what a REPLACE would drop, or to decide on a
   // multipart copy below a custom threshold. Otherwise one CopyObject does it (storage-class
   // changes of many objects take half the requests), and an object too large for it is retried
@@ -86,7 +79,7 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   const threshold = opts.multipartThreshold ?? 5 * GiB
   validateInteger(threshold, 'multipartThreshold', 0)
   if (opts.partSize !== undefined) validateInteger(opts.partSize, 'partSize', 5 * 1024 * 1024, 5 * GiB)
-  let head: HeadObjectCommandOutput | undefined
+  let head: ObjectInfo | undefined
   if ((replace && (opts.metadata === undefined || opts.contentType === undefined)) || opts.multipartThreshold !== undefined) {
     head = await headSource()
   }
@@ -94,15 +87,15 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   if (opts.storageClass !== undefined) input.StorageClass = opts.storageClass
   if (replace) {
     input.MetadataDirective = 'REPLACE'
-    input.Metadata = opts.metadata ?? head?.Metadata ?? {}
-    const contentType = opts.contentType ?? head?.ContentType
+    input.Metadata = opts.metadata ?? head?.metadata ?? {}
+    const contentType = opts.contentType ?? head?.contentType
     if (contentType !== undefined) input.ContentType = contentType
   }
-  if (head === undefined || (head.ContentLength ?? 0) <= threshold) {
+  if (head === undefined || head.size <= threshold) {
     try {
       const out = await ref.client.send(new CopyObjectCommand(input), abort)
       const result: CopyResult = { bucket, key: dst, etag: out.CopyObjectResult?.ETag ?? '' }
-      if (head?.ContentLength !== undefined) result.size = head.ContentLength
+      if (head !== undefined) result.size = head.size
       return result
     } catch (err) {
       // S3 refuses CopyObject of a source over 5 GiB (InvalidRequest or EntityTooLarge): the size
@@ -112,22 +105,22 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
         throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
       }
       head = await headSource()
-      if ((head.ContentLength ?? 0) <= 5 * GiB) throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
+      if (head.size <= 5 * GiB) throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
     }
   }
-  return multipartCopy(ref, input, head.ContentLength ?? 0, head, opts)
+  return multipartCopy(ref, input, head, opts)
 }
 
 async function multipartCopy(
   ref: BucketRef,
   input: CopyObjectCommandInput,
-  size: number,
-  head: { Metadata?: Record<string, string> | undefined; ContentType?: string | undefined },
+  head: ObjectInfo,
   opts: CopyOptions,
 ): Promise<CopyResult> {
   const abort = opts.signal ? { abortSignal: opts.signal } : {}
   const bucket = input.Bucket!
   const key = input.Key!
+  const size = head.size
   // At most 10,000 parts: larger parts for a very large object.
   const partSize = Math.max(opts.partSize ?? 512 * 1024 * 1024, Math.ceil(size / 10_000))
   const created = await ref.client
@@ -136,8 +129,8 @@ async function multipartCopy(
         Bucket: bucket,
         Key: key,
         ...(input.StorageClass ? { StorageClass: input.StorageClass } : {}),
-        Metadata: input.Metadata ?? head.Metadata ?? {},
-        ...((input.ContentType ?? head.ContentType) ? { ContentType: input.ContentType ?? head.ContentType } : {}),
+        Metadata: input.Metadata ?? head.metadata,
+        ...((input.ContentType ?? head.contentType) ? { ContentType: input.ContentType ?? head.contentType } : {}),
       }),
       abort,
     )

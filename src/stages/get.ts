@@ -20,13 +20,14 @@
 import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { Readable } from 'node:stream'
-import { GetObjectCommand, HeadObjectCommand, type GetObjectCommandInput } from '@aws-sdk/client-s3'
+import { GetObjectCommand, type GetObjectCommandInput } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
 import { bodyToBuffer } from '../body.js'
 import { AbortError, BucketflowError, IntegrityError, InvalidArgumentError, InvalidRangeError, toBucketflowError } from '../errors.js'
 import { safeDestination } from '../paths.js'
 import { linkedController, boundedMap, mapResults, type Result, type StageOptions } from '../results.js'
 import { validateInteger, validateKey } from '../validate.js'
+import { headObject } from './head.js'
 
 const MiB = 1024 * 1024
 /** Default bytes per ranged GET of a large download: 8 MiB. */
@@ -102,24 +103,16 @@ interface Planned {
   span?: [number, number]
 }
 
-async function headObject(ref: BucketRef, key: string, signal?: AbortSignal) {
-  try {
-    return await ref.client.send(new HeadObjectCommand({ Bucket: ref.name, Key: key }), signal ? { abortSignal: signal } : {})
-  } catch (err) {
-    throw toBucketflowError(err, { bucket: ref.name, key, operation: 'HeadObject' })
-  }
-}
-
 async function planRange(ref: BucketRef, key: string, opts: GetOptions, signal = opts.signal): Promise<Planned> {
   const where = { bucket: ref.name, key }
   checkIndex(opts.start, 'start', key, ref.name)
   checkIndex(opts.end, 'end', key, ref.name)
   if (opts.start === undefined && opts.end === undefined) return { empty: false }
   if (opts.start !== undefined && opts.start < 0 && opts.end === undefined) return { header: `bytes=${opts.start}`, empty: false }
-  const head = await headObject(ref, key, signal)
-  const [start, end] = resolveRange(opts, head.ContentLength ?? 0, where)
+  const head = await headObject(ref, key, signal ? { signal } : {})
+  const [start, end] = resolveRange(opts, head.size, where)
   const planned: Planned = { empty: start === end, header: `bytes=${start}-${end - 1}`, span: [start, end] }
-  if (head.ETag) planned.ifMatch = head.ETag
+  if (head.etag) planned.ifMatch = head.etag
   return planned
 }
 
@@ -243,11 +236,11 @@ async function openDownload(ref: BucketRef, key: string, opts: GetOptions, s: Se
     const length = out.ContentLength ?? 0
     return { size: length, first: { body: out.Body, length }, rest: [] }
   } else if (suffix) {
-    const head = await headObject(ref, key, signal)
-    const size = head.ContentLength ?? 0
+    const head = await headObject(ref, key, { signal })
+    const size = head.size
     // As the server does for `bytes=-n`: a suffix longer than the object is the whole object.
     span = [Math.max(0, size + opts.start!), size]
-    etag = head.ETag
+    etag = head.etag || undefined
   } else {
     const plan = await planRange(ref, key, opts, signal)
     if (plan.empty || !plan.span) return { size: 0, rest: [] }
