@@ -1,0 +1,357 @@
+/**
+ * S3's XML documents, read into the transport's output shapes and written from its inputs.
+ * Listings are read as they stream in (see {@link XmlStreamReader}); the small answers
+ * (initiate, complete, copy, errors) are parsed whole.
+ *
+ * @packageDocumentation
+ */
+import type {
+  CompletedPart,
+  DeleteError,
+  DeleteObjectsOutput,
+  ListEntry,
+  ListMultipartUploadsOutput,
+  ListObjectsV2Output,
+  MultipartUpload,
+  ObjectIdentifier,
+} from './types.js'
+import { childText, decodeUrlValue, escapeXml, parseXml, XmlError, XmlStreamReader, type RecordSink, type XmlElement } from './xml.js'
+
+const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+
+/** What an `<Error>` document says. */
+export interface ErrorDocument {
+  Code: string
+  Message?: string
+  RequestId?: string
+  HostId?: string
+  Key?: string
+  BucketName?: string
+}
+
+/** Read an `<Error>` root element. */
+export function errorOf(root: XmlElement): ErrorDocument {
+  const doc: ErrorDocument = { Code: childText(root, 'Code') || 'Unknown' }
+  const message = childText(root, 'Message')
+  if (message) doc.Message = message
+  const requestId = childText(root, 'RequestId')
+  if (requestId) doc.RequestId = requestId
+  const hostId = childText(root, 'HostId')
+  if (hostId) doc.HostId = hostId
+  const key = childText(root, 'Key')
+  if (key) doc.Key = key
+  const bucket = childText(root, 'BucketName')
+  if (bucket) doc.BucketName = bucket
+  return doc
+}
+
+/** Parse the body of an error answer; undefined when it is not an `<Error>` document. */
+export function parseErrorBody(text: string): ErrorDocument | undefined {
+  if (text.trim() === '') return undefined
+  try {
+    const root = parseXml(text)
+    return root.name === 'Error' ? errorOf(root) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The result of a small answer that must hold `expected` as its root (CopyObjectResult,
+ * CompleteMultipartUploadResult...), or the `<Error>` it held instead (S3 may answer 200 and
+ * then an error, after whitespace sent to keep the connection open), or neither.
+ */
+export type ResultDocument = { kind: 'result'; root: XmlElement } | { kind: 'error'; error: ErrorDocument } | { kind: 'invalid'; reason: string }
+
+/** Read a small answer expected to be `<expected>` (whitespace anywhere around it is fine). */
+export function readResultDocument(text: string, expected: string): ResultDocument {
+  let root: XmlElement
+  try {
+    root = parseXml(text)
+  } catch (err) {
+    return { kind: 'invalid', reason: text.trim() === '' ? 'an empty body' : `malformed XML (${(err as Error).message})` }
+  }
+  if (root.name === 'Error') return { kind: 'error', error: errorOf(root) }
+  if (root.name !== expected) return { kind: 'invalid', reason: `<${root.name}> instead of <${expected}>` }
+  return { kind: 'result', root }
+}
+
+/** A reader fed with body chunks, whose root may turn out to be an `<Error>`. */
+export interface DocumentReader<T> {
+  push(chunk: Uint8Array): void
+  /** Ends the document: its result, or the error document it held. */
+  end(): { result: T } | { error: ErrorDocument }
+}
+
+function errorCollector(): { onChild: (e: XmlElement) => void; root: XmlElement } {
+  const root: XmlElement = { name: 'Error', text: '', children: [] }
+  return { root, onChild: (e) => root.children.push(e) }
+}
+
+function ownerField(entry: { Owner?: { ID?: string; DisplayName?: string } }, name: string, text: string): void {
+  const owner = (entry.Owner ??= {})
+  if (name === 'ID') owner.ID = text
+  else if (name === 'DisplayName') owner.DisplayName = text
+}
+
+/** A streaming reader of a ListObjectsV2 answer (`ListBucketResult`). */
+export function listObjectsV2Reader(): DocumentReader<ListObjectsV2Output> {
+  const contents: ListEntry[] = []
+  const prefixes: string[] = []
+  let entry: ListEntry = { Key: '', Size: 0 }
+  let isTruncated = false
+  let keyCount: number | undefined
+  let token: string | undefined
+  let encoded = false
+  const errors = errorCollector()
+  const objects: RecordSink = {
+    begin() {
+      entry = { Key: '', Size: 0 }
+    },
+    field(parent, name, text) {
+      if (parent === 'Owner') return ownerField(entry, name, text)
+      switch (name) {
+        case 'Key':
+          entry.Key = text
+          break
+        case 'LastModified':
+          entry.LastModified = new Date(text)
+          break
+        case 'ETag':
+          entry.ETag = text
+          break
+        case 'Size':
+          entry.Size = Number(text)
+          break
+        case 'StorageClass':
+          entry.StorageClass = text
+          break
+        case 'ChecksumAlgorithm':
+          ;(entry.ChecksumAlgorithm ??= []).push(text)
+          break
+        case 'ChecksumType':
+          entry.ChecksumType = text
+          break
+      }
+    },
+    end() {
+      contents.push(entry)
+    },
+  }
+  const common: RecordSink = {
+    begin() {},
+    field(parent, name, text) {
+      if (parent === undefined && name === 'Prefix') prefixes.push(text)
+    },
+    end() {},
+  }
+  const reader = new XmlStreamReader(
+    (e) => {
+      if (reader.rootName === 'Error') return errors.onChild(e)
+      switch (e.name) {
+        case 'IsTruncated':
+          isTruncated = e.text === 'true'
+          break
+        case 'KeyCount':
+          keyCount = Number(e.text)
+          break
+        case 'NextContinuationToken':
+          token = e.text
+          break
+        case 'EncodingType':
+          encoded = e.text === 'url'
+          break
+      }
+    },
+    { Contents: objects, CommonPrefixes: common },
+  )
+  return {
+    push: (chunk) => reader.push(chunk),
+    end() {
+      reader.end()
+      if (reader.rootName === 'Error') return { error: errorOf(errors.root) }
+      if (reader.rootName !== 'ListBucketResult') throw new XmlError(`Expected <ListBucketResult>, got <${reader.rootName ?? ''}>`)
+      // Keys are decoded only when the server says it encoded them (not every server does).
+      if (encoded) {
+        for (const c of contents) c.Key = decodeUrlValue(c.Key)
+        for (let i = 0; i < prefixes.length; i++) prefixes[i] = decodeUrlValue(prefixes[i]!)
+      }
+      for (const c of contents) {
+        if (!Number.isSafeInteger(c.Size) || c.Size < 0) throw new XmlError(`Bad <Size> for key ${JSON.stringify(c.Key)}`)
+      }
+      const out: ListObjectsV2Output = { Contents: contents, CommonPrefixes: prefixes, IsTruncated: isTruncated }
+      if (keyCount !== undefined && Number.isFinite(keyCount)) out.KeyCount = keyCount
+      if (token !== undefined) out.NextContinuationToken = token
+      return { result: out }
+    },
+  }
+}
+
+/** A streaming reader of a ListMultipartUploads answer. */
+export function listMultipartUploadsReader(): DocumentReader<ListMultipartUploadsOutput> {
+  const uploads: MultipartUpload[] = []
+  const prefixes: string[] = []
+  let upload: MultipartUpload = { Key: '', UploadId: '' }
+  let isTruncated = false
+  let nextKeyMarker: string | undefined
+  let nextUploadIdMarker: string | undefined
+  let encoded = false
+  const errors = errorCollector()
+  const sink: RecordSink = {
+    begin() {
+      upload = { Key: '', UploadId: '' }
+    },
+    field(parent, name, text) {
+      if (parent === 'Owner') return ownerField(upload, name, text)
+      if (parent === 'Initiator') {
+        const initiator = (upload.Initiator ??= {})
+        if (name === 'ID') initiator.ID = text
+        else if (name === 'DisplayName') initiator.DisplayName = text
+        return
+      }
+      switch (name) {
+        case 'Key':
+          upload.Key = text
+          break
+        case 'UploadId':
+          upload.UploadId = text
+          break
+        case 'Initiated':
+          upload.Initiated = new Date(text)
+          break
+        case 'StorageClass':
+          upload.StorageClass = text
+          break
+        case 'ChecksumAlgorithm':
+          upload.ChecksumAlgorithm = text
+          break
+      }
+    },
+    end() {
+      uploads.push(upload)
+    },
+  }
+  const common: RecordSink = {
+    begin() {},
+    field(parent, name, text) {
+      if (parent === undefined && name === 'Prefix') prefixes.push(text)
+    },
+    end() {},
+  }
+  const reader = new XmlStreamReader(
+    (e) => {
+      if (reader.rootName === 'Error') return errors.onChild(e)
+      switch (e.name) {
+        case 'IsTruncated':
+          isTruncated = e.text === 'true'
+          break
+        case 'NextKeyMarker':
+          nextKeyMarker = e.text
+          break
+        case 'NextUploadIdMarker':
+          nextUploadIdMarker = e.text
+          break
+        case 'EncodingType':
+          encoded = e.text === 'url'
+          break
+      }
+    },
+    { Upload: sink, CommonPrefixes: common },
+  )
+  return {
+    push: (chunk) => reader.push(chunk),
+    end() {
+      reader.end()
+      if (reader.rootName === 'Error') return { error: errorOf(errors.root) }
+      if (reader.rootName !== 'ListMultipartUploadsResult') throw new XmlError(`Expected <ListMultipartUploadsResult>, got <${reader.rootName ?? ''}>`)
+      if (encoded) {
+        for (const u of uploads) u.Key = decodeUrlValue(u.Key)
+        for (let i = 0; i < prefixes.length; i++) prefixes[i] = decodeUrlValue(prefixes[i]!)
+        if (nextKeyMarker !== undefined) nextKeyMarker = decodeUrlValue(nextKeyMarker)
+      }
+      const out: ListMultipartUploadsOutput = { Uploads: uploads, CommonPrefixes: prefixes, IsTruncated: isTruncated }
+      if (nextKeyMarker) out.NextKeyMarker = nextKeyMarker
+      if (nextUploadIdMarker) out.NextUploadIdMarker = nextUploadIdMarker
+      return { result: out }
+    },
+  }
+}
+
+/** A streaming reader of a DeleteObjects answer (`DeleteResult`). */
+export function deleteResultReader(): DocumentReader<DeleteObjectsOutput> {
+  const out: DeleteObjectsOutput = { Deleted: [], Errors: [] }
+  let deleted: DeleteObjectsOutput['Deleted'][number] = { Key: '' }
+  let failed: DeleteError = { Key: '', Code: '' }
+  const errors = errorCollector()
+  const deletedSink: RecordSink = {
+    begin() {
+      deleted = { Key: '' }
+    },
+    field(parent, name, text) {
+      if (parent !== undefined) return
+      if (name === 'Key') deleted.Key = text
+      else if (name === 'VersionId') deleted.VersionId = text
+      else if (name === 'DeleteMarker') deleted.DeleteMarker = text === 'true'
+      else if (name === 'DeleteMarkerVersionId') deleted.DeleteMarkerVersionId = text
+    },
+    end() {
+      out.Deleted.push(deleted)
+    },
+  }
+  const errorSink: RecordSink = {
+    begin() {
+      failed = { Key: '', Code: '' }
+    },
+    field(parent, name, text) {
+      if (parent !== undefined) return
+      if (name === 'Key') failed.Key = text
+      else if (name === 'VersionId') failed.VersionId = text
+      else if (name === 'Code') failed.Code = text
+      else if (name === 'Message') failed.Message = text
+    },
+    end() {
+      if (!failed.Code) failed.Code = 'Unknown'
+      out.Errors.push(failed)
+    },
+  }
+  // The root is <DeleteResult> (whose children include <Error> records) or, for a failure of
+  // the whole request, <Error> (whose children are Code, Message...).
+  const reader = new XmlStreamReader(
+    (e) => {
+      if (reader.rootName === 'Error') errors.onChild(e)
+    },
+    { Deleted: deletedSink, Error: errorSink },
+  )
+  return {
+    push: (chunk) => reader.push(chunk),
+    end() {
+      reader.end()
+      if (reader.rootName === 'Error') return { error: errorOf(errors.root) }
+      if (reader.rootName !== 'DeleteResult') throw new XmlError(`Expected <DeleteResult>, got <${reader.rootName ?? ''}>`)
+      return { result: out }
+    },
+  }
+}
+
+/** The body of a DeleteObjects request. Keys are escaped, control characters as references. */
+export function deleteObjectsXml(objects: ObjectIdentifier[], quiet: boolean): string {
+  let xml = `<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="${S3_NS}">`
+  if (quiet) xml += '<Quiet>true</Quiet>'
+  for (const o of objects) {
+    xml += `<Object><Key>${escapeXml(o.Key)}</Key>`
+    if (o.VersionId !== undefined) xml += `<VersionId>${escapeXml(o.VersionId)}</VersionId>`
+    xml += '</Object>'
+  }
+  return `${xml}</Delete>`
+}
+
+/** The body of a CompleteMultipartUpload request. */
+export function completeMultipartUploadXml(parts: CompletedPart[]): string {
+  let xml = `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUpload xmlns="${S3_NS}">`
+  for (const p of parts) {
+    xml += `<Part><PartNumber>${p.PartNumber}</PartNumber><ETag>${escapeXml(p.ETag)}</ETag>`
+    if (p.ChecksumCRC32 !== undefined) xml += `<ChecksumCRC32>${escapeXml(p.ChecksumCRC32)}</ChecksumCRC32>`
+    xml += '</Part>'
+  }
+  return `${xml}</CompleteMultipartUpload>`
+}

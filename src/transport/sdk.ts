@@ -1,0 +1,491 @@
+/**
+ * The `sdk` transport: each operation is the AWS SDK's command sent through the S3Client as it
+ * is (its middleware, retries, checksums, endpoint rules), with the inputs and outputs of the
+ * transport interface. What it adds:
+ * - errors come out as {@link TransportError} (the S3 code also for answers without a body:
+ *   `NotModified`, `PreconditionFailed`, ... where the SDK says `Unknown`);
+ * - listings ask for `encoding-type=url` and decode keys, prefixes and markers;
+ * - CompleteMultipartUpload, CopyObject and UploadPartCopy succeed only when the answer holds
+ *   their result element: a 200 whose body is an `<Error>` — with or without whitespace around
+ *   it (the SDK itself only looks at the last bytes) — or anything else is an error, retried by
+ *   the SDK as a 503;
+ * - connect and idle timeouts, when given, are set on the client's request handler.
+ *
+ * @packageDocumentation
+ */
+import { createHash } from 'node:crypto'
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3'
+import { HttpResponse } from '@smithy/core/protocols'
+import type { DeserializeMiddleware, MetadataBearer } from '@smithy/types'
+import { readResultDocument } from './documents.js'
+import { abortError, codeForStatus, TransportError } from './error.js'
+import type {
+  AbortMultipartUploadInput,
+  CompleteMultipartUploadInput,
+  CompleteMultipartUploadOutput,
+  CopyObjectInput,
+  CopyObjectOutput,
+  CopySource,
+  CreateMultipartUploadInput,
+  CreateMultipartUploadOutput,
+  DeleteObjectInput,
+  DeleteObjectsInput,
+  DeleteObjectsOutput,
+  GetObjectInput,
+  GetObjectOutput,
+  HeadObjectInput,
+  ListMultipartUploadsInput,
+  ListMultipartUploadsOutput,
+  ListObjectsV2Input,
+  ListObjectsV2Output,
+  ObjectHeaders,
+  PutObjectInput,
+  PutObjectOutput,
+  RequestOptions,
+  ResponseBody,
+  Transport,
+  TransportTimeouts,
+  UploadPartCopyInput,
+  UploadChecksum,
+  UploadPartInput,
+} from './types.js'
+import { decodeUrlValue } from './xml.js'
+
+/** Options of {@link SdkTransport}. */
+export interface SdkTransportOptions extends TransportTimeouts {}
+
+interface SdkError {
+  name?: string
+  Code?: string
+  code?: string
+  message?: string
+  $metadata?: { httpStatusCode?: number; requestId?: string; extendedRequestId?: string; attempts?: number; totalRetryDelay?: number }
+}
+
+/** Per-request state a middleware fills in (the result check of Complete and Copy). */
+interface SendState {
+  bodyError?: { code: string; message: string; inBody: true }
+}
+
+/** Turn an SDK error into a TransportError (an abort stays an AbortError). */
+export function fromSdkError(err: unknown, signal: AbortSignal | undefined, state: SendState = {}): Error {
+  const e = (err ?? {}) as SdkError & { cause?: unknown }
+  if (signal?.aborted) return abortError(signal)
+  if (e.name === 'AbortError') return err as Error
+  if (err instanceof TransportError) return err
+  const status = e.$metadata?.httpStatusCode
+  let out: TransportError
+  if (state.bodyError) {
+    // A 200 answer whose body was not the result: the SDK saw it as a 503.
+    out = new TransportError(state.bodyError.code, state.bodyError.message, {
+      status: 200,
+      inBody: true,
+      ...(e.$metadata?.requestId === undefined ? {} : { requestId: e.$metadata.requestId }),
+      cause: err,
+    })
+  } else if (status === undefined) {
+    const timeout = e.name === 'TimeoutError'
+    const code = timeout ? 'TimeoutError' : (e.code ?? (e.name && e.name !== 'Error' ? e.name : 'NetworkError'))
+    const errno = e.code ?? (timeout ? 'ETIMEDOUT' : undefined)
+    out = new TransportError(code, e.message ?? String(err), { ...(errno === undefined ? {} : { code: errno }), cause: err })
+  } else {
+    let code = e.Code ?? e.name
+    if (!code || code === 'Unknown' || code === 'UnknownError' || code === 'Error') code = codeForStatus(status)
+    const message = e.message && e.message !== 'UnknownError' ? e.message : `${code} (HTTP ${status})`
+    out = new TransportError(code, message, {
+      status,
+      ...(e.$metadata?.requestId === undefined ? {} : { requestId: e.$metadata.requestId }),
+      ...(e.$metadata?.extendedRequestId === undefined ? {} : { extendedRequestId: e.$metadata.extendedRequestId }),
+      cause: err,
+    })
+  }
+  if (e.$metadata?.attempts !== undefined) out.$metadata.attempts = e.$metadata.attempts
+  if (e.$metadata?.totalRetryDelay !== undefined) out.$metadata.totalRetryDelay = e.$metadata.totalRetryDelay
+  return out
+}
+
+/** The CopySource header value the SDK wants: `bucket/key` (key URI-encoded, '/' kept). */
+function copySourceOf(source: CopySource): string {
+  const key = encodeURIComponent(source.Key)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%2F/g, '/')
+  return `${source.Bucket}/${key}${source.VersionId === undefined ? '' : `?versionId=${encodeURIComponent(source.VersionId)}`}`
+}
+
+/** `T` with every property that may be undefined made optional instead. */
+type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & { [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined> }
+
+/** Drop the undefined properties of `value` (in place): exact optional types, and SDK inputs without noise. */
+function defined<T extends object>(value: T): Defined<T> {
+  for (const k of Object.keys(value)) if ((value as Record<string, unknown>)[k] === undefined) delete (value as Record<string, unknown>)[k]
+  return value as unknown as Defined<T>
+}
+
+function headersOf(out: Record<string, unknown> & MetadataBearer): ObjectHeaders {
+  return defined({
+    ContentLength: out.ContentLength as number | undefined,
+    ContentRange: out.ContentRange as string | undefined,
+    ETag: out.ETag as string | undefined,
+    LastModified: out.LastModified as Date | undefined,
+    VersionId: out.VersionId as string | undefined,
+    ContentType: out.ContentType as string | undefined,
+    ContentEncoding: out.ContentEncoding as string | undefined,
+    ContentDisposition: out.ContentDisposition as string | undefined,
+    ContentLanguage: out.ContentLanguage as string | undefined,
+    CacheControl: out.CacheControl as string | undefined,
+    Expires: (out.ExpiresString as string | undefined) ?? (out.Expires instanceof Date ? out.Expires.toUTCString() : undefined),
+    StorageClass: out.StorageClass as string | undefined,
+    Metadata: (out.Metadata as Record<string, string> | undefined) ?? {},
+    PartsCount: out.PartsCount as number | undefined,
+    Restore: out.Restore as string | undefined,
+    AcceptRanges: out.AcceptRanges as string | undefined,
+    DeleteMarker: out.DeleteMarker as boolean | undefined,
+    RequestId: out.$metadata.requestId,
+    ChecksumCRC32: out.ChecksumCRC32 as string | undefined,
+    ChecksumCRC32C: out.ChecksumCRC32C as string | undefined,
+    ChecksumCRC64NVME: out.ChecksumCRC64NVME as string | undefined,
+    ChecksumSHA1: out.ChecksumSHA1 as string | undefined,
+    ChecksumSHA256: out.ChecksumSHA256 as string | undefined,
+    ChecksumType: out.ChecksumType as string | undefined,
+    ServerSideEncryption: out.ServerSideEncryption as string | undefined,
+    SSECustomerAlgorithm: out.SSECustomerAlgorithm as string | undefined,
+    SSEKMSKeyId: out.SSEKMSKeyId as string | undefined,
+  })
+}
+
+function writeOutput(out: Record<string, unknown> & MetadataBearer): PutObjectOutput {
+  return defined({
+    ETag: out.ETag as string | undefined,
+    VersionId: out.VersionId as string | undefined,
+    RequestId: out.$metadata.requestId,
+    ChecksumCRC32: out.ChecksumCRC32 as string | undefined,
+    ChecksumCRC32C: out.ChecksumCRC32C as string | undefined,
+    ChecksumCRC64NVME: out.ChecksumCRC64NVME as string | undefined,
+    ChecksumSHA1: out.ChecksumSHA1 as string | undefined,
+    ChecksumSHA256: out.ChecksumSHA256 as string | undefined,
+    ChecksumType: out.ChecksumType as string | undefined,
+    ServerSideEncryption: out.ServerSideEncryption as string | undefined,
+    SSECustomerAlgorithm: out.SSECustomerAlgorithm as string | undefined,
+    SSEKMSKeyId: out.SSEKMSKeyId as string | undefined,
+  })
+}
+
+function copyOutput(result: Record<string, unknown> | undefined, out: Record<string, unknown> & MetadataBearer): CopyObjectOutput {
+  const r = result ?? {}
+  return defined({
+    ETag: r.ETag as string | undefined,
+    LastModified: r.LastModified as Date | undefined,
+    ChecksumCRC32: r.ChecksumCRC32 as string | undefined,
+    ChecksumCRC32C: r.ChecksumCRC32C as string | undefined,
+    ChecksumCRC64NVME: r.ChecksumCRC64NVME as string | undefined,
+    ChecksumSHA1: r.ChecksumSHA1 as string | undefined,
+    ChecksumSHA256: r.ChecksumSHA256 as string | undefined,
+    ChecksumType: r.ChecksumType as string | undefined,
+    VersionId: out.VersionId as string | undefined,
+    CopySourceVersionId: out.CopySourceVersionId as string | undefined,
+    RequestId: out.$metadata.requestId,
+    ServerSideEncryption: out.ServerSideEncryption as string | undefined,
+    SSECustomerAlgorithm: out.SSECustomerAlgorithm as string | undefined,
+    SSEKMSKeyId: out.SSEKMSKeyId as string | undefined,
+  })
+}
+
+/**
+ * A middleware (on one command) that reads the raw answer of a 2xx Complete/Copy and makes
+ * anything but `<expected>` an error: the SDK then throws it (as a 503, and retries it).
+ */
+function requireResult(expected: string, state: SendState, collect: (body: unknown) => Promise<Uint8Array>): DeserializeMiddleware<object, MetadataBearer> {
+  return (next) => async (args) => {
+    const result = await next(args)
+    const response = result.response
+    if (!HttpResponse.isInstance(response) || response.statusCode < 200 || response.statusCode >= 300) return result
+    const bytes = response.body instanceof Uint8Array ? response.body : await collect(response.body)
+    response.body = bytes
+    const doc = readResultDocument(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), expected)
+    if (doc.kind === 'result') return result
+    state.bodyError =
+      doc.kind === 'error'
+        ? { code: doc.error.Code, message: doc.error.Message ?? `${doc.error.Code} (in a ${response.statusCode} answer)`, inBody: true }
+        : { code: 'InvalidResponse', message: `Expected <${expected}> in the ${response.statusCode} answer, got ${doc.reason}`, inBody: true }
+    response.statusCode = 503
+    if (doc.kind === 'invalid') response.body = new Uint8Array(0)
+    return result
+  }
+}
+
+/** The transport over the AWS SDK's S3Client. Build it with `createTransport`. */
+export class SdkTransport implements Transport {
+  readonly kind = 'sdk' as const
+  readonly #client: S3Client
+
+  constructor(client: S3Client, options: SdkTransportOptions = {}) {
+    this.#client = client
+    const handler = (client.config as unknown as { requestHandler?: { updateHttpClientConfig?: (key: string, value: unknown) => void } }).requestHandler
+    if (typeof handler?.updateHttpClientConfig === 'function') {
+      if (options.connectTimeoutMs !== undefined) handler.updateHttpClientConfig('connectionTimeout', options.connectTimeoutMs)
+      if (options.idleTimeoutMs !== undefined) handler.updateHttpClientConfig('socketTimeout', options.idleTimeoutMs)
+    }
+  }
+
+  /** The S3Client this transport sends through. */
+  get client(): S3Client {
+    return this.#client
+  }
+
+  async #send<O extends MetadataBearer>(command: { middlewareStack: unknown }, options: RequestOptions, expected?: string): Promise<O> {
+    const state: SendState = {}
+    if (expected !== undefined) {
+      const collect = (this.#client.config as unknown as { streamCollector: (body: unknown) => Promise<Uint8Array> }).streamCollector
+      ;(command.middlewareStack as { addRelativeTo: (mw: unknown, opts: unknown) => void }).addRelativeTo(requireResult(expected, state, collect), {
+        relation: 'after',
+        toMiddleware: 'throw200ExceptionsMiddleware',
+        name: 'bucketflowRequireResult',
+        override: true,
+      })
+    }
+    try {
+      return (await this.#client.send(command as never, options.signal ? { abortSignal: options.signal } : {})) as O
+    } catch (err) {
+      throw fromSdkError(err, options.signal, state)
+    }
+  }
+
+  async getObject(input: GetObjectInput, options: RequestOptions = {}): Promise<GetObjectOutput> {
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(new GetObjectCommand(defined({ ...input })), options)
+    const result = headersOf(out) as GetObjectOutput
+    result.StatusCode = out.$metadata.httpStatusCode ?? 200
+    result.Body = out.Body as ResponseBody
+    return result
+  }
+
+  async headObject(input: HeadObjectInput, options: RequestOptions = {}): Promise<ObjectHeaders> {
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(new HeadObjectCommand(defined({ ...input })), options)
+    return headersOf(out)
+  }
+
+  /**
+   * Content-MD5 for a bytes body sent without a checksum when the client computes none itself
+   * (`requestChecksumCalculation: WHEN_REQUIRED`, bucketflow's setting for non-AWS servers).
+   */
+  async #md5IfNone(input: UploadChecksum & { Body: unknown }): Promise<string | undefined> {
+    if (input.ContentMD5 !== undefined || input.ChecksumCRC32 !== undefined || !(input.Body instanceof Uint8Array)) return undefined
+    const setting = (this.#client.config as unknown as { requestChecksumCalculation?: unknown }).requestChecksumCalculation
+    const mode = typeof setting === 'function' ? await (setting as () => Promise<string>)() : setting
+    if (mode !== 'WHEN_REQUIRED') return undefined
+    return createHash('md5').update(input.Body).digest('base64')
+  }
+
+  async putObject(input: PutObjectInput, options: RequestOptions = {}): Promise<PutObjectOutput> {
+    const { Body, ...rest } = input
+    const length = input.ContentLength ?? (Body instanceof Uint8Array ? Body.byteLength : undefined)
+    const md5 = await this.#md5IfNone(input)
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(
+      new PutObjectCommand(defined({ ...rest, Body, ContentLength: length, ...(md5 === undefined ? {} : { ContentMD5: md5 }) } as never)),
+      options,
+    )
+    return writeOutput(out)
+  }
+
+  async deleteObject(input: DeleteObjectInput, options: RequestOptions = {}): Promise<{ RequestId?: string }> {
+    const out = await this.#send<MetadataBearer>(new DeleteObjectCommand(defined({ ...input })), options)
+    return defined({ RequestId: out.$metadata.requestId })
+  }
+
+  async listObjectsV2(input: ListObjectsV2Input, options: RequestOptions = {}): Promise<ListObjectsV2Output> {
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(
+      new ListObjectsV2Command(
+        defined({
+          Bucket: input.Bucket,
+          Prefix: input.Prefix || undefined,
+          Delimiter: input.Delimiter || undefined,
+          StartAfter: input.StartAfter || undefined,
+          ContinuationToken: input.ContinuationToken || undefined,
+          MaxKeys: input.MaxKeys,
+          FetchOwner: input.FetchOwner || undefined,
+          EncodingType: 'url' as const,
+        }),
+      ),
+      options,
+    )
+    const encoded = out.EncodingType === 'url'
+    const decode = (v: string) => (encoded ? decodeUrlValue(v) : v)
+    const contents = ((out.Contents ?? []) as Record<string, unknown>[]).map((o) => {
+      const owner = o.Owner as { ID?: string; DisplayName?: string } | undefined
+      return defined({
+        Key: decode((o.Key as string | undefined) ?? ''),
+        LastModified: o.LastModified as Date | undefined,
+        ETag: o.ETag as string | undefined,
+        Size: (o.Size as number | undefined) ?? 0,
+        StorageClass: o.StorageClass as string | undefined,
+        Owner: owner ? defined({ ID: owner.ID, DisplayName: owner.DisplayName }) : undefined,
+        ChecksumAlgorithm: o.ChecksumAlgorithm as string[] | undefined,
+        ChecksumType: o.ChecksumType as string | undefined,
+      })
+    })
+    return defined({
+      Contents: contents,
+      CommonPrefixes: ((out.CommonPrefixes ?? []) as { Prefix?: string }[]).map((p) => decode(p.Prefix ?? '')),
+      KeyCount: out.KeyCount as number | undefined,
+      IsTruncated: out.IsTruncated === true,
+      NextContinuationToken: out.NextContinuationToken as string | undefined,
+      RequestId: out.$metadata.requestId,
+    })
+  }
+
+  async deleteObjects(input: DeleteObjectsInput, options: RequestOptions = {}): Promise<DeleteObjectsOutput> {
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(
+      new DeleteObjectsCommand({ Bucket: input.Bucket, Delete: { Objects: input.Objects.map((o) => defined({ ...o })), Quiet: input.Quiet ?? true } }),
+      options,
+    )
+    return defined({
+      Deleted: ((out.Deleted ?? []) as Record<string, unknown>[]).map((d) =>
+        defined({
+          Key: (d.Key as string | undefined) ?? '',
+          VersionId: d.VersionId as string | undefined,
+          DeleteMarker: d.DeleteMarker as boolean | undefined,
+          DeleteMarkerVersionId: d.DeleteMarkerVersionId as string | undefined,
+        }),
+      ),
+      Errors: ((out.Errors ?? []) as Record<string, unknown>[]).map((e) =>
+        defined({
+          Key: (e.Key as string | undefined) ?? '',
+          VersionId: e.VersionId as string | undefined,
+          Code: (e.Code as string | undefined) ?? 'Unknown',
+          Message: e.Message as string | undefined,
+        }),
+      ),
+      RequestId: out.$metadata.requestId,
+    })
+  }
+
+  async copyObject(input: CopyObjectInput, options: RequestOptions = {}): Promise<CopyObjectOutput> {
+    const { CopySource, ...rest } = input
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(
+      new CopyObjectCommand(defined({ ...rest, CopySource: copySourceOf(CopySource) } as never)),
+      options,
+      'CopyObjectResult',
+    )
+    return copyOutput(out.CopyObjectResult as Record<string, unknown> | undefined, out)
+  }
+
+  async createMultipartUpload(input: CreateMultipartUploadInput, options: RequestOptions = {}): Promise<CreateMultipartUploadOutput> {
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(new CreateMultipartUploadCommand(defined({ ...input } as never)), options)
+    const uploadId = out.UploadId as string | undefined
+    if (!uploadId) throw new TransportError('InvalidResponse', 'CreateMultipartUpload answered without an UploadId', { status: out.$metadata.httpStatusCode ?? 200, inBody: true })
+    return defined({ UploadId: uploadId, RequestId: out.$metadata.requestId })
+  }
+
+  async uploadPart(input: UploadPartInput, options: RequestOptions = {}): Promise<PutObjectOutput> {
+    const length = input.ContentLength ?? (input.Body instanceof Uint8Array ? input.Body.byteLength : undefined)
+    const md5 = await this.#md5IfNone(input)
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(
+      new UploadPartCommand(defined({ ...input, ContentLength: length, ...(md5 === undefined ? {} : { ContentMD5: md5 }) } as never)),
+      options,
+    )
+    return writeOutput(out)
+  }
+
+  async uploadPartCopy(input: UploadPartCopyInput, options: RequestOptions = {}): Promise<CopyObjectOutput> {
+    const { CopySource, ...rest } = input
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(
+      new UploadPartCopyCommand(defined({ ...rest, CopySource: copySourceOf(CopySource) } as never)),
+      options,
+      'CopyPartResult',
+    )
+    return copyOutput(out.CopyPartResult as Record<string, unknown> | undefined, out)
+  }
+
+  async completeMultipartUpload(input: CompleteMultipartUploadInput, options: RequestOptions = {}): Promise<CompleteMultipartUploadOutput> {
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(
+      new CompleteMultipartUploadCommand(
+        defined({
+          Bucket: input.Bucket,
+          Key: input.Key,
+          UploadId: input.UploadId,
+          MultipartUpload: { Parts: input.Parts.map((p) => defined({ ...p })) },
+          IfNoneMatch: input.IfNoneMatch,
+        }),
+      ),
+      options,
+      'CompleteMultipartUploadResult',
+    )
+    return defined({
+      ETag: out.ETag as string | undefined,
+      Location: out.Location as string | undefined,
+      VersionId: out.VersionId as string | undefined,
+      RequestId: out.$metadata.requestId,
+      ChecksumCRC32: out.ChecksumCRC32 as string | undefined,
+      ChecksumCRC32C: out.ChecksumCRC32C as string | undefined,
+      ChecksumCRC64NVME: out.ChecksumCRC64NVME as string | undefined,
+      ChecksumSHA1: out.ChecksumSHA1 as string | undefined,
+      ChecksumSHA256: out.ChecksumSHA256 as string | undefined,
+      ChecksumType: out.ChecksumType as string | undefined,
+      ServerSideEncryption: out.ServerSideEncryption as string | undefined,
+      SSEKMSKeyId: out.SSEKMSKeyId as string | undefined,
+    })
+  }
+
+  async abortMultipartUpload(input: AbortMultipartUploadInput, options: RequestOptions = {}): Promise<{ RequestId?: string }> {
+    const out = await this.#send<MetadataBearer>(new AbortMultipartUploadCommand({ ...input }), options)
+    return defined({ RequestId: out.$metadata.requestId })
+  }
+
+  async listMultipartUploads(input: ListMultipartUploadsInput, options: RequestOptions = {}): Promise<ListMultipartUploadsOutput> {
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(
+      new ListMultipartUploadsCommand(
+        defined({
+          Bucket: input.Bucket,
+          Prefix: input.Prefix || undefined,
+          Delimiter: input.Delimiter || undefined,
+          KeyMarker: input.KeyMarker || undefined,
+          UploadIdMarker: input.UploadIdMarker || undefined,
+          MaxUploads: input.MaxUploads,
+          EncodingType: 'url' as const,
+        }),
+      ),
+      options,
+    )
+    const encoded = out.EncodingType === 'url'
+    const decode = (v: string) => (encoded ? decodeUrlValue(v) : v)
+    const person = (p: unknown) => {
+      const o = p as { ID?: string; DisplayName?: string } | undefined
+      return o ? defined({ ID: o.ID, DisplayName: o.DisplayName }) : undefined
+    }
+    return defined({
+      Uploads: ((out.Uploads ?? []) as Record<string, unknown>[]).map((u) =>
+        defined({
+          Key: decode((u.Key as string | undefined) ?? ''),
+          UploadId: (u.UploadId as string | undefined) ?? '',
+          Initiated: u.Initiated as Date | undefined,
+          StorageClass: u.StorageClass as string | undefined,
+          Owner: person(u.Owner),
+          Initiator: person(u.Initiator),
+          ChecksumAlgorithm: u.ChecksumAlgorithm as string | undefined,
+        }),
+      ),
+      CommonPrefixes: ((out.CommonPrefixes ?? []) as { Prefix?: string }[]).map((p) => decode(p.Prefix ?? '')),
+      IsTruncated: out.IsTruncated === true,
+      NextKeyMarker: out.NextKeyMarker ? decode(out.NextKeyMarker as string) : undefined,
+      NextUploadIdMarker: (out.NextUploadIdMarker as string | undefined) || undefined,
+      RequestId: out.$metadata.requestId,
+    })
+  }
+
+  /** Nothing to close: the S3Client belongs to its owner. */
+  async close(): Promise<void> {}
+}
