@@ -333,6 +333,21 @@ export function deleteResultReader(): DocumentReader<DeleteObjectsOutput> {
   }
 }
 
+/**
+ * Characters XML 1.0 cannot carry even as references (C0 controls but TAB, LF, CR; U+FFFE,
+ * U+FFFF; lone surrogates). A key holding one cannot go in a DeleteObjects body: S3 servers
+ * refuse the whole batch (radosgw answers 400), so such keys are deleted one by one.
+ */
+export function fitsXml10(text: string): boolean {
+  return !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text)
+}
+
+/** Normalise an ETag to its quoted form (some servers send a copy result's ETag bare). */
+export function quoteEtag(etag: string | undefined): string | undefined {
+  if (etag === undefined || etag === '' || etag.startsWith('"') || etag.startsWith('W/"')) return etag
+  return `"${etag}"`
+}
+
 /** The body of a DeleteObjects request. Keys are escaped, control characters as references. */
 export function deleteObjectsXml(objects: ObjectIdentifier[], quiet: boolean): string {
   let xml = `<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="${S3_NS}">`

@@ -30,10 +30,12 @@ import {
   listObjectsV2Reader,
   parseErrorBody,
   readResultDocument,
+  quoteEtag,
   type DocumentReader,
   type ErrorDocument,
 } from './documents.js'
 import { abortError, codeForStatus, TransportError } from './error.js'
+import { deleteInBatchAndSingly } from './delete.js'
 import { retryStrategyOf, withRetries } from './retry.js'
 import type {
   AbortMultipartUploadInput,
@@ -299,13 +301,19 @@ function shapeBodyErrors(body: Readable, signal: AbortSignal | undefined): void 
   })
 }
 
+/** Drop a body we do not read (without an unhandled 'error' from undici's destroy). */
+function discard(body: Readable): void {
+  body.on('error', () => undefined)
+  body.destroy()
+}
+
 async function readText(body: Answer['body'], limit: number): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length
     if (size > limit) {
-      body.destroy()
+      discard(body)
       break
     }
     chunks.push(chunk)
@@ -533,7 +541,7 @@ export class FastTransport implements Transport {
           try {
             return await read(answer)
           } catch (err) {
-            answer.body.destroy()
+            discard(answer.body)
             throw err instanceof TransportError || (err as Error).name === 'AbortError' ? err : networkError(err, signal)
           }
         }
@@ -558,7 +566,7 @@ export class FastTransport implements Transport {
         if (e.name === 'AbortError') throw e
       }
     } else {
-      answer.body.destroy()
+      await answer.body.dump()
     }
     const requestId = doc?.RequestId ?? header(answer.headers, 'x-amz-request-id')
     const extended = header(answer.headers, 'x-amz-id-2')
@@ -693,7 +701,7 @@ export class FastTransport implements Transport {
         if (input.ChecksumMode !== undefined) headers['x-amz-checksum-mode'] = input.ChecksumMode
         const query = queryOf({ partNumber: input.PartNumber, versionId: input.VersionId })
         return this.#request(t, 'HEAD', input.Key, query, headers, undefined, EMPTY_SHA256, options.signal, async (a) => {
-          a.body.destroy()
+          await a.body.dump()
           return objectHeaders(a.headers)
         })
       },
@@ -766,21 +774,22 @@ export class FastTransport implements Transport {
   deleteObjects(input: DeleteObjectsInput, options: RequestOptions = {}): Promise<DeleteObjectsOutput> {
     return this.#route(
       input.Bucket,
-      (t) => {
-        const xml = Buffer.from(deleteObjectsXml(input.Objects, input.Quiet ?? true), 'utf8')
-        const headers: Headers = {
-          'content-type': 'application/xml',
-          'content-length': String(xml.length),
-          'content-md5': createHash('md5').update(xml).digest('base64'),
-        }
-        const sha = createHash('sha256').update(xml).digest('hex')
-        return this.#request(t, 'POST', undefined, { delete: '' }, headers, xml, sha, options.signal, async (a) => {
-          const out = await this.#streamDocument(a, deleteResultReader())
-          const requestId = header(a.headers, 'x-amz-request-id')
-          if (requestId !== undefined) out.RequestId = requestId
-          return out
-        })
-      },
+      (t) =>
+        deleteInBatchAndSingly(input, this, options, (batch) => {
+          const xml = Buffer.from(deleteObjectsXml(batch, input.Quiet ?? true), 'utf8')
+          const headers: Headers = {
+            'content-type': 'application/xml',
+            'content-length': String(xml.length),
+            'content-md5': createHash('md5').update(xml).digest('base64'),
+          }
+          const sha = createHash('sha256').update(xml).digest('hex')
+          return this.#request(t, 'POST', undefined, { delete: '' }, headers, xml, sha, options.signal, async (a) => {
+            const out = await this.#streamDocument(a, deleteResultReader())
+            const requestId = header(a.headers, 'x-amz-request-id')
+            if (requestId !== undefined) out.RequestId = requestId
+            return out
+          })
+        }),
       () => this.#fallback.deleteObjects(input, options),
     )
   }
@@ -900,7 +909,8 @@ export class FastTransport implements Transport {
     return this.#route(
       input.Bucket,
       (t) => {
-        const query: Record<string, string> = { uploads: '', 'encoding-type': 'url' }
+        // No encoding-type here: radosgw encodes the keys then but does not say so.
+        const query: Record<string, string> = { uploads: '' }
         if (input.Prefix !== undefined && input.Prefix !== '') query.prefix = input.Prefix
         if (input.Delimiter !== undefined && input.Delimiter !== '') query.delimiter = input.Delimiter
         if (input.KeyMarker !== undefined && input.KeyMarker !== '') query['key-marker'] = input.KeyMarker
@@ -944,7 +954,7 @@ function flatHeaders(h: Answer['headers']): Record<string, string> {
 function copyOutput(root: import('./xml.js').XmlElement, a: Answer): CopyObjectOutput {
   const out: CopyObjectOutput = {}
   const etag = childText(root, 'ETag')
-  if (etag !== undefined) out.ETag = etag
+  if (etag !== undefined) out.ETag = quoteEtag(etag)!
   const modified = childText(root, 'LastModified')
   if (modified !== undefined) {
     const d = new Date(modified)

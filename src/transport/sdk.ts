@@ -32,7 +32,8 @@ import {
 } from '@aws-sdk/client-s3'
 import { HttpResponse } from '@smithy/core/protocols'
 import type { DeserializeMiddleware, MetadataBearer } from '@smithy/types'
-import { readResultDocument } from './documents.js'
+import { quoteEtag, readResultDocument } from './documents.js'
+import { deleteInBatchAndSingly } from './delete.js'
 import { abortError, codeForStatus, TransportError } from './error.js'
 import type {
   AbortMultipartUploadInput,
@@ -188,7 +189,7 @@ function writeOutput(out: Record<string, unknown> & MetadataBearer): PutObjectOu
 function copyOutput(result: Record<string, unknown> | undefined, out: Record<string, unknown> & MetadataBearer): CopyObjectOutput {
   const r = result ?? {}
   return defined({
-    ETag: r.ETag as string | undefined,
+    ETag: quoteEtag(r.ETag as string | undefined),
     LastModified: r.LastModified as Date | undefined,
     ChecksumCRC32: r.ChecksumCRC32 as string | undefined,
     ChecksumCRC32C: r.ChecksumCRC32C as string | undefined,
@@ -347,29 +348,31 @@ export class SdkTransport implements Transport {
     })
   }
 
-  async deleteObjects(input: DeleteObjectsInput, options: RequestOptions = {}): Promise<DeleteObjectsOutput> {
-    const out = await this.#send<Record<string, unknown> & MetadataBearer>(
-      new DeleteObjectsCommand({ Bucket: input.Bucket, Delete: { Objects: input.Objects.map((o) => defined({ ...o })), Quiet: input.Quiet ?? true } }),
-      options,
-    )
-    return defined({
-      Deleted: ((out.Deleted ?? []) as Record<string, unknown>[]).map((d) =>
-        defined({
-          Key: (d.Key as string | undefined) ?? '',
-          VersionId: d.VersionId as string | undefined,
-          DeleteMarker: d.DeleteMarker as boolean | undefined,
-          DeleteMarkerVersionId: d.DeleteMarkerVersionId as string | undefined,
-        }),
-      ),
-      Errors: ((out.Errors ?? []) as Record<string, unknown>[]).map((e) =>
-        defined({
-          Key: (e.Key as string | undefined) ?? '',
-          VersionId: e.VersionId as string | undefined,
-          Code: (e.Code as string | undefined) ?? 'Unknown',
-          Message: e.Message as string | undefined,
-        }),
-      ),
-      RequestId: out.$metadata.requestId,
+  deleteObjects(input: DeleteObjectsInput, options: RequestOptions = {}): Promise<DeleteObjectsOutput> {
+    return deleteInBatchAndSingly(input, this, options, async (batch) => {
+      const out = await this.#send<Record<string, unknown> & MetadataBearer>(
+        new DeleteObjectsCommand({ Bucket: input.Bucket, Delete: { Objects: batch.map((o) => defined({ ...o })), Quiet: input.Quiet ?? true } }),
+        options,
+      )
+      return defined({
+        Deleted: ((out.Deleted ?? []) as Record<string, unknown>[]).map((d) =>
+          defined({
+            Key: (d.Key as string | undefined) ?? '',
+            VersionId: d.VersionId as string | undefined,
+            DeleteMarker: d.DeleteMarker as boolean | undefined,
+            DeleteMarkerVersionId: d.DeleteMarkerVersionId as string | undefined,
+          }),
+        ),
+        Errors: ((out.Errors ?? []) as Record<string, unknown>[]).map((e) =>
+          defined({
+            Key: (e.Key as string | undefined) ?? '',
+            VersionId: e.VersionId as string | undefined,
+            Code: (e.Code as string | undefined) ?? 'Unknown',
+            Message: e.Message as string | undefined,
+          }),
+        ),
+        RequestId: out.$metadata.requestId,
+      })
     })
   }
 
@@ -455,7 +458,6 @@ export class SdkTransport implements Transport {
           KeyMarker: input.KeyMarker || undefined,
           UploadIdMarker: input.UploadIdMarker || undefined,
           MaxUploads: input.MaxUploads,
-          EncodingType: 'url' as const,
         }),
       ),
       options,
