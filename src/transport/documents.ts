@@ -94,6 +94,25 @@ function ownerField(entry: { Owner?: { ID?: string; DisplayName?: string } }, na
   else if (name === 'DisplayName') owner.DisplayName = text
 }
 
+/**
+ * The sink of `<CommonPrefixes>` records. Like every sink, it commits in `end()` only: a record
+ * cut by a chunk boundary is read again from its start once the rest has come.
+ */
+function prefixSink(prefixes: string[]): RecordSink {
+  let prefix: string | undefined
+  return {
+    begin() {
+      prefix = undefined
+    },
+    field(parent, name, text) {
+      if (parent === undefined && name === 'Prefix') prefix = text
+    },
+    end() {
+      if (prefix !== undefined) prefixes.push(prefix)
+    },
+  }
+}
+
 /** A streaming reader of a ListObjectsV2 answer (`ListBucketResult`). */
 export function listObjectsV2Reader(): DocumentReader<ListObjectsV2Output> {
   const contents: ListEntry[] = []
@@ -138,13 +157,7 @@ export function listObjectsV2Reader(): DocumentReader<ListObjectsV2Output> {
       contents.push(entry)
     },
   }
-  const common: RecordSink = {
-    begin() {},
-    field(parent, name, text) {
-      if (parent === undefined && name === 'Prefix') prefixes.push(text)
-    },
-    end() {},
-  }
+  const common = prefixSink(prefixes)
   const reader = new XmlStreamReader(
     (e) => {
       if (reader.rootName === 'Error') return errors.onChild(e)
@@ -231,13 +244,7 @@ export function listMultipartUploadsReader(): DocumentReader<ListMultipartUpload
       uploads.push(upload)
     },
   }
-  const common: RecordSink = {
-    begin() {},
-    field(parent, name, text) {
-      if (parent === undefined && name === 'Prefix') prefixes.push(text)
-    },
-    end() {},
-  }
+  const common = prefixSink(prefixes)
   const reader = new XmlStreamReader(
     (e) => {
       if (reader.rootName === 'Error') return errors.onChild(e)

@@ -287,6 +287,41 @@ export function networkError(err: unknown, signal: AbortSignal | undefined): Err
   return new TransportError(code ?? 'NetworkError', e?.message ?? String(err), { ...(code === undefined ? {} : { code }), cause: err })
 }
 
+/** Where a request goes, as far as building and signing it is concerned. */
+export type RequestTarget = Pick<Target, 'protocol' | 'hostname' | 'port' | 'host' | 'basePath' | 'headers'>
+
+/**
+ * The request as the signer sees it (path with the key percent-encoded once, query as a map,
+ * every header to sign) and the path-and-query undici sends. Both encode with the signer's own
+ * `escapeUri`, so what is signed is what is sent.
+ */
+export function signableRequest(
+  target: RequestTarget,
+  method: string,
+  key: string | undefined,
+  query: Record<string, string> | undefined,
+  headers: Headers,
+  payloadHash: string,
+): { toSign: { method: string; protocol: string; hostname: string; port?: number; path: string; query: Record<string, string>; headers: Headers }; path: string } {
+  const base = key === undefined ? target.basePath || '/' : `${target.basePath}/${encodeKey(key)}`
+  let path = base
+  if (query) {
+    let qs = ''
+    for (const name in query) qs += `${qs ? '&' : ''}${escapeUri(name)}=${escapeUri(query[name]!)}`
+    path += `?${qs}`
+  }
+  const toSign = {
+    method,
+    protocol: target.protocol,
+    hostname: target.hostname,
+    ...(target.port === undefined ? {} : { port: target.port }),
+    path: base,
+    query: query ?? {},
+    headers: { ...target.headers, ...headers, host: target.host, 'x-amz-content-sha256': payloadHash },
+  }
+  return { toSign, path }
+}
+
 /** Give a body stream's errors the same shape (in place: the stream emits undici's objects). */
 function shapeBodyErrors(body: Readable, signal: AbortSignal | undefined): void {
   body.prependListener('error', (err: Error & { code?: string; $metadata?: unknown; Code?: string }) => {
@@ -498,12 +533,6 @@ export class FastTransport implements Transport {
     read: (answer: Answer) => Promise<T>,
     okStatus: (status: number) => boolean = (s) => s >= 200 && s < 300,
   ): Promise<T> {
-    let path = key === undefined ? target.basePath || '/' : `${target.basePath}/${encodeKey(key)}`
-    if (query) {
-      let qs = ''
-      for (const name in query) qs += `${qs ? '&' : ''}${escapeUri(name)}${query[name] === '' ? '=' : `=${escapeUri(query[name]!)}`}`
-      path += `?${qs}`
-    }
     const resendable = !(body instanceof Readable)
     const strategy = await this.#retryStrategy()
     let lastAnswer: Answer | undefined
@@ -511,15 +540,7 @@ export class FastTransport implements Transport {
       strategy,
       async () => {
         if (signal?.aborted) throw abortError(signal)
-        const toSign = {
-          method,
-          protocol: target.protocol,
-          hostname: target.hostname,
-          ...(target.port === undefined ? {} : { port: target.port }),
-          path: key === undefined ? target.basePath || '/' : `${target.basePath}/${encodeKey(key)}`,
-          query: query ?? {},
-          headers: { ...target.headers, ...headers, host: target.host, 'x-amz-content-sha256': payloadHash },
-        }
+        const { toSign, path } = signableRequest(target, method, key, query, headers, payloadHash)
         const signed = await target.signer.sign(toSign, { signingDate: new Date(Date.now() + this.#clockOffset()) })
         let answer: Answer
         try {

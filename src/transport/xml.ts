@@ -255,7 +255,11 @@ function readElement(xml: string, start: number): [XmlElement, number] | typeof 
   }
 }
 
-/** Receives the fields of one record read by the fast path of {@link XmlStreamReader}. */
+/**
+ * Receives the fields of one record read by the fast path of {@link XmlStreamReader}. A record
+ * cut by a chunk boundary is read again from its start when the rest has come (`begin` is
+ * called again), so a sink commits what it gathered in `end` only.
+ */
 export interface RecordSink {
   /** A record element begins (e.g. `<Contents>`). */
   begin(name: string): void
