@@ -15,7 +15,7 @@ import type {
   MultipartUpload,
   ObjectIdentifier,
 } from './types.js'
-import { childText, decodeUrlValue, escapeXml, parseXml, XmlError, XmlStreamReader, type RecordSink, type XmlElement } from './xml.js'
+import { childText, dateAt, decodeUrlValue, escapeXml, integerAt, parseXml, textOf, XmlError, XmlStreamReader, type RecordSink, type XmlElement } from './xml.js'
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 
@@ -88,10 +88,10 @@ function errorCollector(): { onChild: (e: XmlElement) => void; root: XmlElement 
   return { root, onChild: (e) => root.children.push(e) }
 }
 
-function ownerField(entry: { Owner?: { ID?: string; DisplayName?: string } }, name: string, text: string): void {
+function ownerField(entry: { Owner?: { ID?: string; DisplayName?: string } }, name: string, xml: string, start: number, end: number): void {
   const owner = (entry.Owner ??= {})
-  if (name === 'ID') owner.ID = text
-  else if (name === 'DisplayName') owner.DisplayName = text
+  if (name === 'ID') owner.ID = textOf(xml, start, end)
+  else if (name === 'DisplayName') owner.DisplayName = textOf(xml, start, end)
 }
 
 /**
@@ -104,8 +104,8 @@ function prefixSink(prefixes: string[]): RecordSink {
     begin() {
       prefix = undefined
     },
-    field(parent, name, text) {
-      if (parent === undefined && name === 'Prefix') prefix = text
+    field(parent, name, xml, start, end) {
+      if (parent === undefined && name === 'Prefix') prefix = textOf(xml, start, end)
     },
     end() {
       if (prefix !== undefined) prefixes.push(prefix)
@@ -124,32 +124,34 @@ export function listObjectsV2Reader(): DocumentReader<ListObjectsV2Output> {
   let encoded = false
   const errors = errorCollector()
   const objects: RecordSink = {
+    names: ['Key', 'LastModified', 'ETag', 'Size', 'StorageClass', 'Owner', 'ID', 'DisplayName', 'ChecksumAlgorithm', 'ChecksumType'],
     begin() {
       entry = { Key: '', Size: 0 }
     },
-    field(parent, name, text) {
-      if (parent === 'Owner') return ownerField(entry, name, text)
+    field(parent, name, xml, start, end) {
+      if (parent === 'Owner') return ownerField(entry, name, xml, start, end)
       switch (name) {
         case 'Key':
-          entry.Key = text
+          entry.Key = textOf(xml, start, end)
           break
         case 'LastModified':
-          entry.LastModified = new Date(text)
+          entry.LastModified = dateAt(xml, start, end)
           break
         case 'ETag':
-          entry.ETag = text
+          entry.ETag = textOf(xml, start, end)
           break
         case 'Size':
-          entry.Size = Number(text)
+          // NaN for anything but digits: refused when the page ends.
+          entry.Size = integerAt(xml, start, end)
           break
         case 'StorageClass':
-          entry.StorageClass = text
+          entry.StorageClass = textOf(xml, start, end)
           break
         case 'ChecksumAlgorithm':
-          ;(entry.ChecksumAlgorithm ??= []).push(text)
+          ;(entry.ChecksumAlgorithm ??= []).push(textOf(xml, start, end))
           break
         case 'ChecksumType':
-          entry.ChecksumType = text
+          entry.ChecksumType = textOf(xml, start, end)
           break
       }
     },
@@ -191,6 +193,7 @@ export function listObjectsV2Reader(): DocumentReader<ListObjectsV2Output> {
       }
       for (const c of contents) {
         if (!Number.isSafeInteger(c.Size) || c.Size < 0) throw new XmlError(`Bad <Size> for key ${JSON.stringify(c.Key)}`)
+        if (c.LastModified !== undefined && Number.isNaN(c.LastModified.getTime())) throw new XmlError(`Bad <LastModified> for key ${JSON.stringify(c.Key)}`)
       }
       const out: ListObjectsV2Output = { Contents: contents, CommonPrefixes: prefixes, IsTruncated: isTruncated }
       if (keyCount !== undefined && Number.isFinite(keyCount)) out.KeyCount = keyCount
@@ -214,8 +217,9 @@ export function listMultipartUploadsReader(): DocumentReader<ListMultipartUpload
     begin() {
       upload = { Key: '', UploadId: '' }
     },
-    field(parent, name, text) {
-      if (parent === 'Owner') return ownerField(upload, name, text)
+    field(parent, name, xml, start, end) {
+      if (parent === 'Owner') return ownerField(upload, name, xml, start, end)
+      const text = textOf(xml, start, end)
       if (parent === 'Initiator') {
         const initiator = (upload.Initiator ??= {})
         if (name === 'ID') initiator.ID = text
@@ -230,7 +234,7 @@ export function listMultipartUploadsReader(): DocumentReader<ListMultipartUpload
           upload.UploadId = text
           break
         case 'Initiated':
-          upload.Initiated = new Date(text)
+          upload.Initiated = dateAt(xml, start, end)
           break
         case 'StorageClass':
           upload.StorageClass = text
@@ -294,8 +298,9 @@ export function deleteResultReader(): DocumentReader<DeleteObjectsOutput> {
     begin() {
       deleted = { Key: '' }
     },
-    field(parent, name, text) {
+    field(parent, name, xml, start, end) {
       if (parent !== undefined) return
+      const text = textOf(xml, start, end)
       if (name === 'Key') deleted.Key = text
       else if (name === 'VersionId') deleted.VersionId = text
       else if (name === 'DeleteMarker') deleted.DeleteMarker = text === 'true'
@@ -309,8 +314,9 @@ export function deleteResultReader(): DocumentReader<DeleteObjectsOutput> {
     begin() {
       failed = { Key: '', Code: '' }
     },
-    field(parent, name, text) {
+    field(parent, name, xml, start, end) {
       if (parent !== undefined) return
+      const text = textOf(xml, start, end)
       if (name === 'Key') failed.Key = text
       else if (name === 'VersionId') failed.VersionId = text
       else if (name === 'Code') failed.Code = text

@@ -43,11 +43,11 @@ export class TransportError extends Error {
   /** `client` for 4xx, `server` for 5xx and failures without an answer. */
   readonly $fault: 'client' | 'server'
   /** Node's error code for network failures. */
-  readonly code?: string
+  declare readonly code?: string
   /** True for an `<Error>` document that came inside a 200 answer. */
   readonly inBody: boolean
-  readonly Key?: string
-  readonly BucketName?: string
+  declare readonly Key?: string
+  declare readonly BucketName?: string
 
   constructor(code: string, message: string, fields: TransportErrorFields = {}) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause })

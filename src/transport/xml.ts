@@ -261,15 +261,76 @@ function readElement(xml: string, start: number): [XmlElement, number] | typeof 
  * called again), so a sink commits what it gathered in `end` only.
  */
 export interface RecordSink {
+  /** Element names the sink knows: matched without allocating a string per tag. */
+  readonly names?: readonly string[]
   /** A record element begins (e.g. `<Contents>`). */
   begin(name: string): void
   /**
    * A leaf field of the record: `parent` is undefined for the record's own children, or the
-   * name of the child element that holds it (`Owner` for `Owner/ID`). Text is decoded.
+   * name of the child element that holds it (`Owner` for `Owner/ID`). Its text is
+   * `xml.slice(start, end)`, entities not yet decoded (use {@link textOf}), so that numbers and
+   * dates can be read without a string being made.
    */
-  field(parent: string | undefined, name: string, text: string): void
+  field(parent: string | undefined, name: string, xml: string, start: number, end: number): void
   /** The record's end tag was read. */
   end(): void
+}
+
+/** The decoded text of `xml.slice(start, end)`. */
+export function textOf(xml: string, start: number, end: number): string {
+  return decodeEntities(xml.slice(start, end))
+}
+
+/** A non-negative integer written at `xml[start, end)` (NaN if it is not one). */
+export function integerAt(xml: string, start: number, end: number): number {
+  if (end <= start || end - start > 15) return Number.NaN
+  let n = 0
+  for (let i = start; i < end; i++) {
+    const d = xml.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return Number.NaN
+    n = n * 10 + d
+  }
+  return n
+}
+
+function digits(xml: string, at: number, count: number): number {
+  let n = 0
+  for (let i = at; i < at + count; i++) {
+    const d = xml.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
+}
+
+/**
+ * The date written at `xml[start, end)`: S3's `YYYY-MM-DDTHH:MM:SS(.sss)Z` read directly,
+ * anything else through `new Date(text)`.
+ */
+export function dateAt(xml: string, start: number, end: number): Date {
+  const len = end - start
+  if (
+    (len === 24 || len === 20) &&
+    xml.charCodeAt(start + 4) === 45 &&
+    xml.charCodeAt(start + 7) === 45 &&
+    xml.charCodeAt(start + 10) === 84 &&
+    xml.charCodeAt(start + 13) === 58 &&
+    xml.charCodeAt(start + 16) === 58 &&
+    xml.charCodeAt(end - 1) === 90 &&
+    (len === 20 || xml.charCodeAt(start + 19) === 46)
+  ) {
+    const y = digits(xml, start, 4)
+    const mo = digits(xml, start + 5, 2)
+    const d = digits(xml, start + 8, 2)
+    const h = digits(xml, start + 11, 2)
+    const mi = digits(xml, start + 14, 2)
+    const sec = digits(xml, start + 17, 2)
+    const ms = len === 24 ? digits(xml, start + 20, 3) : 0
+    if (y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 60 && ms >= 0) {
+      return new Date(Date.UTC(y, mo - 1, d, h, mi, sec, ms))
+    }
+  }
+  return new Date(textOf(xml, start, end))
 }
 
 /** The fast path met something it does not read (attributes, CDATA, comments, deeper nesting). */
@@ -329,11 +390,11 @@ function readRecord(xml: string, lt: number, sink: RecordSink): number | typeof 
       // <Empty/>
       const leaf = xml.slice(open + 1, gt - 1).trimEnd()
       if (leaf.indexOf(' ') !== -1) return FALLBACK
-      sink.field(parent, leaf, '')
+      sink.field(parent, leaf, xml, gt, gt)
       i = gt + 1
       continue
     }
-    const leaf = xml.slice(open + 1, gt)
+    const leaf = nameAt(xml, open + 1, gt, sink.names)
     if (leaf.indexOf(' ') !== -1) return FALLBACK
     const next = xml.indexOf('<', gt + 1)
     if (next === -1 || next + 1 >= n) return INCOMPLETE
@@ -355,17 +416,34 @@ function readRecord(xml: string, lt: number, sink: RecordSink): number | typeof 
       if (bad === -1) return INCOMPLETE
       throw new XmlError(`Unexpected </${xml.slice(next + 2, bad)}> in <${leaf}>`)
     }
-    sink.field(parent, leaf, decodeEntities(xml.slice(gt + 1, next)))
+    sink.field(parent, leaf, xml, gt + 1, next)
     i = at + 1
   }
 }
 
+/** The tag name at `xml[start, end)`: one of `names` (no new string) when it is one. */
+function nameAt(xml: string, start: number, end: number, names: readonly string[] | undefined): string {
+  if (names !== undefined) {
+    const len = end - start
+    const first = xml.charCodeAt(start)
+    for (const name of names) {
+      if (name.length === len && name.charCodeAt(0) === first && xml.startsWith(name, start)) return name
+    }
+  }
+  return xml.slice(start, end)
+}
+
 /** Send a tree element's leaves to a sink, as {@link readRecord} would (the slow path). */
 function replayRecord(element: XmlElement, sink: RecordSink): void {
+  const leaf = (parent: string | undefined, e: XmlElement) => {
+    // The sink decodes entities: hand it the text escaped again.
+    const raw = escapeXml(e.text)
+    sink.field(parent, e.name, raw, 0, raw.length)
+  }
   sink.begin(element.name)
   for (const c of element.children) {
-    if (c.children.length === 0) sink.field(undefined, c.name, c.text)
-    else for (const g of c.children) sink.field(c.name, g.name, g.text)
+    if (c.children.length === 0) leaf(undefined, c)
+    else for (const g of c.children) leaf(c.name, g)
   }
   sink.end()
 }
