@@ -15,9 +15,12 @@ import type {
   MultipartUpload,
   ObjectIdentifier,
 } from './types.js'
-import { childText, dateAt, decodeUrlValue, escapeXml, integerAt, parseXml, textOf, XmlError, XmlStreamReader, type RecordSink, type XmlElement } from './xml.js'
+import { childText, dateAt, decodeUrlValue, escapeXml, etagAt, integerAt, knownName, parseXml, textOf, XmlError, XmlStreamReader, type RecordSink, type XmlElement } from './xml.js'
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+/** Values that repeat on every entry of a page: shared, not one string per entry. */
+const STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR', 'INTELLIGENT_TIERING', 'ONEZONE_IA', 'REDUCED_REDUNDANCY', 'EXPRESS_ONEZONE', 'OUTPOSTS', 'SNOW']
+const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256']
 
 /** What an `<Error>` document says. */
 export interface ErrorDocument {
@@ -138,17 +141,17 @@ export function listObjectsV2Reader(): DocumentReader<ListObjectsV2Output> {
           entry.LastModified = dateAt(xml, start, end)
           break
         case 'ETag':
-          entry.ETag = textOf(xml, start, end)
+          entry.ETag = etagAt(xml, start, end)
           break
         case 'Size':
           // NaN for anything but digits: refused when the page ends.
           entry.Size = integerAt(xml, start, end)
           break
         case 'StorageClass':
-          entry.StorageClass = textOf(xml, start, end)
+          entry.StorageClass = knownName(xml, start, end, STORAGE_CLASSES) ?? textOf(xml, start, end)
           break
         case 'ChecksumAlgorithm':
-          ;(entry.ChecksumAlgorithm ??= []).push(textOf(xml, start, end))
+          ;(entry.ChecksumAlgorithm ??= []).push(knownName(xml, start, end, CHECKSUM_ALGORITHMS) ?? textOf(xml, start, end))
           break
         case 'ChecksumType':
           entry.ChecksumType = textOf(xml, start, end)

@@ -147,6 +147,35 @@ function base64Crc32(bytes: Uint8Array): string {
   return b.toString('base64')
 }
 
+type SigningKeyFn = (credentials: AwsCredentialIdentity, region: string, shortDate: string, service?: string) => Promise<Uint8Array>
+
+/**
+ * Memoise the signer's derived signing key per credentials object, day, region and service.
+ * The signer keeps its own cache but computes an HMAC of the secret per request to look it up;
+ * the transport hands it the same credentials object until they are refreshed, so identity is
+ * the key here. (A signer without this method simply keeps its own behaviour.)
+ */
+export function cacheSigningKeys(signer: SignatureV4): void {
+  const target = signer as unknown as { getSigningKey?: SigningKeyFn }
+  const original = target.getSigningKey
+  if (typeof original !== 'function') return
+  const derive = original.bind(signer)
+  const keys = new WeakMap<AwsCredentialIdentity, Map<string, Promise<Uint8Array>>>()
+  target.getSigningKey = (credentials, region, shortDate, service) => {
+    let byScope = keys.get(credentials)
+    if (!byScope) keys.set(credentials, (byScope = new Map()))
+    const scope = `${shortDate}/${region}/${service ?? ''}`
+    let key = byScope.get(scope)
+    if (!key) {
+      key = derive(credentials, region, shortDate, service)
+      byScope.set(scope, key)
+      key.catch(() => byScope!.delete(scope))
+      if (byScope.size > 4) byScope.delete(byScope.keys().next().value!)
+    }
+    return key
+  }
+}
+
 /** Percent-encode a key for the request path: RFC 3986 unreserved kept, '/' kept. */
 export function encodeKey(key: string): string {
   return escapeUri(key).replace(/%2F/g, '/')
@@ -415,6 +444,10 @@ export class FastTransport implements Transport {
         aws: endpoint === undefined || /\.amazonaws\.com(\.cn)?$/.test(new URL(endpoint).hostname),
       }
     })()
+    // A configuration that failed to resolve (no region yet, say) is asked again next time.
+    this.#settings.catch(() => {
+      this.#settings = undefined
+    })
     return this.#settings
   }
 
@@ -429,6 +462,7 @@ export class FastTransport implements Transport {
         uriEscapePath: false,
         applyChecksum: false,
       })
+      cacheSigningKeys(signer)
       this.#signers.set(region, signer)
     }
     return signer
@@ -463,7 +497,13 @@ export class FastTransport implements Transport {
     if (s.endpoint !== undefined) params.Endpoint = s.endpoint
     if (s.useGlobalEndpoint !== undefined) params.UseGlobalEndpoint = s.useGlobalEndpoint
     if (s.disableMultiregionAccessPoints !== undefined) params.DisableMultiRegionAccessPoints = s.disableMultiregionAccessPoints
-    const resolved = c.endpointProvider(params)
+    let resolved: ReturnType<NonNullable<typeof c.endpointProvider>>
+    try {
+      resolved = c.endpointProvider(params)
+    } catch {
+      // The endpoint rules refuse this configuration: the SDK will say why.
+      return undefined
+    }
     const schemes = (resolved.properties?.authSchemes ?? []) as { name?: string; signingName?: string; signingRegion?: string }[]
     const scheme = schemes[0]
     if (resolved.properties?.backend !== undefined) return undefined

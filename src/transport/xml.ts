@@ -281,6 +281,15 @@ export function textOf(xml: string, start: number, end: number): string {
   return decodeEntities(xml.slice(start, end))
 }
 
+/** An ETag's text: `&quot;...&quot;` read with one slice; anything else through {@link textOf}. */
+export function etagAt(xml: string, start: number, end: number): string {
+  if (end - start >= 12 && xml.startsWith('&quot;', start) && xml.startsWith('&quot;', end - 6)) {
+    const inner = xml.slice(start + 6, end - 6)
+    if (inner.indexOf('&') === -1) return `"${inner}"`
+  }
+  return textOf(xml, start, end)
+}
+
 /** A non-negative integer written at `xml[start, end)` (NaN if it is not one). */
 export function integerAt(xml: string, start: number, end: number): number {
   if (end <= start || end - start > 15) return Number.NaN
@@ -301,6 +310,16 @@ function digits(xml: string, at: number, count: number): number {
     n = n * 10 + d
   }
   return n
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146_097 + doe - 719_468
 }
 
 /**
@@ -326,8 +345,8 @@ export function dateAt(xml: string, start: number, end: number): Date {
     const mi = digits(xml, start + 14, 2)
     const sec = digits(xml, start + 17, 2)
     const ms = len === 24 ? digits(xml, start + 20, 3) : 0
-    if (y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 60 && ms >= 0) {
-      return new Date(Date.UTC(y, mo - 1, d, h, mi, sec, ms))
+    if (y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 59 && ms >= 0) {
+      return new Date(daysFromCivil(y, mo, d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms)
     }
   }
   return new Date(textOf(xml, start, end))
@@ -343,12 +362,12 @@ const FALLBACK = Symbol('fallback')
  * record, {@link INCOMPLETE}, or {@link FALLBACK} (nothing was sent to the sink then... except
  * fields already read: callers only use it on a sink they reset on fallback).
  */
-function readRecord(xml: string, lt: number, sink: RecordSink): number | typeof INCOMPLETE | typeof FALLBACK {
+function readRecord(xml: string, lt: number, sink: RecordSink, name: string): number | typeof INCOMPLETE | typeof FALLBACK {
   const n = xml.length
-  let gt = xml.indexOf('>', lt)
-  if (gt === -1) return INCOMPLETE
-  const name = xml.slice(lt + 1, gt)
-  if (name.indexOf(' ') !== -1 || name.charCodeAt(name.length - 1) === 47) return FALLBACK
+  let gt = lt + 1 + name.length
+  if (gt >= n) return INCOMPLETE
+  // `<Name>` exactly: attributes or a self-closing record take the general path.
+  if (xml.charCodeAt(gt) !== 62) return FALLBACK
   sink.begin(name)
   let parent: string | undefined
   let i = gt + 1
@@ -394,8 +413,11 @@ function readRecord(xml: string, lt: number, sink: RecordSink): number | typeof 
       i = gt + 1
       continue
     }
-    const leaf = nameAt(xml, open + 1, gt, sink.names)
-    if (leaf.indexOf(' ') !== -1) return FALLBACK
+    let leaf = knownName(xml, open + 1, gt, sink.names)
+    if (leaf === undefined) {
+      leaf = xml.slice(open + 1, gt)
+      if (leaf.indexOf(' ') !== -1) return FALLBACK
+    }
     const next = xml.indexOf('<', gt + 1)
     if (next === -1 || next + 1 >= n) return INCOMPLETE
     if (xml.charCodeAt(next + 1) !== 47) {
@@ -421,16 +443,19 @@ function readRecord(xml: string, lt: number, sink: RecordSink): number | typeof 
   }
 }
 
-/** The tag name at `xml[start, end)`: one of `names` (no new string) when it is one. */
-function nameAt(xml: string, start: number, end: number, names: readonly string[] | undefined): string {
-  if (names !== undefined) {
-    const len = end - start
-    const first = xml.charCodeAt(start)
-    for (const name of names) {
-      if (name.length === len && name.charCodeAt(0) === first && xml.startsWith(name, start)) return name
-    }
+/**
+ * The text at `xml[start, end)` if it is one of `known` (returned without making a new string),
+ * else undefined. Used for tag names and for values that repeat (storage classes).
+ */
+export function knownName(xml: string, start: number, end: number, known: readonly string[] | undefined): string | undefined {
+  if (known === undefined) return undefined
+  const len = end - start
+  const first = xml.charCodeAt(start)
+  for (let i = 0; i < known.length; i++) {
+    const name = known[i]!
+    if (name.length === len && name.charCodeAt(0) === first && xml.startsWith(name, start)) return name
   }
-  return xml.slice(start, end)
+  return undefined
 }
 
 /** Send a tree element's leaves to a sink, as {@link readRecord} would (the slow path). */
@@ -524,11 +549,14 @@ export class XmlStreamReader {
   }
 
   /** The sink for the record whose start tag is at `lt`, if its name is one of `records`. */
-  #recordSink(xml: string, lt: number): RecordSink | undefined {
-    for (const [name, sink] of this.#records) {
+  #recordSink(xml: string, lt: number): [string, RecordSink] | undefined {
+    const records = this.#records
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!
+      const name = record[0]
       if (xml.startsWith(name, lt + 1)) {
         const c = xml.charCodeAt(lt + 1 + name.length)
-        if (c === 62 || c === 32 || c === 47 || c === 9 || c === 10 || c === 13) return sink
+        if (c === 62 || c === 32 || c === 47 || c === 9 || c === 10 || c === 13) return record
       }
     }
     return undefined
@@ -589,9 +617,10 @@ export class XmlStreamReader {
         i = gt + 1
         break
       }
-      const sink = this.#recordSink(xml, lt)
-      if (sink !== undefined) {
-        const end = readRecord(xml, lt, sink)
+      const record = this.#recordSink(xml, lt)
+      const sink = record?.[1]
+      if (record !== undefined) {
+        const end = readRecord(xml, lt, record[1], record[0])
         if (end === INCOMPLETE) {
           this.#carry = xml.slice(lt)
           return

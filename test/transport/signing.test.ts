@@ -75,3 +75,27 @@ describe('SigV4 through the SDK signer', () => {
     expect(toSign.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD')
   })
 })
+
+describe('signing-key cache', () => {
+  it('signs exactly as the plain signer, across days, regions and refreshed credentials', async () => {
+    const { cacheSigningKeys } = await import('../../src/transport/fast.js')
+    let creds = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }
+    const make = (region: string, cached: boolean) => {
+      const signer = new SignatureV4({ service: 's3', region, credentials: async () => creds, sha256: Sha256, uriEscapePath: false, applyChecksum: false })
+      if (cached) cacheSigningKeys(signer)
+      return signer
+    }
+    const request = signableRequest(example, 'GET', 'test.txt', undefined, { range: 'bytes=0-9' }, EMPTY_SHA256).toSign
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      const cached = make(region, true)
+      for (const when of ['2013-05-24T00:00:00Z', '2013-05-24T23:59:59Z', '2013-05-25T00:00:01Z', '2013-05-24T10:00:00Z']) {
+        for (const rotate of [false, true]) {
+          if (rotate) creds = { ...creds, secretAccessKey: `${creds.secretAccessKey}x` }
+          const a = await cached.sign(request, { signingDate: new Date(when) })
+          const b = await make(region, false).sign(request, { signingDate: new Date(when) })
+          expect(a.headers.authorization).toBe(b.headers.authorization)
+        }
+      }
+    }
+  })
+})

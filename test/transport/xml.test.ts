@@ -250,3 +250,15 @@ describe('XmlStreamReader', () => {
     expect(reader.rootName).toBe('R')
   })
 })
+
+describe('numbers and dates read in place', () => {
+  it('reads S3 timestamps exactly as Date does, and falls back to Date for other forms', async () => {
+    const { dateAt, integerAt } = await import('../../src/transport/xml.js')
+    const samples = ['2026-12-01T12:34:56.789Z', '2024-02-29T00:00:00.000Z', '1970-01-01T00:00:00.000Z', '2000-03-01T23:59:59.999Z', '1999-12-31T23:59:59Z', '2100-02-28T01:02:03.004Z']
+    for (let i = 0; i < 2000; i++) samples.push(new Date(Date.UTC(1990, 0, 1) + i * 86_400_000 * 7.3 + i * 1234).toISOString())
+    for (const text of samples) expect(dateAt(text, 0, text.length).getTime(), text).toBe(new Date(text).getTime())
+    for (const text of ['Tue, 01 Dec 2026 12:00:00 GMT', '2026-12-01T12:00:00+01:00']) expect(dateAt(text, 0, text.length).getTime()).toBe(new Date(text).getTime())
+    expect(Number.isNaN(dateAt('2026-13-01T00:00:00.000Z', 0, 24).getTime())).toBe(true)
+    expect([integerAt('x12345y', 1, 6), integerAt('', 0, 0), integerAt('-1', 0, 2), integerAt('1e3', 0, 3)]).toEqual([12345, Number.NaN, Number.NaN, Number.NaN])
+  })
+})
