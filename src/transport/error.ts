@@ -8,6 +8,27 @@
  * @packageDocumentation
  */
 
+import { InvalidArgumentError } from '../errors.js'
+
+/**
+ * Refuse a bucket name that would reshape the request path and an empty key (which would turn
+ * an object request into a bucket request: GET on a bucket is a listing). Checked by both
+ * transports before any request; the stages validate names properly before that.
+ */
+export function checkTarget(bucket: unknown, key?: unknown): void {
+  if (typeof bucket !== 'string' || bucket === '' || /[/?#\s%\\]/.test(bucket)) {
+    throw new InvalidArgumentError(`Invalid bucket name ${JSON.stringify(bucket)} for a request`, { argument: 'Bucket' })
+  }
+  if (key !== undefined) checkKey(key)
+}
+
+/** Refuse an empty (or non-string) key. */
+export function checkKey(key: unknown): void {
+  if (typeof key !== 'string' || key === '') {
+    throw new InvalidArgumentError(`Expected Key to be a non-empty string, got ${JSON.stringify(key)}`, { argument: 'Key' })
+  }
+}
+
 /** Metadata of a failed request, as the SDK names it. */
 export interface TransportErrorMetadata {
   httpStatusCode?: number

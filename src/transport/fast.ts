@@ -34,7 +34,7 @@ import {
   type DocumentReader,
   type ErrorDocument,
 } from './documents.js'
-import { abortError, codeForStatus, TransportError } from './error.js'
+import { abortError, checkKey, checkTarget, codeForStatus, TransportError } from './error.js'
 import { deleteInBatchAndSingly } from './delete.js'
 import { retryStrategyOf, withRetries } from './retry.js'
 import type {
@@ -81,6 +81,8 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD'
 /** Refresh credentials this long before they expire (the SDK's own window). */
 const CREDENTIAL_REFRESH_MS = 5 * 60_000
+/** Listing and batch answers are read up to this many bytes (1000 keys of 1024 bytes url-encoded fit many times). */
+const MAX_DOCUMENT = 64 * 1024 * 1024
 /** Error answers are read up to this many bytes (they are small documents). */
 const MAX_ERROR_BODY = 64 * 1024
 /** Clock skew beyond which the signing clock is corrected from the server's Date. */
@@ -573,6 +575,7 @@ export class FastTransport implements Transport {
     read: (answer: Answer) => Promise<T>,
     okStatus: (status: number) => boolean = (s) => s >= 200 && s < 300,
   ): Promise<T> {
+    if (key !== undefined) checkKey(key)
     const resendable = !(body instanceof Readable)
     const strategy = await this.#retryStrategy()
     let lastAnswer: Answer | undefined
@@ -678,7 +681,15 @@ export class FastTransport implements Transport {
   }
 
   async #streamDocument<T>(answer: Answer, reader: DocumentReader<T>): Promise<T> {
-    for await (const chunk of answer.body as AsyncIterable<Buffer>) reader.push(chunk)
+    let size = 0
+    for await (const chunk of answer.body as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size > MAX_DOCUMENT) {
+        discard(answer.body)
+        throw new TransportError('InvalidResponse', `The ${answer.status} answer is larger than ${MAX_DOCUMENT} bytes: not an S3 listing`, { status: answer.status, inBody: true })
+      }
+      reader.push(chunk)
+    }
     let done: ReturnType<DocumentReader<T>['end']>
     try {
       done = reader.end()
@@ -726,6 +737,7 @@ export class FastTransport implements Transport {
 
   /** Run `op` on the fast path, or hand it to the fallback for a bucket this transport leaves to the SDK. */
   async #route<T>(bucket: string, fast: (target: Target) => Promise<T>, viaSdk: () => Promise<T>): Promise<T> {
+    checkTarget(bucket)
     const target = await this.#target(bucket)
     if (this.#awsSync === undefined) this.#awsSync = (await this.#resolveSettings()).aws
     return target ? fast(target) : viaSdk()

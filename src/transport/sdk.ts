@@ -34,7 +34,7 @@ import { HttpResponse } from '@smithy/core/protocols'
 import type { DeserializeMiddleware, MetadataBearer } from '@smithy/types'
 import { quoteEtag, readResultDocument } from './documents.js'
 import { deleteInBatchAndSingly } from './delete.js'
-import { abortError, codeForStatus, TransportError } from './error.js'
+import { abortError, checkTarget, codeForStatus, TransportError } from './error.js'
 import type {
   AbortMultipartUploadInput,
   CompleteMultipartUploadInput,
@@ -249,6 +249,8 @@ export class SdkTransport implements Transport {
   }
 
   async #send<O extends MetadataBearer>(command: { middlewareStack: unknown }, options: RequestOptions, expected?: string): Promise<O> {
+    const input = (command as unknown as { input: { Bucket?: unknown; Key?: unknown } }).input
+    checkTarget(input.Bucket, 'Key' in input ? input.Key : undefined)
     const state: SendState = {}
     if (expected !== undefined) {
       const collect = (this.#client.config as unknown as { streamCollector: (body: unknown) => Promise<Uint8Array> }).streamCollector

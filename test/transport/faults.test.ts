@@ -8,7 +8,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { Readable } from 'node:stream'
 import { S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
-import { AbortError, toBucketflowError } from '../../src/errors.js'
+import { AbortError, InvalidArgumentError, toBucketflowError } from '../../src/errors.js'
 import { TransportError } from '../../src/transport/error.js'
 import { FastTransport } from '../../src/transport/fast.js'
 import { createTransport } from '../../src/transport/index.js'
@@ -17,7 +17,8 @@ import { ScriptedProxy, type SeenRequest } from '../support/scripted-proxy.js'
 import { bodyBytes, makeBucket, testClient } from './support.js'
 
 const MiB = 1024 * 1024
-const IDLE_MS = 600
+// Long enough that a loaded radosgw answering slowly is not taken for a stall.
+const IDLE_MS = 2500
 
 async function rejection(p: Promise<unknown>): Promise<TransportError> {
   try {
@@ -26,6 +27,11 @@ async function rejection(p: Promise<unknown>): Promise<TransportError> {
     return err as TransportError
   }
   throw new Error('expected a rejection')
+}
+
+/** Resolves once the proxy has seen a request matching `where` (polled: the proxy has no events). */
+async function seenOnce(proxy: ScriptedProxy, where: (r: SeenRequest) => boolean): Promise<void> {
+  while (proxy.seen(where).length === 0) await new Promise((r) => setTimeout(r, 5))
 }
 
 const isComplete = (r: SeenRequest) => r.method === 'POST' && r.query.has('uploadId')
@@ -41,8 +47,10 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
     proxy = await ScriptedProxy.start(inject('s3').endpoint)
     bucket = await makeBucket(`trf-${kind}`)
     transport = createTransport(testClient({ endpoint: proxy.url, maxAttempts: 3 }), { kind, idleTimeoutMs: IDLE_MS, connectTimeoutMs: 2000 })
-    await transport.putObject({ Bucket: bucket, Key: 'small', Body: Buffer.from('small body') })
-    await transport.putObject({ Bucket: bucket, Key: 'big', Body: Buffer.alloc(4 * MiB, 9) })
+    const setup = createTransport(testClient(), { kind })
+    await setup.putObject({ Bucket: bucket, Key: 'small', Body: Buffer.from('small body') })
+    await setup.putObject({ Bucket: bucket, Key: 'big', Body: Buffer.alloc(4 * MiB, 9) })
+    await setup.close()
   })
   afterAll(async () => {
     await transport.close()
@@ -86,11 +94,13 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
   it('aborts a stalled request at once with AbortError', async () => {
     proxy.script({ match: (r) => r.method === 'HEAD', action: { stall: 'headers' } })
     const controller = new AbortController()
-    const started = Date.now()
-    setTimeout(() => controller.abort(new Error('user stop')), 100)
-    const err = await rejection(transport.headObject({ Bucket: bucket, Key: 'small' }, { signal: controller.signal }))
+    const pending = rejection(transport.headObject({ Bucket: bucket, Key: 'small' }, { signal: controller.signal }))
+    await seenOnce(proxy, (r) => r.method === 'HEAD')
+    const abortedAt = Date.now()
+    controller.abort(new Error('user stop'))
+    const err = await pending
     expect(err.name).toBe('AbortError')
-    expect(Date.now() - started).toBeLessThan(IDLE_MS)
+    expect(Date.now() - abortedAt).toBeLessThan(IDLE_MS)
     expect(toBucketflowError(err, { bucket })).toBeInstanceOf(AbortError)
     expect(proxy.seen((r) => r.method === 'HEAD').length).toBe(1)
   })
@@ -98,16 +108,8 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
   it('aborts during the backoff between attempts', async () => {
     proxy.script({ match: (r) => r.method === 'GET' && r.path.endsWith('/small'), action: { respond: { status: 503, body: '<Error><Code>SlowDown</Code></Error>' } } })
     const controller = new AbortController()
-    const first = new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (proxy.seen((r) => r.path.endsWith('/small')).length >= 1) {
-          clearInterval(poll)
-          resolve()
-        }
-      }, 5)
-    })
     const pending = rejection(transport.getObject({ Bucket: bucket, Key: 'small' }, { signal: controller.signal }))
-    await first
+    await seenOnce(proxy, (r) => r.path.endsWith('/small'))
     controller.abort()
     const err = await pending
     expect(err.name).toBe('AbortError')
@@ -178,6 +180,21 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
     expect(copies.length).toBe(3)
     expect(copies[0]!.headers['x-amz-copy-source-if-match']).toBe('"abc"')
     expect(decodeURIComponent(String(copies[0]!.headers['x-amz-copy-source']))).toMatch(new RegExp(`^/?${bucket}/small$`))
+  })
+
+  it('refuses an empty key and a bucket name that would reshape the path, before any request', async () => {
+    for (const call of [
+      () => transport.getObject({ Bucket: bucket, Key: '' }),
+      () => transport.headObject({ Bucket: bucket, Key: '' }),
+      () => transport.putObject({ Bucket: bucket, Key: '', Body: Buffer.from('x') }),
+      () => transport.listObjectsV2({ Bucket: `${bucket}/other` }),
+      () => transport.getObject({ Bucket: `${bucket}?list-type=2`, Key: 'small' }),
+      () => transport.deleteObjects({ Bucket: '', Objects: [{ Key: 'small' }] }),
+    ]) {
+      const err = await rejection(call())
+      expect(err).toBeInstanceOf(InvalidArgumentError)
+    }
+    expect(proxy.requests).toEqual([])
   })
 
   it('reads per-key errors of a DeleteObjects answer', async () => {
