@@ -14,20 +14,12 @@ import { FastTransport } from '../../src/transport/fast.js'
 import { createTransport } from '../../src/transport/index.js'
 import type { Transport, TransportKind } from '../../src/transport/types.js'
 import { ScriptedProxy, type SeenRequest } from '../support/scripted-proxy.js'
-import { bodyBytes, makeBucket, testClient } from './support.js'
+import { bodyBytes, rejection, makeBucket, testClient } from './support.js'
 
 const MiB = 1024 * 1024
 // Long enough that a loaded radosgw answering slowly is not taken for a stall.
 const IDLE_MS = 2500
 
-async function rejection(p: Promise<unknown>): Promise<TransportError> {
-  try {
-    await p
-  } catch (err) {
-    return err as TransportError
-  }
-  throw new Error('expected a rejection')
-}
 
 /** Resolves once the proxy has seen a request matching `where` (polled: the proxy has no events). */
 async function seenOnce(proxy: ScriptedProxy, where: (r: SeenRequest) => boolean): Promise<void> {

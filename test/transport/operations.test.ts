@@ -10,18 +10,10 @@ import { AbortError, AccessDeniedError, NoSuchBucketError, NoSuchKeyError, S3Err
 import { FastTransport } from '../../src/transport/fast.js'
 import { TransportError } from '../../src/transport/error.js'
 import type { Transport, TransportKind } from '../../src/transport/types.js'
-import { bodyBytes, HARD_KEYS, makeBucket, testClient, testTransport } from './support.js'
+import { bodyBytes, rejection, HARD_KEYS, makeBucket, testClient, testTransport } from './support.js'
 
 const MiB = 1024 * 1024
 
-async function rejection(p: Promise<unknown>): Promise<TransportError> {
-  try {
-    await p
-  } catch (err) {
-    return err as TransportError
-  }
-  throw new Error('expected a rejection')
-}
 
 describe.each(['fast', 'sdk'] as TransportKind[])('%s transport', (kind) => {
   let transport: Transport

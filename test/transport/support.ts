@@ -4,6 +4,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
 import { inject } from 'vitest'
 import { createClient, type ClientOptions } from '../../src/client.js'
 import { createTransport, type TransportOptions } from '../../src/transport/index.js'
+import type { TransportError } from '../../src/transport/error.js'
 import type { Transport, TransportKind } from '../../src/transport/types.js'
 
 /** An S3Client for the run's server (optionally through another endpoint, e.g. a proxy). */
@@ -55,3 +56,13 @@ export const HARD_KEYS = [
   '~!*()[]{}|\\^`@$#?',
   `long/${'k'.repeat(1019)}`,
 ]
+
+/** The error a promise rejects with (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<TransportError> {
+  try {
+    await p
+  } catch (err) {
+    return err as TransportError
+  }
+  throw new Error('expected a rejection')
+}
