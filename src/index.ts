@@ -71,3 +71,8 @@ export {
 export { createLogStream, defaultLogName, LogSink, type LogObjectName, type LogStreamOptions, type LogStreamResult } from './sinks/rotating.js'
 export { isTailMarker, lines, tail, Tail, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './stages/tail.js'
 export { appendInput, appendObject, isDirectoryBucket, type AppendOptions, type AppendResult } from './stages/append.js'
+export { UnsupportedFormatError } from './scale/errors.js'
+export { decodeInventoryKey, encodeManifestKey } from './scale/key-codec.js'
+export { findInventories, type FindInventoriesOptions, type InventoryReport } from './scale/find-inventories.js'
+export { readInventoryManifest, type InventoryFile, type InventoryManifest, type ReadInventoryManifestOptions } from './scale/inventory-manifest.js'
+export { readInventory, type InventoryProgress, type ReadInventoryOptions } from './scale/read-inventory.js'
