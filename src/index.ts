@@ -76,3 +76,22 @@ export { decodeInventoryKey, encodeManifestKey } from './scale/key-codec.js'
 export { findInventories, type FindInventoriesOptions, type InventoryReport } from './scale/find-inventories.js'
 export { readInventoryManifest, type InventoryFile, type InventoryManifest, type ReadInventoryManifestOptions } from './scale/inventory-manifest.js'
 export { readInventory, type InventoryProgress, type ReadInventoryOptions } from './scale/read-inventory.js'
+export { inventorySplits, type InventorySplitsOptions } from './scale/inventory-splits.js'
+export { splitKeySpace, type SplitKeySpaceOptions } from './scale/split-key-space.js'
+export { validateKeyRanges, writeKeyRanges, type KeyRangeItem, type WriteKeyRangesOptions, type WrittenKeyRanges } from './scale/key-ranges.js'
+export { itemReaderFor, type ItemFormat, type ItemReader, type ItemReaderOptions } from './scale/item-reader.js'
+export { createControlClient, type ControlClientOptions } from './scale/control-client.js'
+export { writeBatchManifest, type BatchManifestRow, type WriteBatchManifestOptions, type WrittenBatchManifest } from './scale/batch-manifest.js'
+export {
+  BATCH_STORAGE_CLASSES,
+  checkCreateJobInput,
+  planBatchJob,
+  type BatchGeneratorFilter,
+  type BatchJobPlanOptions,
+  type BatchManifestSource,
+  type BatchOperation,
+  type BatchStorageClass,
+} from './scale/plan-batch-job.js'
+export { submitBatchJob, type SubmitBatchJobOptions } from './scale/submit-batch-job.js'
+export { TERMINAL_JOB_STATES, watchBatchJob, type BatchJobStatus, type WatchBatchJobOptions } from './scale/watch-batch-job.js'
+export { readCompletionReport, type CompletionTask, type ReadCompletionReportOptions } from './scale/completion-report.js'
