@@ -55,6 +55,7 @@ export { startLocalS3, type LocalS3, type LocalS3Options } from './server/server
 export { listPartitioned, type KeyRange, type ListCheckpoint, type ListProgress, type PartitionedListing, type PartitionedListOptions } from './stages/partition.js'
 export { DEFAULT_LISTING_COLUMNS, LISTING_COLUMNS, listingSchema, toRecordBatches, type ListingColumn, type PageLike, type RecordBatchOptions } from './arrow/record-batches.js'
 export { readParquet, writeParquet, type ParquetCompression, type ParquetDestination, type WriteParquetOptions, type WriteParquetResult } from './arrow/parquet.js'
+export type { PartitionBy, PartitionFile } from './arrow/partitioned.js'
 export { indexBucket, type IndexOptions } from './arrow/index-table.js'
 export {
   createWriteStream,
