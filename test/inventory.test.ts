@@ -15,8 +15,10 @@ import {
   readInventoryManifest,
   UnsupportedFormatError,
 } from '../src/index.js'
+import { Bucket } from '../src/bucket.js'
+import { FaultProxy } from './support/proxy.js'
 import { formEncode, sdkListing, writeInventoryReport, type ListedObject, type WrittenReport } from './support/inventory.js'
-import { useBucket } from './support/s3.js'
+import { s3Options, useBucket } from './support/s3.js'
 
 /** Keys that break naive CSV or URL handling. */
 const ODD_KEYS = [
@@ -191,6 +193,27 @@ describe('S3 Inventory as a listing source', () => {
       for await (const _ of readInventory(dest(), csv.manifestKey, { batchRows: 1, signal: controller.signal })) controller.abort()
     })().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(AbortError)
+  })
+
+  it('indexes a bucket from its inventory with bucket.index({ source }), without a LIST request', async () => {
+    const proxy = await FaultProxy.start(s3Options().endpoint!)
+    try {
+      const viaProxy = new Bucket(source().name, s3Options({ endpoint: proxy.url }))
+      const from = new Bucket(dest().name, s3Options({ endpoint: proxy.url }))
+      const table = await viaProxy.index({ source: { inventory: parquet.manifestKey, from } })
+      expect(table.schema.fields.map((f) => f.name)).toEqual(['Key', 'LastModified', 'ETag', 'Size', 'StorageClass'])
+      expect([...table].map((r) => pick(r.toJSON())).sort(byKey)).toEqual(listing.map(asListing).sort(byKey))
+      expect(proxy.count('ListObjects')).toBe(0)
+      expect(viaProxy.contents).toBe(table)
+      const logs = await viaProxy.index({ source: { inventory: csv.manifestKey, from }, prefix: 'data/1/', columns: ['Key', 'Size'] })
+      expect(logs.numRows).toBe(10)
+      expect(proxy.count('ListObjects')).toBe(0)
+      const wrong = await from.index({ source: { inventory: csv.manifestKey } }).catch((e: unknown) => e)
+      expect(wrong).toBeInstanceOf(InvalidArgumentError)
+      expect((wrong as InvalidArgumentError).argument).toBe('source')
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('validates its arguments before any request', async () => {
