@@ -17,6 +17,7 @@ import {
 } from '../src/index.js'
 import { Bucket } from '../src/bucket.js'
 import { FaultProxy } from './support/proxy.js'
+import { CsvParser } from '../src/scale/csv.js'
 import { formEncode, sdkListing, writeInventoryReport, type ListedObject, type WrittenReport } from './support/inventory.js'
 import { s3Options, useBucket } from './support/s3.js'
 
@@ -154,6 +155,14 @@ describe('S3 Inventory as a listing source', () => {
     expect(err2).toBeInstanceOf(IntegrityError)
   })
 
+  it('fails with IntegrityError when a data file is not the size the manifest says', async () => {
+    const m = await readInventoryManifest(dest(), csv.manifestKey)
+    const wrong = { ...m, files: m.files.map((f, i) => (i === 1 ? { ...f, size: f.size + 1 } : f)) }
+    const err = await collectRows(readInventory(dest(), wrong)).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(IntegrityError)
+    expect((err as Error).message).toMatch(/the manifest says/)
+  })
+
   it('refuses an ORC report with UnsupportedFormatError', async () => {
     const orc = await writeInventoryReport(dest().client, dest().name, source().name, listing.slice(0, 2), { prefix: 'orc/', configId: 'c', format: 'ORC', createdAt: new Date('2024-01-01T00:00:00Z') })
     const err = await collectRows(readInventory(dest(), orc.manifestKey)).catch((e: unknown) => e)
@@ -228,6 +237,25 @@ describe('S3 Inventory as a listing source', () => {
       expect(err, argument).toBeInstanceOf(InvalidArgumentError)
       expect((err as InvalidArgumentError).argument).toBe(argument)
     }
+  })
+})
+
+describe('inventory CSV reader', () => {
+  it('reads quoted fields split across chunks, and names the record of a syntax error', () => {
+    const text = '"a","b ""q"", c","x\ny"\n\n"1",,""\r\nplain,"z"\n\n\n'
+    for (const size of [1, 2, 3, 7, 100]) {
+      const parser = new CsvParser()
+      const rows: string[][] = []
+      for (let i = 0; i < text.length; i += size) rows.push(...parser.push(text.slice(i, i + size)))
+      rows.push(...parser.end())
+      expect(rows, String(size)).toEqual([['a', 'b "q", c', 'x\ny'], ['1', '', ''], ['plain', 'z']])
+    }
+    expect(() => new CsvParser().push('"a","b"\n"c"d\n')).toThrow(/Text after a closing quote \(record 2\)/)
+    expect(() => new CsvParser().push('a"b\n')).toThrow(/quote inside an unquoted field/)
+    const open = new CsvParser()
+    open.push('"never closed')
+    expect(() => open.end()).toThrow(/Unterminated/)
+    expect(() => new CsvParser(16).push(`"${'x'.repeat(100)}`)).toThrow(/longer than 16/)
   })
 })
 

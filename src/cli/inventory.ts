@@ -91,16 +91,28 @@ export function register(program: Command): void {
       const manifest = await resolveManifest(bucket, key)
       const progress = out.progress(manifest.files.length, 'files')
       const t0 = performance.now()
+      // Ctrl-C: stop cleanly (no partial Parquet file, no temporary data files left behind).
+      const controller = new AbortController()
+      const stop = () => controller.abort()
+      process.once('SIGINT', stop)
+      const signal = controller.signal
       const batches = readInventory(bucket, manifest, {
+        signal,
         ...(opts.prefix ? { prefix: opts.prefix } : {}),
         ...(g.concurrency ? { concurrency: g.concurrency } : {}),
         onProgress: (p) => progress.update(p.files, p.rows),
       })
-      const result = await writeParquet(batches, destinationOf(destination, bucket, g), {
-        compression: opts.compression,
-        ...(opts.partitionByPrefix ? { partitionBy: { prefix: opts.partitionByPrefix } } : {}),
-      })
-      progress.stop()
+      let result
+      try {
+        result = await writeParquet(batches, destinationOf(destination, bucket, g), {
+          compression: opts.compression,
+          signal,
+          ...(opts.partitionByPrefix ? { partitionBy: { prefix: opts.partitionByPrefix } } : {}),
+        })
+      } finally {
+        process.off('SIGINT', stop)
+        progress.stop()
+      }
       const secs = (performance.now() - t0) / 1000
       const files = result.files ? `, ${result.files.length} files` : ''
       out.data(`index s3://${manifest.bucket}/${manifest.key} -> ${destination}: ${result.rows} rows, ${formatBytes(result.bytes)}${files}`, { manifest: `s3://${manifest.bucket}/${manifest.key}`, destination, ...result })

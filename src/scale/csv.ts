@@ -3,7 +3,8 @@
  * Operations completion reports): RFC 4180 quoting (`""` inside a quoted field is a quote, quoted
  * fields may hold commas and newlines), `\n` or `\r\n` record ends, blank lines skipped (S3 ends
  * files with extra newlines). A quote inside an unquoted field, text after a closing quote, or an
- * unterminated quote is an error naming the record. Memory: the text of one unfinished record.
+ * unterminated quote is an error naming the record. Memory: the text of one unfinished record,
+ * at most `maxRecord` characters (1 Mi by default; a longer one is an error).
  * Internal.
  */
 
@@ -27,6 +28,12 @@ const QUOTE = 34
 export class CsvParser {
   #buf = ''
   #records = 0
+  /** Longest unfinished record held, in UTF-16 units (S3's records are a few KB at most). */
+  readonly maxRecord: number
+
+  constructor(maxRecord = 1 << 20) {
+    this.maxRecord = maxRecord
+  }
 
   /** Records completed so far (including those returned). */
   get records(): number {
@@ -125,6 +132,7 @@ export class CsvParser {
       }
     }
     this.#buf = i >= n ? '' : s.slice(i)
+    if (this.#buf.length > this.maxRecord) throw new CsvSyntaxError(`A record longer than ${this.maxRecord} characters`, this.#records + 1)
     return rows
   }
 }

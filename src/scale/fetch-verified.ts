@@ -85,6 +85,8 @@ export async function fetchVerified(
       for await (const chunk of body) {
         hash.update(chunk as Buffer)
         size += (chunk as Buffer).length
+        // More than announced: stop now rather than hold whatever the server keeps sending.
+        if (announced !== undefined && size > announced) throw new IntegrityError(`s3://${ref.name}/${key}: more than the ${announced} bytes announced`, where)
         chunks.push(chunk as Buffer)
       }
       result = { kind: 'memory', bytes: Buffer.concat(chunks), size }
