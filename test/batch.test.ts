@@ -60,13 +60,13 @@ describe('writeBatchManifest', () => {
 
   it('writes version IDs when every row has one, from an async iterable', async () => {
     async function* rows() {
-      for (const [i, key] of KEYS.entries()) yield { bucket: i % 2 ? 'photos' : 'archive', key, versionId: `v${i}.A_b-c` }
+      for (const [i, key] of KEYS.entries()) yield { bucket: i % 2 ? 'photos' : 'archive', key, versionId: i === 0 ? null : `v${i}.A_b-c` }
     }
     const written = await writeBatchManifest(bucket(), 'jobs/v.csv', rows())
     expect(written.fields).toEqual(['Bucket', 'Key', 'VersionId'])
     expect(written.buckets.sort()).toEqual(['archive', 'photos'])
     const parsed = parseManifestStrictly(await bucket().read('jobs/v.csv'))
-    expect(parsed.map((r) => r.versionId)).toEqual(KEYS.map((_, i) => `v${i}.A_b-c`))
+    expect(parsed.map((r) => r.versionId)).toEqual(KEYS.map((_, i) => (i === 0 ? 'null' : `v${i}.A_b-c`)))
   })
 
   it('stores nothing for mixed versions, a bad row, zero rows or a failing source', async () => {

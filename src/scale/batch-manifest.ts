@@ -26,8 +26,12 @@ import { encodeManifestKey } from './key-codec.js'
 export interface BatchManifestRow {
   bucket: string
   key: string
-  /** The version to act on; every row has one, or none has. */
-  versionId?: string
+  /**
+   * The version to act on; every row has one, or none has. `null` is the "null" version (an
+   * object written before versioning was enabled; an all-versions inventory leaves its VersionId
+   * empty, which a job would refuse).
+   */
+  versionId?: string | null
 }
 
 /** Options for {@link writeBatchManifest}. */
@@ -124,13 +128,14 @@ export async function writeBatchManifest(
         throw bad((err as Error).message)
       }
       const hasVersion = row.versionId !== undefined
-      if (hasVersion && (typeof row.versionId !== 'string' || row.versionId === '' || UNSAFE_VERSION.test(row.versionId))) {
-        throw bad(`expected versionId to be a non-empty string without commas, quotes or line breaks, got ${describeValue(row.versionId)}`)
+      const version = row.versionId === null ? 'null' : row.versionId
+      if (hasVersion && (typeof version !== 'string' || version === '' || UNSAFE_VERSION.test(version))) {
+        throw bad(`expected versionId to be a non-empty string without commas, quotes or line breaks, or null, got ${describeValue(row.versionId)}`)
       }
       versioned ??= hasVersion
       if (versioned !== hasVersion) throw bad(`${hasVersion ? 'has' : 'has no'} versionId, unlike the rows before it: every row has one, or none has`)
       buckets.add(row.bucket)
-      lines.push(hasVersion ? `${row.bucket},${encodeManifestKey(row.key)},${row.versionId}` : `${row.bucket},${encodeManifestKey(row.key)}`)
+      lines.push(hasVersion ? `${row.bucket},${encodeManifestKey(row.key)},${version}` : `${row.bucket},${encodeManifestKey(row.key)}`)
       count++
       if (lines.length >= 1000) await flush()
     }
