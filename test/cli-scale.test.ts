@@ -90,17 +90,24 @@ describe('bucketflow inventory, batch and sfn commands', () => {
     await writeFile(join(dir, 'job.json'), plan.stdout)
   })
 
-  it('refuses to submit without --yes, then submits and watches through an S3 Control endpoint', async () => {
-    const planFile = join(dir, 'job.json')
+  it('refuses to submit without --yes, sending nothing', async () => {
+    const control = await fakeControl(() => '<?xml version="1.0"?><CreateJobResult><JobId>never</JobId></CreateJobResult>')
+    try {
+      const refused = await cli(['batch', 'submit', join(dir, 'job.json'), '--control-endpoint', control.url])
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toMatch(/costs money.*--yes/)
+      expect(control.requests).toEqual([])
+    } finally {
+      await control.close()
+    }
+  })
+
+  it('submits with --yes and watches the job through an S3 Control endpoint', async () => {
     const control = await fakeControl((method) =>
       method === 'POST' ? '<?xml version="1.0"?><CreateJobResult><JobId>job-cli-1</JobId></CreateJobResult>' : describeJobXml('job-cli-1', 'Complete', 5, 5, 0),
     )
     try {
-      const refused = await cli(['batch', 'submit', planFile, '--control-endpoint', control.url])
-      expect(refused.code).toBe(2)
-      expect(refused.stderr).toMatch(/costs money.*--yes/)
-      expect(control.requests).toEqual([])
-      const submitted = await cli(['batch', 'submit', planFile, '--yes', '--control-endpoint', control.url])
+      const submitted = await cli(['batch', 'submit', join(dir, 'job.json'), '--yes', '--control-endpoint', control.url])
       expect(submitted.code, submitted.stderr).toBe(0)
       expect(submitted.stdout.trim()).toBe('job-cli-1')
       expect(control.requests.map((r) => [r.method, r.path, r.headers['x-amz-account-id']])).toEqual([['POST', '/v20180820/jobs', ACCOUNT]])
