@@ -57,7 +57,15 @@ function isCheckpoint(x: unknown): x is ListCheckpoint {
   return x !== null && typeof x === 'object' && !Array.isArray(x) && Array.isArray((x as ListCheckpoint).ranges)
 }
 
-/** Throws InvalidArgumentError unless the ranges are in key order and pairwise disjoint. */
+/**
+ * Throws InvalidArgumentError unless the ranges are in key order and pairwise disjoint.
+ *
+ * @example
+ * ```ts
+ * validateKeyRanges([{ endBefore: 'm\u0000' }, { startAfter: 'm' }]) // fine
+ * validateKeyRanges([{ endBefore: 'n' }, { startAfter: 'a' }]) // throws: they overlap
+ * ```
+ */
 export function validateKeyRanges(ranges: readonly KeyRange[]): void {
   const bad = (i: number, why: string) => new InvalidArgumentError(`Expected disjoint key ranges in key order: range ${i} ${why}`, { argument: 'ranges' })
   for (const [i, r] of ranges.entries()) {

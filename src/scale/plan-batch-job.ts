@@ -27,7 +27,14 @@ import { InvalidArgumentError } from '../errors.js'
 import { describeValue, validateBucketName, validateInteger } from '../validate.js'
 import { bucketArn, bucketOfArn, validateAccountId, validateFunctionArn, validateObjectArn, validatePartition, validateRoleArn } from './arn.js'
 
-/** Storage classes a Batch Operations copy can write. */
+/**
+ * Storage classes a Batch Operations copy can write.
+ *
+ * @example
+ * ```ts
+ * BATCH_STORAGE_CLASSES.includes('GLACIER_IR') // true
+ * ```
+ */
 export const BATCH_STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR'] as const
 
 /** A storage class of {@link BATCH_STORAGE_CLASSES}. */
@@ -318,6 +325,12 @@ export function planBatchJob(options: BatchJobPlanOptions): CreateJobCommandInpu
  * Structural check of a CreateJob request (also one not built by {@link planBatchJob}): account
  * ID, token length, exactly one operation, exactly one of Manifest or ManifestGenerator, a
  * manifest ETag, a report. Throws InvalidArgumentError.
+ *
+ * @example
+ * ```ts
+ * const input = JSON.parse(await readFile('job.json', 'utf8'))
+ * checkCreateJobInput(input) // throws before anything is sent
+ * ```
  */
 export function checkCreateJobInput(input: CreateJobCommandInput): void {
   if (input === null || typeof input !== 'object') throw fail('input', `Expected a CreateJob request, got ${describeValue(input)}`)

@@ -19,7 +19,14 @@ import { validateAccountId } from './arn.js'
 import { loadS3Control } from './control-client.js'
 import { validateControlClient } from './submit-batch-job.js'
 
-/** Job states that do not change any more. */
+/**
+ * Job states that do not change any more.
+ *
+ * @example
+ * ```ts
+ * TERMINAL_JOB_STATES.includes('Complete') // true
+ * ```
+ */
 export const TERMINAL_JOB_STATES = ['Complete', 'Failed', 'Cancelled'] as const
 
 /** One look at a job. */
