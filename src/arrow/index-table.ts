@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import { stat } from 'node:fs/promises'
-import { Table } from 'apache-arrow'
+import { Table, type RecordBatch } from 'apache-arrow'
 import type { BucketRef } from '../bucket-ref.js'
 import { InvalidArgumentError } from '../errors.js'
 import { listPages, type ListPage } from '../stages/list.js'
@@ -101,8 +101,13 @@ export async function indexBucket(ref: BucketRef, options: IndexOptions = {}): P
   } else {
     pages = countProgress(listPages(ref, common), options.onProgress)
   }
+  return tableOf(toRecordBatches(pages, { columns, batchRows: 65_536 }), columns, options)
+}
+
+/** Collect batches into a Table (an empty one has the listing schema), and write `cache` when asked. */
+async function tableOf(source: AsyncIterable<RecordBatch>, columns: readonly ListingColumn[], options: IndexOptions): Promise<Table> {
   const batches = []
-  for await (const batch of toRecordBatches(pages, { columns, batchRows: 65_536 })) batches.push(batch)
+  for await (const batch of source) batches.push(batch)
   const table = batches.length > 0 ? new Table(batches) : new Table(listingSchema(columns))
   if (options.cache !== undefined) {
     await writeParquet(table.batches, options.cache, {
@@ -138,20 +143,6 @@ async function indexFromInventory(ref: BucketRef, options: IndexOptions, columns
   if (manifest.sourceBucket !== ref.name) {
     throw new InvalidArgumentError(`The inventory report s3://${from.name}/${manifest.key} lists bucket ${manifest.sourceBucket}, not ${ref.name}`, { argument: 'source', bucket: ref.name })
   }
-  const batches = []
-  for await (const batch of readInventory(from, manifest, {
-    columns,
-    ...(prefix ? { prefix } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  })) {
-    batches.push(batch)
-  }
-  const table = batches.length > 0 ? new Table(batches) : new Table(listingSchema(columns))
-  if (options.cache !== undefined) {
-    await writeParquet(table.batches, options.cache, {
-      ...(options.compression ? { compression: options.compression } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    })
-  }
-  return table
+  const batches = readInventory(from, manifest, { columns, ...(prefix ? { prefix } : {}), ...(options.signal ? { signal: options.signal } : {}) })
+  return tableOf(batches, columns, options)
 }
