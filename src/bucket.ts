@@ -498,8 +498,8 @@ export class Bucket implements BucketRef {
 
   /**
    * Append bytes (or a string, as UTF-8) to an object of an S3 Express One Zone directory
-   * bucket (`WriteOffsetBytes`). Any other bucket raises NotDirectoryBucketError without a
-   * request. Resolves to `{ key, offset, size, etag }`.
+   * bucket (`WriteOffsetBytes`), or of any bucket on Ceph radosgw (`?append&position=`). Elsewhere
+   * it raises NotDirectoryBucketError (on AWS without a request). Resolves to `{ key, offset, size, etag }`.
    *
    * @example
    * ```ts
@@ -551,6 +551,7 @@ export class Bucket implements BucketRef {
    * const index = await bucket.index()
    * const sizes = index.getChild('Size')!.toArray() // BigInt64Array
    * const cached = await bucket.index({ cache: 'cats-index.parquet' }) // persisted for next time
+   * const fromInventory = await bucket.index({ source: { inventory: manifestKey, from: inventoryBucket } }) // no LIST at all
    * ```
    */
   async index(options: IndexOptions = {}): Promise<Table> {
@@ -580,7 +581,8 @@ export class Bucket implements BucketRef {
 }
 
 function contentsKey(options: IndexOptions): string {
-  return JSON.stringify([options.prefix ?? '', options.columns ?? null])
+  const inventory = options.source?.inventory
+  return JSON.stringify([options.prefix ?? '', options.columns ?? null, typeof inventory === 'object' ? inventory.key : (inventory ?? null), options.source?.from?.name ?? null])
 }
 
 function invalidList(name: string, value: unknown): InvalidArgumentError {

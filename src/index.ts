@@ -55,6 +55,7 @@ export { startLocalS3, type LocalS3, type LocalS3Options } from './server/server
 export { listPartitioned, type KeyRange, type ListCheckpoint, type ListProgress, type PartitionedListing, type PartitionedListOptions } from './stages/partition.js'
 export { DEFAULT_LISTING_COLUMNS, LISTING_COLUMNS, listingSchema, toRecordBatches, type ListingColumn, type PageLike, type RecordBatchOptions } from './arrow/record-batches.js'
 export { readParquet, writeParquet, type ParquetCompression, type ParquetDestination, type WriteParquetOptions, type WriteParquetResult } from './arrow/parquet.js'
+export type { PartitionBy, PartitionFile } from './arrow/partitioned.js'
 export { indexBucket, type IndexOptions } from './arrow/index-table.js'
 export {
   createWriteStream,
@@ -71,3 +72,27 @@ export {
 export { createLogStream, defaultLogName, LogSink, type LogObjectName, type LogStreamOptions, type LogStreamResult } from './sinks/rotating.js'
 export { isTailMarker, lines, tail, Tail, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './stages/tail.js'
 export { appendInput, appendObject, isDirectoryBucket, type AppendOptions, type AppendResult } from './stages/append.js'
+export { UnsupportedFormatError } from './scale/errors.js'
+export { decodeInventoryKey, encodeManifestKey } from './scale/key-codec.js'
+export { findInventories, type FindInventoriesOptions, type InventoryReport } from './scale/find-inventories.js'
+export { readInventoryManifest, type InventoryFile, type InventoryManifest, type ReadInventoryManifestOptions } from './scale/inventory-manifest.js'
+export { readInventory, type InventoryProgress, type ReadInventoryOptions } from './scale/read-inventory.js'
+export { inventorySplits, type InventorySplitsOptions } from './scale/inventory-splits.js'
+export { splitKeySpace, type SplitKeySpaceOptions } from './scale/split-key-space.js'
+export { validateKeyRanges, writeKeyRanges, type KeyRangeItem, type WriteKeyRangesOptions, type WrittenKeyRanges } from './scale/key-ranges.js'
+export { itemReaderFor, type ItemFormat, type ItemReader, type ItemReaderOptions } from './scale/item-reader.js'
+export { createControlClient, type ControlClientOptions } from './scale/control-client.js'
+export { writeBatchManifest, type BatchManifestRow, type WriteBatchManifestOptions, type WrittenBatchManifest } from './scale/batch-manifest.js'
+export {
+  BATCH_STORAGE_CLASSES,
+  checkCreateJobInput,
+  planBatchJob,
+  type BatchGeneratorFilter,
+  type BatchJobPlanOptions,
+  type BatchManifestSource,
+  type BatchOperation,
+  type BatchStorageClass,
+} from './scale/plan-batch-job.js'
+export { submitBatchJob, type SubmitBatchJobOptions } from './scale/submit-batch-job.js'
+export { TERMINAL_JOB_STATES, watchBatchJob, type BatchJobStatus, type WatchBatchJobOptions } from './scale/watch-batch-job.js'
+export { readCompletionReport, type CompletionTask, type ReadCompletionReportOptions } from './scale/completion-report.js'

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Bucket } from '../src/bucket.js'
 import { BucketflowError, InvalidArgumentError, NotDirectoryBucketError } from '../src/errors.js'
 import { appendInput, appendObject, isDirectoryBucket } from '../src/stages/append.js'
+import { startLocalS3 } from '../src/server/server.js'
 import { FaultProxy } from './support/proxy.js'
 import { s3Options, useBucket } from './support/s3.js'
 
@@ -22,17 +23,34 @@ describe('append (S3 Express One Zone directory buckets)', () => {
     await proxy?.close()
   })
 
-  it('refuses a general purpose bucket with NotDirectoryBucketError, before any request', async () => {
-    await bucket.put('one\n', 'a.log', { literal: true })
-    proxy.clearRequests()
-    const err = await bucket.append('two\n', 'a.log').catch((e: unknown) => e)
+  it('refuses a general purpose bucket with NotDirectoryBucketError on servers with neither API (no request on AWS)', async () => {
+    // On AWS (no custom endpoint): refused before any request.
+    let sent = 0
+    const aws = new S3Client({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      requestHandler: { handle: async () => { sent++; throw new Error('no network in this test') } } as never,
+    })
+    const onAws = new Bucket('general-purpose-bucket', { client: aws })
+    const err = await onAws.append('two\n', 'a.log').catch((e: unknown) => e)
     expect(err).toBeInstanceOf(NotDirectoryBucketError)
     expect((err as NotDirectoryBucketError).code).toBe('NotDirectoryBucket')
-    expect((err as NotDirectoryBucketError).bucket).toBe(bucket.name)
+    expect((err as NotDirectoryBucketError).bucket).toBe('general-purpose-bucket')
     expect((err as NotDirectoryBucketError).key).toBe('a.log')
-    expect((err as Error).message).toMatch(/directory bucket.*--x-s3/)
-    expect(proxy.requests).toEqual([])
-    expect(await bucket.read('a.log')).toBe('one\n')
+    expect((err as Error).message).toMatch(/directory bucket.*--x-s3.*radosgw/)
+    expect(sent).toBe(0)
+    aws.destroy()
+    // A server that is neither S3 Express nor radosgw (bucketflow's own local server): one HeadBucket tells.
+    const local = await startLocalS3()
+    try {
+      const plain = await Bucket.create('plain-bucket', { endpoint: local.endpoint, region: local.region, credentials: local.credentials })
+      await plain.put('one\n', 'a.log', { literal: true })
+      const err2 = await plain.append('two\n', 'a.log').catch((e: unknown) => e)
+      expect(err2).toBeInstanceOf(NotDirectoryBucketError)
+      expect(await plain.read('a.log')).toBe('one\n')
+    } finally {
+      await local.close()
+    }
   })
 
   it('guards against servers that ignore WriteOffsetBytes: radosgw replaces the object', async () => {

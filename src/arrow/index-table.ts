@@ -11,12 +11,13 @@
  * @packageDocumentation
  */
 import { stat } from 'node:fs/promises'
-import { Table } from 'apache-arrow'
+import { Table, type RecordBatch } from 'apache-arrow'
 import type { BucketRef } from '../bucket-ref.js'
 import { InvalidArgumentError } from '../errors.js'
 import { listPages, type ListPage } from '../stages/list.js'
 import { listPartitioned, type ListProgress } from '../stages/partition.js'
 import { describeValue } from '../validate.js'
+import type { InventoryManifest } from '../scale/inventory-manifest.js'
 import { readParquet, writeParquet, type ParquetCompression } from './parquet.js'
 import { DEFAULT_LISTING_COLUMNS, listingSchema, toRecordBatches, validateColumns, type ListingColumn } from './record-batches.js'
 
@@ -42,6 +43,14 @@ export interface IndexOptions {
   signal?: AbortSignal
   /** Listing progress: `{ keys, pages, rangesDone, rangesTotal }`. */
   onProgress?: (progress: ListProgress) => void
+  /**
+   * Build the index from an S3 Inventory report of this bucket instead of listing it: `inventory`
+   * is the key of the report's manifest.json (or a manifest read with readInventoryManifest), in
+   * the bucket `from` (the report's destination bucket; default: the manifest's own bucket, else
+   * this one). No LIST request is made; rows come in the report's order, as of the report's date.
+   * A report of another source bucket is refused (InvalidArgumentError).
+   */
+  source?: { inventory: string | InventoryManifest; from?: BucketRef }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -74,6 +83,7 @@ export async function indexBucket(ref: BucketRef, options: IndexOptions = {}): P
     return readParquet(options.cache)
   }
   const prefix = options.prefix ?? ''
+  if (options.source !== undefined) return indexFromInventory(ref, options, columns, prefix)
   const fetchOwner = columns.includes('Owner')
   const common = {
     ...(prefix ? { prefix } : {}),
@@ -91,8 +101,13 @@ export async function indexBucket(ref: BucketRef, options: IndexOptions = {}): P
   } else {
     pages = countProgress(listPages(ref, common), options.onProgress)
   }
+  return tableOf(toRecordBatches(pages, { columns, batchRows: 65_536 }), columns, options)
+}
+
+/** Collect batches into a Table (an empty one has the listing schema), and write `cache` when asked. */
+async function tableOf(source: AsyncIterable<RecordBatch>, columns: readonly ListingColumn[], options: IndexOptions): Promise<Table> {
   const batches = []
-  for await (const batch of toRecordBatches(pages, { columns, batchRows: 65_536 })) batches.push(batch)
+  for await (const batch of source) batches.push(batch)
   const table = batches.length > 0 ? new Table(batches) : new Table(listingSchema(columns))
   if (options.cache !== undefined) {
     await writeParquet(table.batches, options.cache, {
@@ -113,4 +128,21 @@ async function* countProgress(pages: AsyncIterable<ListPage>, onProgress: ((p: L
     yield page
   }
   onProgress?.({ keys, pages: n, rangesDone: 1, rangesTotal: 1 })
+}
+
+async function indexFromInventory(ref: BucketRef, options: IndexOptions, columns: readonly ListingColumn[], prefix: string): Promise<Table> {
+  const source = options.source as { inventory?: unknown; from?: BucketRef }
+  if (source === null || typeof source !== 'object' || (typeof source.inventory !== 'string' && (source.inventory === null || typeof source.inventory !== 'object'))) {
+    throw new InvalidArgumentError(`Expected source to be { inventory: manifestKey, from? }, got ${describeValue(source)}`, { argument: 'source' })
+  }
+  const { readInventory } = await import('../scale/read-inventory.js')
+  const { readInventoryManifest } = await import('../scale/inventory-manifest.js')
+  const given = source.inventory as string | InventoryManifest
+  const from: BucketRef = source.from ?? (typeof given === 'object' && given.bucket !== ref.name ? { client: ref.client, name: given.bucket } : ref)
+  const manifest = typeof given === 'string' ? await readInventoryManifest(from, given, options.signal ? { signal: options.signal } : {}) : given
+  if (manifest.sourceBucket !== ref.name) {
+    throw new InvalidArgumentError(`The inventory report s3://${from.name}/${manifest.key} lists bucket ${manifest.sourceBucket}, not ${ref.name}`, { argument: 'source', bucket: ref.name })
+  }
+  const batches = readInventory(from, manifest, { columns, ...(prefix ? { prefix } : {}), ...(options.signal ? { signal: options.signal } : {}) })
+  return tableOf(batches, columns, options)
 }

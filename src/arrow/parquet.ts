@@ -39,6 +39,7 @@ import type { BucketRef } from '../bucket-ref.js'
 import { AbortError, IntegrityError, InvalidArgumentError } from '../errors.js'
 import { createWriteStream, type WriteStreamOptions, type WriteStreamResult } from '../sinks/multipart.js'
 import { describeValue, validateInteger, validateKey } from '../validate.js'
+import { writePartitioned, type PartitionBy, type PartitionFile } from './partitioned.js'
 
 /** Parquet compression codecs. */
 export type ParquetCompression = 'uncompressed' | 'snappy' | 'gzip' | 'brotli' | 'lz4' | 'zstd'
@@ -74,6 +75,11 @@ export interface WriteParquetOptions {
   signal?: AbortSignal
   /** For an S3 destination: options of the multipart sink (partSize, queueSize, storageClass, ...). */
   upload?: Omit<WriteStreamOptions, 'signal'>
+  /**
+   * Write Hive partitions instead of one file: `destination` is then a folder (or `{ bucket, key:
+   * prefix }`) and gets `prefix=<encoded>/part-NNNNN.parquet` files (see arrow/partitioned.ts).
+   */
+  partitionBy?: PartitionBy
 }
 
 /** What {@link writeParquet} wrote. */
@@ -88,6 +94,8 @@ export interface WriteParquetResult {
   bytes: number
   /** For an S3 destination: the stored object. */
   upload?: WriteStreamResult
+  /** With `partitionBy`: every file written, by path. */
+  files?: PartitionFile[]
 }
 
 /** The footer is read from the last bytes that passed by; longer footers are not checked. */
@@ -237,6 +245,7 @@ export async function writeParquet(
   destination: ParquetDestination,
   options: WriteParquetOptions = {},
 ): Promise<WriteParquetResult> {
+  if (options.partitionBy !== undefined) return writePartitioned(batches, destination, { ...options, partitionBy: options.partitionBy }, writeParquet)
   const compression = options.compression ?? 'zstd'
   if (!Object.hasOwn(CODECS, compression)) {
     throw new InvalidArgumentError(`Expected compression to be one of ${Object.keys(CODECS).join(', ')}, got ${describeValue(compression)}`, { argument: 'compression' })

@@ -6,16 +6,19 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { addGlobalOptions, EXIT_USAGE, reportError } from './common.js'
+import { register as registerBatch } from './batch.js'
 import { register as registerBench } from './bench.js'
 import { register as registerCp } from './cp.js'
 import { register as registerDemo } from './demo.js'
 import { register as registerGet } from './get.js'
 import { register as registerHead } from './head.js'
 import { register as registerIndex } from './index-cmd.js'
+import { register as registerInventory } from './inventory.js'
 import { register as registerLs } from './ls.js'
 import { register as registerPut } from './put.js'
 import { register as registerRm } from './rm.js'
 import { register as registerServe } from './serve.js'
+import { register as registerSfn } from './sfn.js'
 import { register as registerTail } from './tail.js'
 import { register as registerUploads } from './uploads.js'
 
@@ -30,7 +33,7 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExit codes: 0 ok, 1 some items failed, 2 usage error.')
-  for (const register of [registerLs, registerPut, registerGet, registerCp, registerRm, registerHead, registerIndex, registerTail, registerUploads, registerServe, registerDemo, registerBench]) register(program)
+  for (const register of [registerLs, registerPut, registerGet, registerCp, registerRm, registerHead, registerIndex, registerInventory, registerBatch, registerSfn, registerTail, registerUploads, registerServe, registerDemo, registerBench]) register(program)
   program.exitOverride()
   for (const cmd of program.commands) cmd.exitOverride()
   return program

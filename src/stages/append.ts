@@ -1,6 +1,8 @@
 /**
- * Appending to an object, which only S3 Express One Zone directory buckets can do: PutObject
+ * Appending to an object, which S3 Express One Zone directory buckets can do: PutObject
  * with `WriteOffsetBytes` equal to the object's current size adds the bytes at its end.
+ * Ceph radosgw can too, through its own `?append&position=` API (stages/append-rgw.ts): a general
+ * purpose bucket on a server whose HeadBucket answer shows it is radosgw appends that way.
  *
  * Directory buckets are named `<base>--<zone-id>--x-s3` (a suffix general purpose buckets may
  * not use). Any other bucket fails with {@link NotDirectoryBucketError} before a request is
@@ -19,6 +21,7 @@ import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3
 import type { BucketRef } from '../bucket-ref.js'
 import { IntegrityError, InvalidArgumentError, NoSuchKeyError, NotDirectoryBucketError, toBucketflowError } from '../errors.js'
 import { describeValue, validateKey } from '../validate.js'
+import { appendRgw, isRgw } from './append-rgw.js'
 import { headObject } from './head.js'
 
 /** Options for {@link appendObject}. */
@@ -39,6 +42,8 @@ export interface AppendResult {
   /** The object's size after the append. */
   size: number
   etag: string
+  /** radosgw: the bytes were found in place after a lost answer, and not written again. */
+  recovered?: true
 }
 
 /**
@@ -68,8 +73,9 @@ export function appendInput(bucket: string, key: string, data: Uint8Array, offse
 
 /**
  * Append `data` (bytes, or a string as UTF-8) to the object `key` of a directory bucket.
- * Resolves to `{ key, offset, size, etag }`. A bucket whose name is not a directory bucket's
- * fails with NotDirectoryBucketError, and no request is sent. Two appenders racing: one of
+ * Resolves to `{ key, offset, size, etag }`. Another bucket appends through radosgw's API when
+ * its server is radosgw (one HeadBucket tells, per client and bucket); anywhere else it fails with
+ * NotDirectoryBucketError, and on AWS endpoints no request is sent. Two appenders racing: one of
  * them gets S3's error for a wrong offset (an S3Error, code `InvalidWriteOffset`); find the new
  * size and try again. Memory: `data`.
  *
@@ -88,8 +94,12 @@ export async function appendObject(ref: BucketRef, data: Uint8Array | string, ke
     throw new InvalidArgumentError(`Expected offset to be an integer >= 0, got ${describeValue(opts.offset)}`, { ...where, argument: 'offset' })
   }
   if (!isDirectoryBucket(ref.name)) {
+    if (await isRgw(ref, opts.signal)) {
+      const rgwOptions = { ...(opts.offset !== undefined ? { offset: opts.offset } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }
+      return appendRgw(ref, key, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, rgwOptions)
+    }
     throw new NotDirectoryBucketError(
-      `Cannot append to s3://${ref.name}/${key}: appending needs an S3 Express One Zone directory bucket (a name ending in --x-s3). ` +
+      `Cannot append to s3://${ref.name}/${key}: appending needs an S3 Express One Zone directory bucket (a name ending in --x-s3) or a Ceph radosgw server. ` +
         'Elsewhere, write a new object (createLogStream) or put the whole object again.',
       where,
     )

@@ -58,7 +58,7 @@ export interface ProxiedRequest {
   /** Response status sent to the client; undefined while in flight or when reset. */
   status?: number
   /** The fault applied, if any. */
-  fault?: 'reset' | 'delay' | 'rewrite'
+  fault?: 'reset' | 'delay' | 'rewrite' | 'drop'
   /** When the proxy started sending the response (status and headers) to the client. */
   respondedAt?: number
   /** Set when the request finished (response sent or connection reset). */
@@ -78,6 +78,11 @@ export interface FaultRule {
    * HEAD, to simulate a server that stored something else).
    */
   rewriteHeaders?: (headers: IncomingHttpHeaders) => IncomingHttpHeaders
+  /**
+   * Forward the request and let the server answer, then reset the client connection instead of
+   * passing the answer on (a response lost after the server acted).
+   */
+  dropResponse?: boolean
   /** Apply to this many matching requests, then stop. Default: every matching request. */
   times?: number
 }
@@ -223,6 +228,7 @@ export class FaultProxy {
     }
     if (rule?.delayMs) info.fault = 'delay'
     else if (rule?.rewriteHeaders) info.fault = 'rewrite'
+    else if (rule?.dropResponse) info.fault = 'drop'
 
     const upstream = httpRequest(
       {
@@ -234,6 +240,14 @@ export class FaultProxy {
       },
       (up) => {
         const send = () => {
+          if (rule?.dropResponse) {
+            up.resume()
+            up.once('end', () => {
+              info.finishedAt = Date.now()
+              req.socket.resetAndDestroy()
+            })
+            return
+          }
           info.status = up.statusCode ?? 502
           info.respondedAt = Date.now()
           res.writeHead(up.statusCode ?? 502, rule?.rewriteHeaders ? rule.rewriteHeaders({ ...up.headers }) : up.headers)
