@@ -125,11 +125,21 @@ describe('createLogStream', () => {
     const result = await log.done
     const objects = await objectsUnder(b, 'end/')
     expect(objects.map((o) => o.text)).toEqual(['a\nb\nlast without newline'])
-    expect(result).toMatchObject({ objects: 1, size: 24 })
+    expect(result).toMatchObject({ objects: 1, size: 24, bytes: 24, lines: 3 })
     // Nothing written: no object at all.
     const empty = createLogStream(b, 'end-empty/')
     empty.end()
-    expect(await empty.done).toEqual({ objects: 0, size: 0, firstKey: undefined, lastKey: undefined })
+    expect(await empty.done).toEqual({
+      objects: 0,
+      size: 0,
+      firstKey: undefined,
+      lastKey: undefined,
+      bytes: 0,
+      lines: 0,
+      errorLines: 0,
+      dropped: { writes: 0, bytes: 0, lines: 0 },
+      recovered: 0,
+    })
     expect(await b.list('end-empty/').toArray()).toEqual([])
   })
 
