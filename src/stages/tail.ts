@@ -322,6 +322,51 @@ class ChunkDecoder {
   }
 }
 
+/**
+ * One object's bytes from `start` (default 0), decompressed when it is gzip or zstd (by its
+ * `Content-Encoding` or key suffix) and `decompress` is not false. For `bucketflow tail`
+ * without -f. Memory: one response chunk (and a decompressor's window).
+ */
+export async function* readObjectText(ref: BucketRef, key: string, opts: { start?: number; decompress?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<Buffer> {
+  const controller = new AbortController()
+  const onAbort = () => controller.abort(opts.signal?.reason)
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    const start = opts.start ?? 0
+    const range = start > 0 ? `bytes=${start}-` : start < 0 ? `bytes=${start}` : undefined
+    let answer: Answer
+    try {
+      answer = await getObject(ref, key, range ? { Range: range } : {}, controller.signal)
+    } catch (err) {
+      if (err instanceof Stop) return
+      throw err
+    }
+    if (answer.status === 'missing') throw new NoSuchKeyError(`No such key: s3://${ref.name}/${key}`, { bucket: ref.name, key })
+    if (answer.status !== 'ok') return
+    const kind = opts.decompress === false ? 'none' : compressionOf(key, answer.encoding)
+    if (kind === 'none') {
+      yield* answer.body
+      return
+    }
+    if (range !== undefined) {
+      throw new InvalidArgumentError(`s3://${ref.name}/${key} is compressed: it can only be decompressed from its first byte`, { bucket: ref.name, key, argument: 'from' })
+    }
+    const decoder = new ChunkDecoder(kind, `s3://${ref.name}/${key}`)
+    try {
+      for await (const chunk of answer.body) yield* await decoder.write(chunk)
+      yield* await decoder.end()
+    } finally {
+      decoder.destroy()
+    }
+  } catch (err) {
+    if (err instanceof Stop) return
+    throw err
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort)
+    controller.abort()
+  }
+}
+
 function followObject(ref: BucketRef, key: string, opts: TailOptions, from: TailFrom, pollMs: number) {
   const markers = opts.markers ?? false
   const decompress = opts.decompress ?? true
