@@ -583,7 +583,8 @@ export class LogSink extends Writable {
   #spoolFull(n: number): boolean {
     const spool = this.#spool!
     const used = spool.bytes + (this.#current?.segment?.queuedBytes ?? 0)
-    return used > 0 && used + n > this.#o.maxSpoolBytes
+    // A chunk costs its bytes and the framing of a data and a pending record.
+    return used > 0 && used + n + 18 > this.#o.maxSpoolBytes
   }
 
   /** whenFull 'block': wait until the chunk fits (an open object is closed so it can be stored). */
@@ -603,10 +604,13 @@ export class LogSink extends Writable {
   /** whenFull 'drop-newest': the part of the chunk that is kept; whole lines are dropped and counted. */
   async #admit(chunk: Buffer): Promise<Buffer> {
     let keep = chunk
-    const drop = (bytes: Buffer) => {
+    let lost = false
+    /** Drop bytes; a line is counted where its first byte is dropped (`continuing`: these start inside one). */
+    const drop = (bytes: Buffer, continuing: boolean) => {
       if (bytes.length === 0) return
-      const lines = this.#o.lineSafe ? countNewlines(bytes) + (bytes[bytes.length - 1] !== NEWLINE && !this.#dropUntilNewline ? 1 : 0) : 0
-      this.#dropped.writes++
+      const lines = this.#o.lineSafe ? countNewlines(bytes) + (bytes[bytes.length - 1] !== NEWLINE ? 1 : 0) - (continuing ? 1 : 0) : 0
+      if (!lost) this.#dropped.writes++
+      lost = true
       this.#dropped.bytes += bytes.length
       this.#dropped.lines += lines
       this.emit('drop', { bytes: bytes.length, lines })
@@ -614,10 +618,10 @@ export class LogSink extends Writable {
     if (this.#dropUntilNewline) {
       const nl = keep.indexOf(NEWLINE)
       if (nl < 0) {
-        drop(keep)
+        drop(keep, true)
         return keep.subarray(keep.length)
       }
-      drop(keep.subarray(0, nl + 1))
+      drop(keep.subarray(0, nl + 1), true)
       this.#dropUntilNewline = false
       keep = keep.subarray(nl + 1)
     }
@@ -632,7 +636,7 @@ export class LogSink extends Writable {
     }
     if (keep.length > 0) {
       const endsMidLine = this.#o.lineSafe && keep[keep.length - 1] !== NEWLINE
-      drop(keep)
+      drop(keep, false)
       if (endsMidLine) this.#dropUntilNewline = true
     }
     // Let the open object be stored, to make room.
