@@ -3,8 +3,8 @@
  * objects come out.
  *
  * - {@link LinesObjectWriter}: the lines as they are, or gzip / zstd compressed, through the
- *   multipart sink. Memory: the sink's `partSize * (queueSize + 1)` and the compressor's window
- *   (see compression.ts).
+ *   multipart sink. Memory: the sink's `partSize * (queueSize + 1)`; compressed, also two 1 MiB
+ *   input batches and the compressor's window (see compression.ts).
  * - {@link ParquetObjectWriter}: NDJSON lines -> Arrow batches -> one Parquet object (through
  *   `writeParquet` and the multipart sink), and the lines that are not records of the schema ->
  *   an NDJSON error object. Memory: one partial line, one batch of `batchRows` rows (and up to
@@ -25,6 +25,8 @@ import { MultipartSink, type WriteStreamOptions, type WriteStreamResult } from '
 import { BatchBuilder, errorRecordLine, inferSchema, parseRecord } from './ndjson.js'
 
 const NEWLINE = 0x0a
+/** Input handed to the compressor at once. */
+const COMPRESS_BATCH = 1024 * 1024
 
 /** One object a log stream stored. */
 export interface StoredLogObject extends WriteStreamResult {
@@ -88,6 +90,11 @@ export class LinesObjectWriter implements ObjectWriter {
   #rawBytes = 0
   #lines = 0
   #lastByte = NEWLINE
+  /** Compressed objects: two 1 MiB batch buffers, one filling while zlib reads the other. */
+  #batches: Buffer[] = []
+  #filling = 0
+  #filled = 0
+  #inCompressor: Promise<void> = Promise.resolve()
 
   constructor(
     ref: BucketRef,
@@ -103,6 +110,7 @@ export class LinesObjectWriter implements ObjectWriter {
     this.#sink.on('error', () => undefined) // failures surface through sink.done
     if (opts.compression !== 'none') {
       this.#compressor = createCompressor(opts.compression, opts.level!)
+      this.#batches = [Buffer.allocUnsafeSlow(COMPRESS_BATCH), Buffer.allocUnsafeSlow(COMPRESS_BATCH)]
       this.#piping = pipeline(this.#compressor, this.#sink)
       this.#piping.catch(() => undefined)
     }
@@ -113,18 +121,46 @@ export class LinesObjectWriter implements ObjectWriter {
     this.#rawBytes += bytes.length
     this.#lines += countNewlines(bytes)
     this.#lastByte = bytes[bytes.length - 1]!
-    const target = this.#compressor ?? this.#sink
-    if (!target.write(bytes)) {
-      await Promise.race([once(target, 'drain'), this.#sink.done, ...(this.#piping ? [this.#piping] : [])])
+    if (!this.#compressor) {
+      if (!this.#sink.write(bytes)) await Promise.race([once(this.#sink, 'drain'), this.#sink.done])
+      return
     }
+    // The compressor gets 1 MiB at a time: each write is a round trip to zlib's thread, and
+    // fewer, larger ones cost far less CPU than one per small chunk.
+    let at = 0
+    while (at < bytes.length) {
+      const n = bytes.copy(this.#batches[this.#filling]!, this.#filled, at)
+      this.#filled += n
+      at += n
+      if (this.#filled === COMPRESS_BATCH) await this.#compressBatch()
+    }
+  }
+
+  /** Hand the filled batch buffer to the compressor and switch to the other one (once zlib is done with it). */
+  async #compressBatch(): Promise<void> {
+    const compressor = this.#compressor!
+    const buffer = this.#batches[this.#filling]!
+    const length = this.#filled
+    const previous = this.#inCompressor
+    this.#inCompressor = new Promise<void>((resolve) => compressor.write(buffer.subarray(0, length), () => resolve()))
+    this.#filling = 1 - this.#filling
+    this.#filled = 0
+    await Promise.race([previous, this.#piping])
+    if (compressor.writableNeedDrain) await Promise.race([once(compressor, 'drain'), this.#piping])
   }
 
   seal(): void {}
 
   async end(): Promise<StoredLogObject[]> {
     if (this.#compressor) {
+      if (this.#filled > 0) {
+        // The last batch: a copy, since the buffers are dropped below.
+        this.#compressor.write(Buffer.from(this.#batches[this.#filling]!.subarray(0, this.#filled)))
+        this.#filled = 0
+      }
       this.#compressor.end()
       await this.#piping
+      this.#batches = []
     } else this.#sink.end()
     const result = await this.#sink.done
     const lines = this.#lines + (this.#rawBytes > 0 && this.#lastByte !== NEWLINE ? 1 : 0)
