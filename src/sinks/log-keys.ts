@@ -40,7 +40,14 @@ export interface LogObjectName {
   seq: number
 }
 
-/** The placeholders a key template may use. */
+/**
+ * The placeholders a key template may use (see the module documentation for their values).
+ *
+ * @example
+ * ```ts
+ * KEY_PLACEHOLDERS.map((p) => `{${p}}`).join(' ') // '{yyyy} {MM} {dd} {HH} {mm} {ss} {ts} {seq}'
+ * ```
+ */
 export const KEY_PLACEHOLDERS = ['yyyy', 'MM', 'dd', 'HH', 'mm', 'ss', 'ts', 'seq'] as const
 type Placeholder = (typeof KEY_PLACEHOLDERS)[number]
 const TIME_FIELDS: readonly Placeholder[] = ['yyyy', 'MM', 'dd', 'HH', 'mm', 'ss']

@@ -147,7 +147,14 @@ export function schemaFromJson(json: unknown): Schema {
   return new Schema(fields)
 }
 
-/** The JSON form of a schema ({@link schemaFromJson} reads it back). */
+/**
+ * The JSON form of a schema ({@link schemaFromJson} reads it back).
+ *
+ * @example
+ * ```ts
+ * schemaToJson(schemaFromJson({ n: 'int64' })) // { fields: [{ name: 'n', type: 'int64', nullable: true }] }
+ * ```
+ */
 export function schemaToJson(schema: Schema): { fields: { name: string; type: string; nullable: boolean }[] } {
   return {
     fields: schema.fields.map((f) => {

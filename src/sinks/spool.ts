@@ -112,7 +112,17 @@ interface SpoolFile {
   generation: number
 }
 
-/** The spool is used by another live process. */
+/**
+ * The spool folder is in use by another live process (its pid is in the folder's `lock`).
+ *
+ * @example
+ * ```ts
+ * const log = createLogStream(bucket, 'app/', { spool: '/var/spool/app' })
+ * log.done.catch((err) => {
+ *   if (err instanceof SpoolLockedError) console.error('another shipper is running on this spool')
+ * })
+ * ```
+ */
 export class SpoolLockedError extends BucketflowError {
   constructor(message: string, fields: { cause?: unknown } = {}) {
     super(message, fields, 'SpoolLocked')
