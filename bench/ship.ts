@@ -6,6 +6,9 @@
  *
  *   npx tsx bench/ship.ts [--size 256MiB] [--runs 3] [--only spool-gzip,memory-gzip] [--no-cli]
  *
+ * `cli-spool-gzip` builds dist/ first and runs `bucketflow ship --spool --gzip` under
+ * /usr/bin/time, fed from a file of the same lines.
+ *
  * "per core" is bytes of lines per CPU-second of the shipping process (user + system, every
  * thread: zlib compresses on libuv's pool), so it holds on a machine whose cores are shared;
  * wall-clock MiB/s depends on the S3 server and the load. The source (pre-generated lines handed
@@ -227,13 +230,13 @@ function runChild(variant: Variant, size: number, env: NodeJS.ProcessEnv): Promi
 /** `bucketflow ship --spool` fed from a file of lines, under /usr/bin/time for its CPU and peak RSS. */
 async function runCli(variant: Variant, size: number, env: NodeJS.ProcessEnv, input: string): Promise<Report> {
   const spool = await mkdtemp(join(tmpdir(), 'bucketflow-bench-spool-'))
-  const main = join(root, 'src/cli/main.ts')
+  const main = join(root, 'dist/cli/main.js')
   const url = `s3://${env.BENCH_BUCKET}/${env.BENCH_PREFIX}`
   const started = performance.now()
   try {
     const { stdout, stderr } = await run(
       'bash',
-      ['-c', `/usr/bin/time -f 'TIME %U %S %M' ${process.execPath} --import tsx ${main} --json ship ${url} --spool ${spool} ${(variant.cliArgs ?? []).join(' ')} < ${input}`],
+      ['-c', `/usr/bin/time -f 'TIME %U %S %M' ${process.execPath} ${main} --json ship ${url} --spool ${spool} ${(variant.cliArgs ?? []).join(' ')} < ${input}`],
       { cwd: root, env, maxBuffer: 1 << 20 },
     )
     const seconds = (performance.now() - started) / 1000
@@ -298,6 +301,8 @@ async function main(): Promise<void> {
   console.log(`shipping ${fmt(size)} of log lines per run, ${runs} runs per variant, endpoint ${env.AWS_ENDPOINT_URL_S3}, load average ${load}`)
   try {
     if (selected.some((v) => v.kind === 'cli')) {
+      // The command as installed (compiled), not through tsx.
+      await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root })
       input = join(await mkdtemp(join(tmpdir(), 'bucketflow-bench-input-')), 'lines.log')
       const { data } = generateLines(Math.min(size, 64 * MiB))
       const out = createFileStream(input)
