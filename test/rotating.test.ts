@@ -291,6 +291,9 @@ describe('createLogStream', () => {
       ['{ts}-{seq}.log}', /unmatched "\}"/],
       ['{ts-{seq}.log', /unmatched "\{"|unknown placeholder/],
       ['logs/{ts}-{seq}/', /cannot end with/],
+      ['logs//{ts}-{seq}', /empty path segments/],
+      ['/{ts}-{seq}', /empty path segments/],
+      ['../{ts}-{seq}.log', /path segments are not allowed/],
       ['', /non-empty/],
     ]
     for (const [key, why] of bad) {

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Bucket } from '../src/bucket.js'
-import { BucketflowError, InvalidArgumentError } from '../src/errors.js'
+import zlib from 'node:zlib'
+import { BucketflowError, IntegrityError, InvalidArgumentError } from '../src/errors.js'
 import { createLogStream, type LogSink, type LogStreamOptions, type StoredLogObject } from '../src/sinks/rotating.js'
 import { segmentContent, SpoolLockedError } from '../src/sinks/spool.js'
 import { FaultProxy } from './support/proxy.js'
@@ -216,6 +217,29 @@ describe('createLogStream with a disk spool', () => {
     const result = await log.done
     expect(result.dropped).toEqual({ writes: 0, bytes: 0, lines: 0 })
     expect((await storedLines(direct(), prefix)).flat()).toEqual(written)
+  })
+
+  it('refuses a segment that names a key outside the prefix (nothing is written outside the destination)', async () => {
+    const dir = await spoolDir()
+    const prefix = 'forged/'
+    const first = open(prefix, dir)
+    first.end()
+    await first.done
+    const record = (type: string, payload: Buffer) => {
+      const head = Buffer.alloc(9)
+      head[0] = type.charCodeAt(0)
+      head.writeUInt32LE(payload.length, 1)
+      head.writeUInt32LE(zlib.crc32(payload), 5)
+      return Buffer.concat([head, payload])
+    }
+    const header = Buffer.from(`${JSON.stringify({ v: 1, key: 'elsewhere/owned.log', time: 0, seq: 1, carried: 0, build: { format: 'lines', compression: 'none' } })}\n`)
+    await writeFile(join(dir, '00000001-0000000001.seg'), Buffer.concat([record('H', header), record('D', Buffer.from('x\n'))]))
+    const second = open(prefix, dir)
+    second.end()
+    const err = await second.done.catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(IntegrityError)
+    expect((err as Error).message).toMatch(/outside s3:\/\/.*\/forged\//)
+    expect(await direct().list('elsewhere/').toArray()).toEqual([])
   })
 
   it('refuses a spool used by a live process, or kept for another destination', async () => {

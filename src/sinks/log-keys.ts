@@ -19,7 +19,8 @@
  * exactly once each, `{seq}` after `{ts}` (so every key is unique and keys sort in the order
  * the objects were written); the date fields before `{ts}` go from the year down without a gap
  * (`{yyyy}`, then `{MM}`, then `{dd}`, ...), so the partitions too sort in time order and
- * `tail(prefix, { follow: 'rotation' })` can follow across them; the key does not end in `/`.
+ * `tail(prefix, { follow: 'rotation' })` can follow across them; the key does not end in `/`,
+ * start with `/`, hold `//`, or have `.` or `..` path segments.
  *
  * @example
  * ```ts
@@ -111,6 +112,9 @@ export function parseKeyTemplate(template: unknown, argument = 'key'): KeyTempla
     }
   })
   if (source.endsWith('/')) fail('a key cannot end with "/"')
+  if (source.startsWith('/') || source.includes('//')) fail('empty path segments ("//" or a leading "/") make keys that folder tools mangle')
+  const literal = parts.map((p) => ('text' in p ? p.text : 'x')).join('')
+  if (literal.split('/').some((segment) => segment === '.' || segment === '..')) fail('"." and ".." path segments are not allowed')
   return { source, parts }
 }
 

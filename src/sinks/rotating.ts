@@ -544,7 +544,34 @@ export class LogSink extends Writable {
       }
     }
     for (const r of spool.recovered) {
+      this.#checkRecovered(r.header, r.path)
       this.#enqueue({ name: r.name, path: r.path, header: r.header, includePending: r.includePending, expectBytes: undefined, fileBytes: r.fileBytes, recovered: true, check: true })
+    }
+  }
+
+  /**
+   * A segment left in the spool is only trusted to name a key under this stream's prefix (its
+   * error key under the prefix or `errorPrefix`) and a build this version knows: nothing is
+   * written outside the destination, whatever the files say.
+   */
+  #checkRecovered(header: SegmentHeader, path: string): void {
+    const build = header.build as unknown as Partial<ObjectBuild>
+    const fail = (why: string) => {
+      throw new IntegrityError(`Spool segment ${path} ${why}; it was not written by this stream (move it away to go on)`, { bucket: this.bucket, key: header.key })
+    }
+    if (typeof header.key !== 'string' || !header.key.startsWith(this.prefix) || header.key.length === this.prefix.length) fail(`names the key ${JSON.stringify(header.key)}, outside s3://${this.bucket}/${this.prefix}`)
+    validateKey(header.key, this.bucket)
+    if (build.format !== 'lines' && build.format !== 'parquet') fail(`has an unknown format ${JSON.stringify(build.format)}`)
+    try {
+      validateCompression(build.compression, build.level)
+    } catch {
+      fail(`has an unknown compression ${JSON.stringify(build.compression)} (level ${JSON.stringify(build.level)})`)
+    }
+    if (build.format === 'parquet') {
+      const errorKey = build.errorKey
+      if (typeof errorKey !== 'string' || !(errorKey.startsWith(this.prefix) || errorKey.startsWith(this.#o.errorPrefix))) fail(`names the error key ${JSON.stringify(errorKey)}, outside the prefix and errorPrefix`)
+      validateKey(errorKey, this.bucket)
+      if (build.compression !== 'none') fail('has a compressed Parquet build')
     }
   }
 
