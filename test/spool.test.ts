@@ -258,5 +258,11 @@ describe('createLogStream with a disk spool', () => {
     expect(err2).toBeInstanceOf(InvalidArgumentError)
     expect((err2 as InvalidArgumentError).argument).toBe('spool')
     expect((err2 as Error).message).toMatch(/belongs to s3:\/\/.*\/locked\//)
+    // A file where the folder should be.
+    const file = join(dir, 'spool.json')
+    const notDir = open('locked/', file)
+    const err3 = await notDir.done.catch((e: unknown) => e)
+    expect(err3).toBeInstanceOf(InvalidArgumentError)
+    expect((err3 as Error).message).toMatch(/is not a folder/)
   })
 })

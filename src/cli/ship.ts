@@ -10,6 +10,7 @@ import { InvalidArgumentError as OptionValueError } from 'commander'
 import { AbortError, InvalidArgumentError } from '../errors.js'
 import type { LogStreamOptions, LogStreamResult } from '../sinks/rotating.js'
 import { schemaFromJson } from '../sinks/ndjson.js'
+import { SpoolLockedError } from '../sinks/spool.js'
 import { act, EXIT_FAILED, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, positiveInt } from './common.js'
 
 const MiB = 1024 * 1024
@@ -209,6 +210,8 @@ export function register(program: Command): void {
           try {
             result = await log.done
           } catch (err) {
+            // The spool could not be opened (not a folder, in use, another destination): nothing is in it.
+            if (err instanceof InvalidArgumentError || err instanceof SpoolLockedError) throw err
             const left = opts.spool !== undefined ? `; what was not stored stays in ${opts.spool}: run again with --spool ${opts.spool} to finish it` : ''
             if (err instanceof AbortError && interrupted) {
               process.stderr.write(`ship: stopped by ${interrupted}${left}\n`)
@@ -231,12 +234,13 @@ export function register(program: Command): void {
           }
           if (g.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
           else {
+            const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
             const parts = [
-              `${result.objects} object${result.objects === 1 ? '' : 's'} (${formatBytes(result.size)} stored)`,
-              `${result.lines} lines (${formatBytes(result.bytes)})`,
-              `${result.dropped.lines} lines dropped`,
+              `${n(result.objects, 'object')} (${formatBytes(result.size)} stored)`,
+              `${n(result.lines, 'line')} (${formatBytes(result.bytes)})`,
+              `${n(result.dropped.lines, 'line')} dropped`,
             ]
-            if (result.errorLines > 0) parts.push(`${result.errorLines} lines not records (in error objects)`)
+            if (result.errorLines > 0) parts.push(`${n(result.errorLines, 'line')} not records (in error objects)`)
             if (result.recovered > 0) parts.push(`${result.recovered} finished from the spool of an earlier run`)
             out.summary(`ship: ${parts.join(', ')}`)
           }

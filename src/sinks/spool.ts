@@ -344,7 +344,13 @@ export class Spool {
 
   /** Open (creating it if needed) and lock a spool folder; scan what earlier processes left. */
   static async open(dir: string, opts: SpoolOpenOptions): Promise<Spool> {
-    await mkdir(dir, { recursive: true })
+    try {
+      await mkdir(dir, { recursive: true })
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw new InvalidArgumentError(`The spool ${dir} is not a folder`, { argument: 'spool', cause: err })
+      throw err
+    }
     const lockPath = join(dir, 'lock')
     await Spool.#lock(lockPath)
     try {
