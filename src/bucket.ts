@@ -460,11 +460,11 @@ export class Bucket implements BucketRef {
   }
 
   /**
-   * A Writable of rotating log objects under `prefix`, named `<prefix><ISO basic time>-<seq>.log`
-   * so they sort by time: a new object every `rotateMs` (default 60 s) or `rotateBytes`
-   * (default 64 MiB), lines never split across objects, `end()` flushes the last one.
-   * Memory: twice the multipart sink's bound (the open object and the one being stored) plus
-   * one partial line.
+   * A Writable of rotating log objects under `prefix`, keyed by a UTC template (default
+   * `<prefix><ISO basic time>-<seq>.log`) so they sort by time: a new object every `rotateMs`
+   * (default 60 s) or `rotateBytes` (default 64 MiB), lines never split across objects,
+   * optionally gzip/zstd-compressed or converted to Parquet, and spooled to disk first (`spool`)
+   * so a crash loses nothing; `end()` flushes the last one. Memory: see `createLogStream`.
    *
    * @example
    * ```ts
@@ -479,9 +479,10 @@ export class Bucket implements BucketRef {
   }
 
   /**
-   * Follow an object as it grows (`tail -f`: HEAD every `pollMs`, ranged GET of the new bytes;
-   * a shrunk or replaced object starts over, announced by a 'reset' event or marker), or with
-   * `follow: 'rotation'` the new objects under a prefix, in key order. Iterate it for Buffers,
+   * Follow an object as it grows (`tail -f`: one ranged GET from the last byte read every
+   * `pollMs`, no HEAD; a shrunk or replaced object starts over, announced by a 'reset' event or
+   * marker), or with `follow: 'rotation'` the new objects under a prefix, in key order; gzip and
+   * zstd objects are decompressed. Iterate it for Buffers,
    * or `.lines()` for strings; stops on `break` or `signal`.
    *
    * @example

@@ -69,8 +69,24 @@ export {
   type WriteStreamOptions,
   type WriteStreamResult,
 } from './sinks/multipart.js'
-export { createLogStream, defaultLogName, LogSink, type LogObjectName, type LogStreamOptions, type LogStreamResult } from './sinks/rotating.js'
-export { isTailMarker, lines, tail, Tail, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './stages/tail.js'
+export {
+  createLogStream,
+  defaultLogName,
+  LogSink,
+  type DroppedCounts,
+  type FsyncPolicy,
+  type LogCompression,
+  type LogObjectName,
+  type LogStreamOptions,
+  type LogStreamResult,
+  type ParquetLogFormat,
+  type StoredLogObject,
+} from './sinks/rotating.js'
+export { KEY_PLACEHOLDERS, parseKeyTemplate, renderKeyTemplate, type KeyTemplate } from './sinks/log-keys.js'
+export { compressionOf, createCompressor, createDecompressor } from './sinks/compression.js'
+export { inferSchema, schemaFromJson, schemaToJson } from './sinks/ndjson.js'
+export { SpoolLockedError } from './sinks/spool.js'
+export { isTailMarker, lines, tail, Tail, type LinesOptions, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './stages/tail.js'
 export { appendInput, appendObject, isDirectoryBucket, type AppendOptions, type AppendResult } from './stages/append.js'
 export { UnsupportedFormatError } from './scale/errors.js'
 export { decodeInventoryKey, encodeManifestKey } from './scale/key-codec.js'

@@ -36,7 +36,7 @@ describe('index and log examples', () => {
       const follower = runScript('examples/log-shipper.ts', ['follow', url], { timeoutMs: 60_000, untilStdout: `line 299 ${'x'.repeat(299 % 50)}\n` })
       const ship = await runScript('examples/log-shipper.ts', ['ship', url], { input: `${input.join('\n')}\n`, env: { ROTATE_MS: '200' } })
       expect(ship.code, ship.stderr).toBe(0)
-      expect(ship.stderr).toMatch(/shipped \d+ bytes in \d+ objects/)
+      expect(ship.stderr).toMatch(/shipped 300 lines \(\d+ bytes, \d+ stored\) in \d+ objects/)
       const followed = await follower
       expect(followed.stdout.trimEnd().split('\n')).toEqual(input)
     } finally {

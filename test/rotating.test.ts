@@ -1,10 +1,18 @@
 import { randomBytes, randomInt } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describe, expect, it } from 'vitest'
+import zlib from 'node:zlib'
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { afterAll, describe, expect, it } from 'vitest'
 import type { Bucket } from '../src/bucket.js'
 import { AbortError, InvalidArgumentError } from '../src/errors.js'
+import { parseKeyTemplate, renderKeyTemplate } from '../src/sinks/log-keys.js'
 import type { WriteStreamResult } from '../src/sinks/multipart.js'
-import { createLogStream, defaultLogName } from '../src/sinks/rotating.js'
+import { createLogStream, defaultLogName, type StoredLogObject } from '../src/sinks/rotating.js'
+import { lines as toLines } from '../src/stages/tail.js'
 import { useBucket } from './support/s3.js'
 
 const NAME = /^\d{8}T\d{6}\.\d{3}Z-\d{6}\.log$/
@@ -125,11 +133,21 @@ describe('createLogStream', () => {
     const result = await log.done
     const objects = await objectsUnder(b, 'end/')
     expect(objects.map((o) => o.text)).toEqual(['a\nb\nlast without newline'])
-    expect(result).toMatchObject({ objects: 1, size: 24 })
+    expect(result).toMatchObject({ objects: 1, size: 24, bytes: 24, lines: 3 })
     // Nothing written: no object at all.
     const empty = createLogStream(b, 'end-empty/')
     empty.end()
-    expect(await empty.done).toEqual({ objects: 0, size: 0, firstKey: undefined, lastKey: undefined })
+    expect(await empty.done).toEqual({
+      objects: 0,
+      size: 0,
+      firstKey: undefined,
+      lastKey: undefined,
+      bytes: 0,
+      lines: 0,
+      errorLines: 0,
+      dropped: { writes: 0, bytes: 0, lines: 0 },
+      recovered: 0,
+    })
     expect(await b.list('end-empty/').toArray()).toEqual([])
   })
 
@@ -229,6 +247,22 @@ describe('createLogStream', () => {
       [{ maxLineBytes: 1.5 }, 'maxLineBytes'],
       [{ naming: 'iso' }, 'naming'],
       [{ partSize: 1024 }, 'partSize'],
+      [{ compression: 'brotli' }, 'compression'],
+      [{ compression: 'gzip', compressionLevel: 10 }, 'compressionLevel'],
+      [{ compression: 'zstd', compressionLevel: 0 }, 'compressionLevel'],
+      [{ compressionLevel: 3 }, 'compressionLevel'],
+      [{ key: '{ts}-{seq}.log', naming: () => 'x' }, 'key'],
+      [{ fsync: 'always' }, 'fsync'],
+      [{ whenFull: 'drop-newest' }, 'whenFull'],
+      [{ spool: '' }, 'spool'],
+      [{ spool: '/tmp/x', whenFull: 'drop-oldest' }, 'whenFull'],
+      [{ spool: '/tmp/x', maxSpoolBytes: 0 }, 'maxSpoolBytes'],
+      [{ errorPrefix: 'e/' }, 'errorPrefix'],
+      [{ format: 'csv' }, 'format'],
+      [{ format: { parquet: {} }, compression: 'gzip' }, 'compression'],
+      [{ format: { parquet: {} }, lineSafe: false }, 'lineSafe'],
+      [{ format: { parquet: { schema: { fields: [] } } } }, 'schema'],
+      [{ clock: 5 }, 'clock'],
     ]
     for (const [opts, argument] of cases) {
       const err = (() => {
@@ -240,6 +274,155 @@ describe('createLogStream', () => {
       })()
       expect(err, argument).toBeInstanceOf(InvalidArgumentError)
       expect((err as InvalidArgumentError).argument, argument).toBe(argument)
+    }
+  })
+
+  it('refuses invalid key templates when the stream is created, naming what is wrong', () => {
+    const b = bucket()
+    const bad: [string, RegExp][] = [
+      ['{ts}.log', /\{seq\} must appear exactly once/],
+      ['{seq}.log', /\{ts\} must appear exactly once/],
+      ['{seq}-{ts}.log', /\{seq\} must come after \{ts\}/],
+      ['{ts}{ts}-{seq}', /\{ts\} must appear exactly once/],
+      ['{HH}/{ts}-{seq}.log', /from the year down without a gap/],
+      ['{yyyy}/{dd}/{ts}-{seq}.log', /from the year down without a gap/],
+      ['{MM}/{yyyy}/{ts}-{seq}.log', /from the year down without a gap/],
+      ['{ts}-{seq}-{uuid}.log', /unknown placeholder \{uuid\}/],
+      ['{ts}-{seq}.log}', /unmatched "\}"/],
+      ['{ts-{seq}.log', /unmatched "\{"|unknown placeholder/],
+      ['logs/{ts}-{seq}/', /cannot end with/],
+      ['logs//{ts}-{seq}', /empty path segments/],
+      ['/{ts}-{seq}', /empty path segments/],
+      ['../{ts}-{seq}.log', /path segments are not allowed/],
+      ['', /non-empty/],
+    ]
+    for (const [key, why] of bad) {
+      let err: unknown
+      try {
+        createLogStream(b, 'never/', { key })
+      } catch (e) {
+        err = e
+      }
+      expect(err, key).toBeInstanceOf(InvalidArgumentError)
+      expect((err as InvalidArgumentError).argument, key).toBe('key')
+      expect((err as Error).message, key).toMatch(why)
+    }
+    // A prefix that makes the longest key over 1024 bytes is refused too.
+    expect(() => createLogStream(b, 'p'.repeat(1000), { key: 'dt={yyyy}-{MM}-{dd}/{ts}-{seq}.log' })).toThrow(InvalidArgumentError)
+    // Valid ones render in UTC, fixed width.
+    const t = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6))
+    expect(renderKeyTemplate(parseKeyTemplate('dt={yyyy}-{MM}-{dd}/{HH}/{mm}{ss}/{ts}-{seq}.log'), { time: t, seq: 7 })).toBe('dt=2026-01-02/03/0405/20260102T030405.006Z-000007.log')
+    expect(renderKeyTemplate(parseKeyTemplate('{ts}-{seq}'), { time: t, seq: 1234567 })).toBe('20260102T030405.006Z-1234567')
+  })
+
+  it('puts objects under the right dt= partitions across a simulated midnight, in key order, and tail -f follows across the boundary', async () => {
+    const b = bucket()
+    const prefix = 'midnight/'
+    // New Year's Eve, so year, month, day and hour all roll over.
+    let now = Date.UTC(2026, 11, 31, 23, 59, 58, 0)
+    const controller = new AbortController()
+    const followed: string[] = []
+    const t = b.tail(prefix, { follow: 'rotation', from: 'end', pollMs: 50, signal: controller.signal })
+    const reading = (async () => {
+      for await (const line of t.lines()) followed.push(line)
+    })()
+    const log = createLogStream(b, prefix, { key: 'dt={yyyy}-{MM}-{dd}/{HH}/{ts}-{seq}.log', rotateBytes: 64, clock: () => now })
+    const stored: StoredLogObject[] = []
+    log.on('object', (o: StoredLogObject) => stored.push(o))
+    const written: string[] = []
+    for (let i = 0; i < 40; i++) {
+      const line = `line ${String(i).padStart(2, '0')} at ${new Date(now).toISOString()}`
+      written.push(line)
+      await new Promise<void>((resolve, reject) => log.write(`${line}\n`, (err) => (err ? reject(err) : resolve())))
+      now += 100
+    }
+    log.end()
+    const result = await log.done
+    const keys = await b.list(prefix).toArray()
+    expect(keys.length).toBe(result.objects)
+    expect(stored.map((o) => o.key)).toEqual(keys) // stored in key order
+    const partitions = new Set<string>()
+    for (const key of keys) {
+      const m = /^midnight\/dt=(\d{4})-(\d{2})-(\d{2})\/(\d{2})\/(\d{4})(\d{2})(\d{2})T(\d{2})\d{4}\.\d{3}Z-\d{6}\.log$/.exec(key)
+      expect(m, key).not.toBeNull()
+      // The partition is the object's own time (UTC), as in its name.
+      expect([m![1], m![2], m![3], m![4]], key).toEqual([m![5], m![6], m![7], m![8]])
+      partitions.add(key.split('/').slice(1, 3).join('/'))
+    }
+    expect([...partitions]).toEqual(['dt=2026-12-31/23', 'dt=2027-01-01/00'])
+    const texts = await objectsUnder(b, prefix)
+    expect(texts.flatMap((o) => o.text.slice(0, -1).split('\n'))).toEqual(written)
+    // Lines written before midnight are in the old partition, after it in the new one.
+    for (const o of texts) {
+      const day = o.key.includes('dt=2026-12-31') ? '2026-12-31' : '2027-01-01'
+      for (const line of o.text.slice(0, -1).split('\n')) expect(line.slice(-24, -14), o.key).toBe(day)
+    }
+    const deadline = Date.now() + 10_000
+    while (followed.length < written.length && Date.now() < deadline) await sleep(50)
+    controller.abort()
+    await reading
+    expect(followed).toEqual(written)
+  })
+
+  describe('compressed objects', () => {
+    let db: Awaited<ReturnType<DuckDBInstance['connect']>> | undefined
+    const dirs: string[] = []
+    afterAll(async () => {
+      db?.closeSync()
+      for (const d of dirs) await rm(d, { recursive: true, force: true })
+    })
+
+    for (const compression of ['gzip', 'zstd'] as const) {
+      it(`${compression}: objects decompress to exactly the lines written (DuckDB, zlib, tail and lines() read them); suffix and Content-Encoding set`, async () => {
+        const b = bucket()
+        const prefix = `${compression}/`
+        const suffix = compression === 'gzip' ? '.gz' : '.zst'
+        const written = Array.from({ length: 6000 }, (_, i) => `${String(i).padStart(5, '0')} ${['INFO', 'WARN', 'ERROR'][i % 3]} user=${i % 97} ünïcödé € ${randomBytes(randomInt(0, 24)).toString('hex')}`)
+        const text = written.map((l) => `${l}\n`).join('')
+        const log = createLogStream(b, prefix, { compression, rotateBytes: 64 * 1024 })
+        for (let at = 0; at < text.length; ) {
+          const n = randomInt(1, 9000)
+          log.write(text.slice(at, at + n))
+          at += n
+        }
+        log.end()
+        const result = await log.done
+        expect(result.bytes).toBe(Buffer.byteLength(text))
+        expect(result.lines).toBe(written.length)
+        const keys = await b.list(prefix).toArray()
+        expect(keys.length).toBe(result.objects)
+        expect(keys.length).toBeGreaterThanOrEqual(4)
+        const dir = await mkdtemp(join(tmpdir(), 'bucketflow-compressed-'))
+        dirs.push(dir)
+        db ??= await (await DuckDBInstance.create(':memory:')).connect()
+        const fromDuck: string[] = []
+        const fromStream: string[] = []
+        for (const key of keys) {
+          expect(key.endsWith(`.log${suffix}`), key).toBe(true)
+          const head = await b.client.send(new HeadObjectCommand({ Bucket: b.name, Key: key }))
+          expect(head.ContentEncoding).toBe(compression)
+          const stored = await b.get(key)
+          expect(stored.length).toBeLessThan(48 * 1024) // compressed
+          if (compression === 'gzip') expect(zlib.gunzipSync(stored).toString().endsWith('\n')).toBe(true)
+          const file = await b.get(key, join(dir, key.replace(/\//g, '_')))
+          const rows = (
+            await db.runAndReadAll(
+              `SELECT l FROM read_csv('${file}', columns={'l': 'VARCHAR'}, delim='\\x1f', header=false, quote='', escape='', auto_detect=false, compression='${compression}')`,
+            )
+          ).getRowObjectsJS() as { l: string }[]
+          fromDuck.push(...rows.map((r) => r.l))
+          for await (const line of toLines(b.stream(key))) fromStream.push(line)
+        }
+        expect(fromDuck).toEqual(written)
+        expect(fromStream).toEqual(written)
+        const controller = new AbortController()
+        const followed: string[] = []
+        for await (const line of b.tail(prefix, { follow: 'rotation', from: 'start', pollMs: 50, signal: controller.signal }).lines()) {
+          followed.push(line)
+          if (followed.length === written.length) controller.abort()
+        }
+        expect(followed).toEqual(written)
+      })
     }
   })
 })

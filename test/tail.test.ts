@@ -1,10 +1,25 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describe, expect, it } from 'vitest'
+import zlib from 'node:zlib'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Bucket } from '../src/bucket.js'
 import { InvalidArgumentError, NoSuchKeyError } from '../src/errors.js'
+import { createCompressor } from '../src/sinks/compression.js'
 import { createLogStream } from '../src/sinks/rotating.js'
 import { isTailMarker, lines, tail, type TailMarker, type TailObject, type TailReset } from '../src/stages/tail.js'
-import { useBucket } from './support/s3.js'
+import { FaultProxy } from './support/proxy.js'
+import { s3Options, useBucket } from './support/s3.js'
+
+async function compress(kind: 'gzip' | 'zstd', data: Buffer): Promise<Buffer> {
+  const c = createCompressor(kind, 3)
+  const out: Buffer[] = []
+  c.on('data', (b: Buffer) => out.push(b))
+  const done = new Promise((resolve, reject) => c.on('end', resolve).on('error', reject))
+  c.end(data)
+  await done
+  return Buffer.concat(out)
+}
 
 async function* chunks<T>(items: T[]): AsyncGenerator<T> {
   for (const item of items) yield item
@@ -210,7 +225,100 @@ describe('tail', () => {
   })
 })
 
+describe('tail without HEAD requests', () => {
+  const direct = useBucket('tailget')
+  let proxy: FaultProxy
+  let b: Bucket
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(s3Options().endpoint!)
+    b = new Bucket(direct().name, s3Options({ endpoint: proxy.url }))
+  })
+  afterAll(async () => {
+    await proxy?.close()
+  })
+
+  it('polls with one ranged GET from the last byte read (If-None-Match): 304 when nothing changed, the new bytes when it grew', async () => {
+    const key = 'polled.log'
+    await direct().put('first line\n', key, { literal: true })
+    proxy.clearRequests()
+    const it = b.tail(key, { pollMs: 30 })[Symbol.asyncIterator]()
+    const next = it.next()
+    // Let it poll a few times with nothing new.
+    while (proxy.of('GetObject', (r) => r.key === key && r.status === 304).length < 3) await sleep(10)
+    await direct().put('first line\nsecond line\n', key, { literal: true })
+    expect((await next).value.toString()).toBe('second line\n')
+    await it.return(undefined)
+    const gets = proxy.of('GetObject', (r) => r.key === key)
+    expect(proxy.of('HeadObject', (r) => r.key === key)).toEqual([])
+    // The first GET finds the end (the last byte), every poll after it reads from offset - 1.
+    expect(gets[0]!.headers.range).toBe('bytes=-1')
+    for (const g of gets.slice(1)) {
+      expect(g.headers.range).toBe('bytes=10-')
+      expect(g.headers['if-none-match']).toBeDefined()
+    }
+    expect(gets.filter((g) => g.status === 206).length).toBe(2)
+    expect(gets.filter((g) => g.status === 304).length).toBe(gets.length - 2)
+  })
+
+  it('starts over when the object grew but the byte before the read position changed', async () => {
+    const key = 'rewritten.log'
+    await direct().put('aaaa\n', key, { literal: true })
+    const t = b.tail(key, { from: 'start', pollMs: 30, markers: true })
+    const it = t[Symbol.asyncIterator]()
+    const read = async () => {
+      const r = await it.next()
+      return isTailMarker(r.value) ? r.value : r.value!.toString()
+    }
+    expect(await read()).toBe('aaaa\n')
+    await direct().put('bbbbX\nmore\n', key, { literal: true })
+    expect(await read()).toMatchObject({ marker: 'reset', reason: 'replaced', previousSize: 5, size: 11 })
+    expect(await read()).toBe('bbbbX\nmore\n')
+    await it.return(undefined)
+  })
+
+  it('reads gzip and zstd objects decompressed (from their first byte), and refuses to start inside one', async () => {
+    const text = Array.from({ length: 2000 }, (_, i) => `compressed line ${i}`).join('\n') + '\n'
+    for (const kind of ['gzip', 'zstd'] as const) {
+      const key = `whole.log.${kind === 'gzip' ? 'gz' : 'zst'}`
+      await direct().put(await compress(kind, Buffer.from(text)), key)
+      const out: Buffer[] = []
+      const controller = new AbortController()
+      for await (const chunk of b.tail(key, { from: 'start', pollMs: 30, signal: controller.signal })) {
+        out.push(chunk)
+        if (Buffer.concat(out).length >= text.length) controller.abort()
+      }
+      expect(Buffer.concat(out).toString(), kind).toBe(text)
+      expect(() => b.tail(key, { from: 'end' }), kind).toThrow(InvalidArgumentError)
+      // decompress: false gives the stored bytes.
+      const raw: Buffer[] = []
+      for await (const chunk of b.tail(key, { from: 'start', decompress: false, pollMs: 30, signal: AbortSignal.timeout(2000) })) {
+        raw.push(chunk)
+        break
+      }
+      expect(Buffer.concat(raw)[0]).toBe(kind === 'gzip' ? 0x1f : 0x28)
+    }
+    // Told by Content-Encoding alone (no suffix): refused when the tail starts past byte 0.
+    await direct().client.send(new PutObjectCommand({ Bucket: direct().name, Key: 'encoded.log', Body: zlib.gzipSync(text), ContentEncoding: 'gzip' }))
+    const err = await (async () => {
+      for await (const _ of b.tail('encoded.log', { from: 5, pollMs: 30 })) return undefined
+    })().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InvalidArgumentError)
+  })
+})
+
 describe('lines', () => {
+  it('decompresses gzip and zstd bytes, told by their first bytes, part by part between object markers', async () => {
+    const a = 'alpha\nbeta\n'
+    const z = 'gamma\ndelta\n'
+    const gz = zlib.gzipSync(a)
+    const zs = await compress('zstd', Buffer.from(z))
+    const object: TailObject = { marker: 'object', key: 'k', size: 1, etag: '"e"' }
+    // Split inside the magic numbers too.
+    const input = [gz.subarray(0, 1), gz.subarray(1, 5), gz.subarray(5), object, zs.subarray(0, 2), zs.subarray(2), object, Buffer.from('plain\n')]
+    expect(await collect(lines(chunks<Buffer | TailMarker>(input)))).toEqual(['alpha', 'beta', object, 'gamma', 'delta', object, 'plain'])
+    expect(await collect(lines(chunks([gz]), { decompress: false }))).not.toContain('alpha')
+  })
+
   it('joins lines split across chunks, even inside a multi-byte character, and strips CRLF', async () => {
     const euro = Buffer.from('€', 'utf8') // 3 bytes
     const input = [

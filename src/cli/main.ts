@@ -19,6 +19,7 @@ import { register as registerPut } from './put.js'
 import { register as registerRm } from './rm.js'
 import { register as registerServe } from './serve.js'
 import { register as registerSfn } from './sfn.js'
+import { register as registerShip } from './ship.js'
 import { register as registerTail } from './tail.js'
 import { register as registerUploads } from './uploads.js'
 
@@ -33,7 +34,7 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExit codes: 0 ok, 1 some items failed, 2 usage error.')
-  for (const register of [registerLs, registerPut, registerGet, registerCp, registerRm, registerHead, registerIndex, registerInventory, registerBatch, registerSfn, registerTail, registerUploads, registerServe, registerDemo, registerBench]) register(program)
+  for (const register of [registerLs, registerPut, registerGet, registerCp, registerRm, registerHead, registerIndex, registerInventory, registerBatch, registerSfn, registerTail, registerShip, registerUploads, registerServe, registerDemo, registerBench]) register(program)
   program.exitOverride()
   for (const cmd of program.commands) cmd.exitOverride()
   return program

@@ -1,7 +1,11 @@
-/** `bucketflow tail`: print an object's new bytes as it grows, or follow a rotating log prefix. */
+/**
+ * `bucketflow tail`: print an object's new bytes as it grows, or follow a rotating log prefix.
+ * gzip and zstd objects are printed decompressed (`--raw` prints the stored bytes). A closed
+ * stdout (`| head`) ends the command quietly.
+ */
 import type { Command } from 'commander'
 import { InvalidArgumentError as OptionValueError } from 'commander'
-import { isTailMarker } from '../stages/tail.js'
+import { isTailMarker, readObjectText } from '../stages/tail.js'
 import { act, EXIT_OK, globals, openBucket, parseS3Url, positiveInt } from './common.js'
 
 function from(value: string): 'start' | 'end' | number {
@@ -11,17 +15,43 @@ function from(value: string): 'start' | 'end' | number {
   return n
 }
 
+/** Write to stdout with backpressure; false once stdout is closed (EPIPE). */
+function stdoutWriter(controller: AbortController): (chunk: Buffer) => Promise<boolean> {
+  let closed = false
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err
+    closed = true
+    controller.abort()
+  })
+  return async (chunk) => {
+    if (closed) return false
+    if (!process.stdout.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          process.stdout.off('drain', done)
+          process.stdout.off('error', done)
+          resolve()
+        }
+        process.stdout.once('drain', done)
+        process.stdout.once('error', done)
+      })
+    }
+    return !closed
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('tail')
-    .description('print an object\'s bytes as it grows (like tail -f), or, for a prefix ending in /, each new object of a rotating log in key order')
+    .description('print an object\'s bytes as it grows (like tail -f), or, for a prefix ending in /, each new object of a rotating log in key order; gzip and zstd objects are decompressed')
     .argument('<url>', 's3://bucket/key, or s3://bucket/prefix/ to follow rotating log objects')
     .option('-f, --follow', 'keep following (default: print what is there and stop)')
     .option('--from <where>', 'start, end, or a byte offset (negative: from the end); default: start without -f, end with -f', from)
     .option('--poll <ms>', 'milliseconds between polls', positiveInt('poll'), 1000)
     .option('--permit-missing', 'wait for the object to appear')
+    .option('--raw', 'print compressed objects as they are stored')
     .addHelpText('after', '\nExamples:\n  bucketflow tail -f s3://logs/app.log\n  bucketflow tail -f --from start s3://logs/shipper/\n  bucketflow tail --from -4096 s3://logs/app.log')
-    .action(act(async (url: string, opts: { follow?: boolean; from?: 'start' | 'end' | number; poll: number; permitMissing?: boolean }, cmd: Command) => {
+    .action(act(async (url: string, opts: { follow?: boolean; from?: 'start' | 'end' | number; poll: number; permitMissing?: boolean; raw?: boolean }, cmd: Command) => {
       const g = globals(cmd)
       const { bucket: name, key } = parseS3Url(url)
       const bucket = openBucket(name, g)
@@ -30,32 +60,42 @@ export function register(program: Command): void {
       const stop = () => controller.abort()
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
-      if (!opts.follow) {
-        // One pass: print what is there now.
-        if (rotation) {
-          for (const k of await bucket.list(key)) await new Promise<void>((resolve, reject) => bucket.stream(k).on('error', reject).on('end', resolve).pipe(process.stdout, { end: false }))
-        } else {
-          const start = typeof opts.from === 'number' ? opts.from : 0
-          await new Promise<void>((resolve, reject) => bucket.stream(key, start === 0 ? {} : { start }).on('error', reject).on('end', resolve).pipe(process.stdout, { end: false }))
+      const write = stdoutWriter(controller)
+      const decompress = !opts.raw
+      try {
+        if (!opts.follow) {
+          // One pass: print what is there now.
+          const keys = rotation ? await bucket.list(key).toArray() : [key]
+          const start = !rotation && typeof opts.from === 'number' ? opts.from : 0
+          for (const k of keys) {
+            for await (const chunk of readObjectText(bucket, k, { start, decompress, signal: controller.signal })) {
+              if (!(await write(chunk))) return EXIT_OK
+            }
+            if (controller.signal.aborted) break
+          }
+          return EXIT_OK
+        }
+        const t = bucket.tail(key, {
+          follow: rotation ? 'rotation' : 'object',
+          from: opts.from ?? 'end',
+          pollMs: opts.poll,
+          signal: controller.signal,
+          permitMissing: opts.permitMissing ?? false,
+          markers: true,
+          decompress,
+        })
+        for await (const chunk of t) {
+          if (isTailMarker(chunk)) {
+            if (chunk.marker === 'reset') process.stderr.write(`tail: ${chunk.key} was ${chunk.reason}; reading it again from byte 0\n`)
+            else if (!g.quiet) process.stderr.write(`==> ${chunk.key} <==\n`)
+            continue
+          }
+          if (!(await write(chunk))) break
         }
         return EXIT_OK
+      } finally {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
       }
-      const t = bucket.tail(key, {
-        follow: rotation ? 'rotation' : 'object',
-        from: opts.from ?? 'end',
-        pollMs: opts.poll,
-        signal: controller.signal,
-        permitMissing: opts.permitMissing ?? false,
-        markers: true,
-      })
-      for await (const chunk of t) {
-        if (isTailMarker(chunk)) {
-          if (chunk.marker === 'reset') process.stderr.write(`tail: ${chunk.key} was ${chunk.reason}; reading it again from byte 0\n`)
-          else if (!g.quiet) process.stderr.write(`==> ${chunk.key} <==\n`)
-          continue
-        }
-        if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once('drain', resolve))
-      }
-      return EXIT_OK
     }))
 }

@@ -77,6 +77,8 @@ export interface WriteStreamOptions {
    */
   maxPartAttempts?: number
   contentType?: string
+  /** The object's `Content-Encoding` (e.g. `gzip` for bytes that are gzip-compressed). */
+  contentEncoding?: string
   metadata?: Record<string, string>
   storageClass?: StorageClass
   /** Send a Content-MD5 with every part so the server rejects a corrupted part. Default true. */
@@ -282,6 +284,7 @@ export class MultipartSink extends Writable {
     this.#onProgress = opts.onProgress
     const input: CreateMultipartUploadCommandInput = { Bucket: ref.name, Key: key }
     if (opts.contentType !== undefined) input.ContentType = opts.contentType
+    if (opts.contentEncoding !== undefined) input.ContentEncoding = opts.contentEncoding
     if (opts.metadata !== undefined) input.Metadata = opts.metadata
     if (opts.storageClass !== undefined) input.StorageClass = opts.storageClass
     this.#input = input

@@ -2,16 +2,26 @@
  * `tail -f` for S3: follow an object as it grows, or a prefix of rotating log objects as new
  * ones appear, and turn the bytes into lines.
  *
- * S3 objects are replaced whole, never appended to, so following one means polling: HEAD every
- * `pollMs`; when it grew, a ranged GET of the new bytes only (pinned to the HEAD's ETag, so a
- * replacement in between is noticed and read again). Growth is taken to be an append. When the
- * object shrank, was replaced by one of the same size (new ETag), or was deleted and created
- * again, the tail starts over from byte 0 and says so: a {@link TailReset} marker in the
- * stream (with `markers: true`) and a 'reset' event on the {@link Tail}.
+ * S3 objects are replaced whole, never appended to, so following one means polling: every
+ * `pollMs` one ranged GET from the last byte read (`Range: bytes=<offset-1>-`, with
+ * `If-None-Match: <ETag>`), no HEAD: 304 means nothing changed; a 206 whose first byte is the
+ * last byte read and that goes further brings the appended bytes (growth is taken to be an
+ * append); 416 means the object is now shorter than what was read. When the object shrank, was
+ * replaced by different content (same size with a new ETag, or the byte before the read
+ * position changed), or was deleted and created again, the tail starts over from byte 0 and
+ * says so: a {@link TailReset} marker in the stream (with `markers: true`) and a 'reset' event
+ * on the {@link Tail}. One request per poll in the steady state (the byte of overlap is what
+ * lets a same-size replacement be seen without a HEAD, also on servers that ignore
+ * If-None-Match).
  *
  * Following a prefix (`follow: 'rotation'`, e.g. the objects of `createLogStream`) yields each
  * new object's bytes, whole, in key order (announced by a {@link TailObject} marker / 'object'
- * event); objects that appear with a key before the last one read are not read.
+ * event), across partitions (`dt=.../`) too; objects that appear with a key before the last one
+ * read are not read.
+ *
+ * Compressed objects (gzip or zstd, by `Content-Encoding` or a `.gz` / `.zst` key) are
+ * decompressed (`decompress: false` yields the stored bytes). A compressed object followed with
+ * `follow: 'object'` can only be read from its first byte (`from: 'start'`).
  *
  * Stopping: break out of the loop, or abort `signal`; the iteration then ends without an error
  * and the request in flight is aborted.
@@ -27,11 +37,12 @@
  * @packageDocumentation
  */
 import { EventEmitter } from 'node:events'
+import type { Transform } from 'node:stream'
 import { GetObjectCommand, ListObjectsV2Command, type GetObjectCommandInput } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
-import { AbortError, InvalidArgumentError, NoSuchKeyError, toBucketflowError, type BucketflowError } from '../errors.js'
+import { AbortError, IntegrityError, InvalidArgumentError, NoSuchKeyError, toBucketflowError } from '../errors.js'
+import { compressionOf, createDecompressor, sniffCompression, type LogCompression } from '../sinks/compression.js'
 import { describeValue, validateInteger, validateKey } from '../validate.js'
-import { headObject, type ObjectInfo } from './head.js'
 
 /** Where to start: the current end (default), the first byte, or a byte offset (negative: from the end). */
 export type TailFrom = 'end' | 'start' | number
@@ -55,13 +66,18 @@ export interface TailOptions {
   follow?: 'object' | 'rotation'
   /** Yield {@link TailMarker}s in the stream, between the Buffers. Default false. */
   markers?: boolean
+  /** Decompress gzip and zstd objects (by `Content-Encoding` or key suffix). Default true. */
+  decompress?: boolean
 }
 
 /** The followed object was replaced by different content: what follows starts again at byte 0. */
 export interface TailReset {
   readonly marker: 'reset'
   readonly key: string
-  /** `shrunk`: smaller than before. `replaced`: same size, new ETag. `recreated`: deleted, then created again. */
+  /**
+   * `shrunk`: smaller than what was read. `replaced`: different content (same size with a new
+   * ETag, or the byte before the read position changed). `recreated`: deleted, then created again.
+   */
   readonly reason: 'shrunk' | 'replaced' | 'recreated'
   /** Size when last seen (before the change). */
   readonly previousSize: number
@@ -160,6 +176,16 @@ function validateOptions(ref: BucketRef, target: string, opts: TailOptions): Req
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
     throw new InvalidArgumentError(`Expected signal to be an AbortSignal, got ${describeValue(opts.signal)}`, { ...where, argument: 'signal' })
   }
+  if (opts.decompress !== undefined && typeof opts.decompress !== 'boolean') {
+    throw new InvalidArgumentError(`Expected decompress to be a boolean, got ${describeValue(opts.decompress)}`, { ...where, argument: 'decompress' })
+  }
+  const decompress = opts.decompress ?? true
+  if (follow === 'object' && decompress && from !== 'start' && from !== 0 && compressionOf(target) !== 'none') {
+    throw new InvalidArgumentError(
+      `${target} is compressed: a tail can only decompress it from its first byte (from: 'start'), or pass decompress: false`,
+      { ...where, key: target, argument: 'from' },
+    )
+  }
   return { follow, from, pollMs }
 }
 
@@ -203,19 +229,37 @@ function following<T extends Buffer | TailMarker>(
   }
 }
 
-/** Send the GET; resolves once the response has arrived, to its body's chunks. */
-async function openRange(ref: BucketRef, key: string, input: Partial<GetObjectCommandInput>, signal: AbortSignal): Promise<AsyncGenerator<Buffer>> {
+/** A GET's answer: the body (and what the headers say), or why there is none. */
+type Answer =
+  | { status: 'ok'; body: AsyncGenerator<Buffer>; etag: string; size: number; start: number; encoding: string | undefined }
+  | { status: 'not-modified' }
+  | { status: 'unsatisfiable' }
+  | { status: 'missing' }
+
+/** `bytes 3-9/10` -> start 3, size 10. */
+function parseContentRange(value: string | undefined): { start: number; size: number } | undefined {
+  const m = /^bytes (\d+)-\d+\/(\d+)$/.exec(value?.trim() ?? '')
+  return m ? { start: Number(m[1]), size: Number(m[2]) } : undefined
+}
+
+/** Send the GET; resolves once the response has arrived. 304, 416 and 404 are answers, not errors. */
+async function getObject(ref: BucketRef, key: string, input: Partial<GetObjectCommandInput>, signal: AbortSignal): Promise<Answer> {
   let out
   try {
     out = await ref.client.send(new GetObjectCommand({ Bucket: ref.name, Key: key, ...input }), { abortSignal: signal })
   } catch (err) {
     if (signal.aborted) throw new Stop()
-    throw toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' })
+    const typed = toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' })
+    if (typed.statusCode === 304) return { status: 'not-modified' }
+    if (typed.statusCode === 416) return { status: 'unsatisfiable' }
+    if (typed instanceof NoSuchKeyError) return { status: 'missing' }
+    throw typed
   }
-  const body = (out.Body ?? []) as AsyncIterable<Uint8Array>
-  return (async function* () {
+  const range = parseContentRange(out.ContentRange)
+  const stream = (out.Body ?? []) as AsyncIterable<Uint8Array>
+  const body = (async function* () {
     try {
-      for await (const chunk of body) {
+      for await (const chunk of stream) {
         yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
       }
     } catch (err) {
@@ -223,77 +267,240 @@ async function openRange(ref: BucketRef, key: string, input: Partial<GetObjectCo
       throw toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' })
     }
   })()
+  return {
+    status: 'ok',
+    body,
+    etag: out.ETag ?? '',
+    size: range?.size ?? out.ContentLength ?? 0,
+    start: range?.start ?? 0,
+    encoding: out.ContentEncoding,
+  }
 }
 
-async function headOrMissing(ref: BucketRef, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined> {
+/**
+ * A decompressor fed chunk by chunk across polls: each `write` resolves to the output that
+ * chunk produced. Memory: the codec's window.
+ */
+class ChunkDecoder {
+  readonly #t: Transform
+  readonly #where: string
+  #out: Buffer[] = []
+  #error: Error | undefined
+
+  constructor(kind: Exclude<LogCompression, 'none'>, where: string) {
+    this.#where = where
+    this.#t = createDecompressor(kind)
+    this.#t.on('data', (b: Buffer) => this.#out.push(b))
+    this.#t.on('error', (err: Error) => {
+      this.#error ??= err
+    })
+  }
+
+  #take(): Buffer[] {
+    if (this.#error) throw new IntegrityError(`${this.#where} cannot be decompressed: ${this.#error.message}`, { cause: this.#error })
+    const out = this.#out
+    this.#out = []
+    return out
+  }
+
+  async write(chunk: Buffer): Promise<Buffer[]> {
+    await new Promise<void>((resolve) => this.#t.write(chunk, () => resolve()))
+    return this.#take()
+  }
+
+  async end(): Promise<Buffer[]> {
+    await new Promise<void>((resolve) => {
+      this.#t.once('end', resolve)
+      this.#t.once('error', () => resolve())
+      this.#t.end()
+    })
+    return this.#take()
+  }
+
+  destroy(): void {
+    this.#t.destroy()
+  }
+}
+
+/**
+ * One object's bytes from `start` (default 0), decompressed when it is gzip or zstd (by its
+ * `Content-Encoding` or key suffix) and `decompress` is not false. For `bucketflow tail`
+ * without -f. Memory: one response chunk (and a decompressor's window).
+ */
+export async function* readObjectText(ref: BucketRef, key: string, opts: { start?: number; decompress?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<Buffer> {
+  const controller = new AbortController()
+  const onAbort = () => controller.abort(opts.signal?.reason)
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    return await headObject(ref, key, { signal })
+    const start = opts.start ?? 0
+    const range = start > 0 ? `bytes=${start}-` : start < 0 ? `bytes=${start}` : undefined
+    let answer: Answer
+    try {
+      answer = await getObject(ref, key, range ? { Range: range } : {}, controller.signal)
+    } catch (err) {
+      if (err instanceof Stop) return
+      throw err
+    }
+    if (answer.status === 'missing') throw new NoSuchKeyError(`No such key: s3://${ref.name}/${key}`, { bucket: ref.name, key })
+    if (answer.status !== 'ok') return
+    const kind = opts.decompress === false ? 'none' : compressionOf(key, answer.encoding)
+    if (kind === 'none') {
+      yield* answer.body
+      return
+    }
+    if (range !== undefined) {
+      throw new InvalidArgumentError(`s3://${ref.name}/${key} is compressed: it can only be decompressed from its first byte`, { bucket: ref.name, key, argument: 'from' })
+    }
+    const decoder = new ChunkDecoder(kind, `s3://${ref.name}/${key}`)
+    try {
+      for await (const chunk of answer.body) yield* await decoder.write(chunk)
+      yield* await decoder.end()
+    } finally {
+      decoder.destroy()
+    }
   } catch (err) {
-    if (signal.aborted) throw new Stop()
-    if (err instanceof NoSuchKeyError) return undefined
+    if (err instanceof Stop) return
     throw err
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort)
+    controller.abort()
   }
 }
 
 function followObject(ref: BucketRef, key: string, opts: TailOptions, from: TailFrom, pollMs: number) {
   const markers = opts.markers ?? false
+  const decompress = opts.decompress ?? true
+  const where = `s3://${ref.name}/${key}`
   return following<Buffer | TailMarker>(opts.signal, async function* (signal, emitter) {
-    const missing = () =>
-      new NoSuchKeyError(`No such key: s3://${ref.name}/${key} (pass permitMissing: true to wait for it)`, { bucket: ref.name, key })
-    let info = await headOrMissing(ref, key, signal)
-    if (!info && !opts.permitMissing) throw missing()
-    /** Size and ETag when last seen (undefined until the object was first seen). */
-    let seen: { size: number; etag: string } | undefined
+    const missing = () => new NoSuchKeyError(`No such key: ${where} (pass permitMissing: true to wait for it)`, { bucket: ref.name, key })
+    /** Raw bytes of the current version read (or skipped) so far. */
+    let offset = 0
+    /** The current version when last seen: its ETag, size, and the byte at offset - 1. */
+    let seen: { etag: string; size: number; last: number | undefined } | undefined
     /** The object was seen, then found missing. */
     let gone = false
-    let offset = 0
-    if (info) {
-      offset = from === 'start' ? 0 : from === 'end' ? info.size : from < 0 ? Math.max(0, info.size + from) : from
-      seen = { size: info.size, etag: info.etag }
-    } else {
-      // Everything in an object that does not exist yet is new.
-      offset = typeof from === 'number' && from > 0 ? from : 0
+    let decoder: ChunkDecoder | undefined
+
+    /** Start decoding a version of the object read from its first byte, if it is compressed. */
+    const startVersion = (encoding: string | undefined) => {
+      decoder?.destroy()
+      decoder = undefined
+      const kind = decompress ? compressionOf(key, encoding) : 'none'
+      if (kind !== 'none') decoder = new ChunkDecoder(kind, where)
     }
-    let lookNow = true
-    for (;;) {
-      if (!lookNow) {
-        if (!(await pause(pollMs, signal))) return
-        info = await headOrMissing(ref, key, signal)
+    const refuseCompressed = (encoding: string | undefined) => {
+      if (decompress && compressionOf(key, encoding) !== 'none') {
+        throw new InvalidArgumentError(`${where} is compressed: a tail can only decompress it from its first byte (from: 'start'), or pass decompress: false`, {
+          bucket: ref.name,
+          key,
+          argument: 'from',
+        })
       }
-      lookNow = false
-      if (!info) {
+    }
+    /** Yield a body's bytes from `skip` on (decoded when compressed), keeping offset and the last byte. */
+    async function* deliver(answer: Extract<Answer, { status: 'ok' }>, skip: number): AsyncGenerator<Buffer> {
+      let toSkip = skip
+      let last = seen?.last
+      for await (const raw of answer.body) {
+        if (raw.length > 0) last = raw[raw.length - 1]
+        let chunk = raw
+        if (toSkip > 0) {
+          const n = Math.min(toSkip, chunk.length)
+          toSkip -= n
+          chunk = chunk.subarray(n)
+        }
+        if (chunk.length === 0) continue
+        offset += chunk.length
+        if (decoder) for (const out of await decoder.write(chunk)) yield out
+        else yield chunk
+      }
+      seen = { etag: answer.etag, size: answer.size, last }
+    }
+    /** Read the object again from byte 0, announcing why. */
+    async function* restart(reason: TailReset['reason']): AsyncGenerator<Buffer | TailMarker> {
+      const previousSize = seen?.size ?? 0
+      const answer = await getObject(ref, key, {}, signal)
+      if (answer.status === 'missing') {
+        if (!opts.permitMissing) throw missing()
+        gone = true
+        return
+      }
+      if (answer.status !== 'ok') return
+      const reset: TailReset = { marker: 'reset', key, reason, previousSize, size: answer.size, etag: answer.etag }
+      offset = 0
+      gone = false
+      seen = undefined
+      startVersion(answer.encoding)
+      emitter.emit('reset', reset)
+      if (markers) yield reset
+      yield* deliver(answer, 0)
+    }
+
+    // Where to start: no request for 'start' or an offset; one GET of the last byte(s) otherwise.
+    if (from === 'end' || (typeof from === 'number' && from < 0)) {
+      const n = from === 'end' ? 0 : -from
+      const answer = await getObject(ref, key, { Range: `bytes=-${n + 1}` }, signal)
+      if (answer.status === 'missing' && !opts.permitMissing) throw missing()
+      if (answer.status === 'ok') {
+        refuseCompressed(answer.encoding)
+        const want = Math.max(0, answer.size - n)
+        offset = answer.start
+        yield* deliver(answer, want - answer.start)
+        // Only the bytes from `want` on were wanted: what came before it was skipped, not read.
+        offset = answer.size
+      }
+    } else if (typeof from === 'number' && from > 0) {
+      offset = from
+    }
+
+    for (let first = true; ; first = false) {
+      if (!first && !(await pause(pollMs, signal))) return
+      const whole = gone || offset === 0
+      const input: Partial<GetObjectCommandInput> = whole ? {} : { Range: `bytes=${offset - 1}-` }
+      if (seen && !gone) input.IfNoneMatch = seen.etag
+      const answer = await getObject(ref, key, input, signal)
+      if (answer.status === 'not-modified') continue
+      if (answer.status === 'missing') {
         if (!opts.permitMissing) throw missing()
         if (seen) gone = true
         continue
       }
-      let reason: TailReset['reason'] | undefined
-      if (seen && gone) reason = 'recreated'
-      else if (seen && info.size < seen.size) reason = 'shrunk'
-      else if (seen && info.size === seen.size && info.etag !== seen.etag) reason = 'replaced'
-      if (reason && seen) {
-        const reset: TailReset = { marker: 'reset', key, reason, previousSize: seen.size, size: info.size, etag: info.etag }
-        offset = 0
-        emitter.emit('reset', reset)
-        if (markers) yield reset
-      }
-      gone = false
-      seen = { size: info.size, etag: info.etag }
-      if (info.size <= offset) continue
-      const range = { Range: `bytes=${offset}-${info.size - 1}`, ...(info.etag ? { IfMatch: info.etag } : {}) }
-      let body: AsyncGenerator<Buffer>
-      try {
-        body = await openRange(ref, key, range, signal)
-      } catch (err) {
-        // Replaced (or deleted) between the HEAD and the GET: look again at once.
-        if ((err as BucketflowError).statusCode !== 412 && !(err instanceof NoSuchKeyError)) throw err
-        info = await headOrMissing(ref, key, signal)
-        lookNow = true
+      if (answer.status === 'unsatisfiable') {
+        // Shorter than what was read (an empty object at offset 0 is just empty).
+        if (seen && offset > 0) yield* restart('shrunk')
         continue
       }
-      for await (const chunk of body) {
-        offset += chunk.length
-        yield chunk
+      if (whole) {
+        if (gone && seen) {
+          const reset: TailReset = { marker: 'reset', key, reason: 'recreated', previousSize: seen.size, size: answer.size, etag: answer.etag }
+          gone = false
+          offset = 0
+          seen = undefined
+          startVersion(answer.encoding)
+          emitter.emit('reset', reset)
+          if (markers) yield reset
+        } else if (offset === 0 && !decoder) startVersion(answer.encoding)
+        gone = false
+        yield* deliver(answer, 0)
+        continue
       }
+      // A range from the last byte read: check that byte, then what follows is new.
+      if (!seen) refuseCompressed(answer.encoding)
+      const iterator = answer.body[Symbol.asyncIterator]()
+      let head = await iterator.next()
+      while (!head.done && head.value.length === 0) head = await iterator.next()
+      const firstByte = head.done ? undefined : head.value[0]
+      const changed = seen !== undefined && seen.last !== undefined && firstByte !== seen.last
+      if (changed || (seen !== undefined && answer.size === offset && answer.etag !== seen.etag)) {
+        await iterator.return(undefined)
+        yield* restart(answer.size < (seen?.size ?? 0) ? 'shrunk' : 'replaced')
+        continue
+      }
+      const rest = (async function* () {
+        if (!head.done) yield head.value
+        for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value
+      })()
+      yield* deliver({ ...answer, body: rest }, 1)
     }
   })
 }
@@ -325,6 +532,7 @@ async function listAfter(ref: BucketRef, prefix: string, after: string | undefin
 
 function followRotation(ref: BucketRef, prefix: string, opts: TailOptions, from: TailFrom, pollMs: number) {
   const markers = opts.markers ?? false
+  const decompress = opts.decompress ?? true
   return following<Buffer | TailMarker>(opts.signal, async function* (signal, emitter) {
     let after: string | undefined
     if (from === 'end') {
@@ -335,19 +543,26 @@ function followRotation(ref: BucketRef, prefix: string, opts: TailOptions, from:
     for (let first = true; ; first = false) {
       if (!first && !(await pause(pollMs, signal))) return
       for (const object of await listAfter(ref, prefix, after, signal)) {
-        let body: AsyncGenerator<Buffer>
-        try {
-          body = await openRange(ref, object.key, {}, signal)
-        } catch (err) {
+        const answer = await getObject(ref, object.key, {}, signal)
+        if (answer.status !== 'ok') {
           // Deleted since the listing (e.g. by a lifecycle rule): nothing to read.
-          if (!(err instanceof NoSuchKeyError)) throw err
           after = object.key
           continue
         }
         const marker: TailObject = { marker: 'object', key: object.key, size: object.size, etag: object.etag }
         emitter.emit('object', marker)
         if (markers) yield marker
-        yield* body
+        const kind = decompress ? compressionOf(object.key, answer.encoding) : 'none'
+        if (kind === 'none') yield* answer.body
+        else {
+          const decoder = new ChunkDecoder(kind, `s3://${ref.name}/${object.key}`)
+          try {
+            for await (const chunk of answer.body) yield* await decoder.write(chunk)
+            yield* await decoder.end()
+          } finally {
+            decoder.destroy()
+          }
+        }
         after = object.key
       }
     }
@@ -378,35 +593,44 @@ export function tail(ref: BucketRef, keyOrPrefix: string, opts: TailOptions = {}
   return new Tail<Buffer | TailMarker>(source)
 }
 
+/** Options for {@link lines}. */
+export interface LinesOptions {
+  /**
+   * Decompress gzip and zstd data, told by its first bytes (gzip `1f 8b 08`, zstd
+   * `28 b5 2f fd`: never the start of UTF-8 text), at the start and after each object marker.
+   * Default true.
+   */
+  decompress?: boolean
+}
+
 /**
  * Turn chunks (Buffers, Uint8Arrays or strings) into lines: split at '\n' (a trailing '\r' is
  * removed too), UTF-8 decoded, without the line ending. A line split across chunks (even inside
  * a multi-byte character) comes out whole; a last line without a newline comes out at the end.
+ * gzip- or zstd-compressed bytes (a stored `.gz` / `.zst` object) are decompressed first.
  * {@link TailMarker}s pass through: a reset drops the partial line it interrupted (the content
  * starts over), a new object ends the partial line before it.
- * Memory: one partial line.
+ * Memory: one partial line (and a decompressor's window).
  *
  * @example
  * ```ts
  * for await (const line of lines(bucket.stream('data.ndjson'))) console.log(JSON.parse(line))
+ * for await (const line of lines(bucket.stream('logs/20261201T000000.000Z-000001.log.gz'))) console.log(line)
  * ```
  */
-export function lines(source: AsyncIterable<Uint8Array | string>): AsyncGenerator<string>
-export function lines(source: AsyncIterable<Uint8Array | string | TailMarker>): AsyncGenerator<string | TailMarker>
-export async function* lines(source: AsyncIterable<Uint8Array | string | TailMarker>): AsyncGenerator<string | TailMarker> {
+export function lines(source: AsyncIterable<Uint8Array | string>, options?: LinesOptions): AsyncGenerator<string>
+export function lines(source: AsyncIterable<Uint8Array | string | TailMarker>, options?: LinesOptions): AsyncGenerator<string | TailMarker>
+export async function* lines(source: AsyncIterable<Uint8Array | string | TailMarker>, options: LinesOptions = {}): AsyncGenerator<string | TailMarker> {
+  const decompress = options.decompress ?? true
   let carry: Buffer[] = []
+  /** Until the first bytes of a part (the stream, or an object) tell: held bytes. */
+  let state: 'sniff' | 'plain' | ChunkDecoder = decompress ? 'sniff' : 'plain'
+  let head: Buffer[] = []
   const text = (bytes: Buffer) => {
     const s = bytes.toString('utf8')
     return s.endsWith('\r') ? s.slice(0, -1) : s
   }
-  for await (const item of source) {
-    if (isTailMarker(item)) {
-      if (item.marker === 'object' && carry.length > 0) yield text(Buffer.concat(carry))
-      carry = []
-      yield item
-      continue
-    }
-    const buf = typeof item === 'string' ? Buffer.from(item, 'utf8') : Buffer.from(item.buffer, item.byteOffset, item.byteLength)
+  function* split(buf: Buffer): Generator<string> {
     let start = 0
     for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
       const piece = buf.subarray(start, nl)
@@ -416,5 +640,46 @@ export async function* lines(source: AsyncIterable<Uint8Array | string | TailMar
     }
     if (start < buf.length) carry.push(Buffer.from(buf.subarray(start)))
   }
+  async function* feed(input: Buffer): AsyncGenerator<string> {
+    let buf = input
+    if (state === 'sniff') {
+      head.push(buf)
+      const all = head.length === 1 ? buf : Buffer.concat(head)
+      const kind = sniffCompression(all)
+      if (kind === undefined) return
+      head = []
+      state = kind === 'none' ? 'plain' : new ChunkDecoder(kind, 'the stream')
+      buf = all
+    }
+    if (state === 'plain') yield* split(buf)
+    else for (const out of await state.write(buf)) yield* split(out)
+  }
+  /** The end of a part: what is held is plain text; a decoder is finished (or dropped on a reset). */
+  async function* endPart(complete: boolean): AsyncGenerator<string> {
+    const held = head
+    head = []
+    if (state === 'sniff' && held.length > 0) yield* split(Buffer.concat(held))
+    else if (state instanceof ChunkDecoder) {
+      const decoder = state
+      state = 'plain'
+      if (complete) for (const out of await decoder.end()) yield* split(out)
+      decoder.destroy()
+    }
+    state = decompress ? 'sniff' : 'plain'
+  }
+  for await (const item of source) {
+    if (isTailMarker(item)) {
+      yield* endPart(item.marker === 'object')
+      if (item.marker === 'object' && carry.length > 0) yield text(Buffer.concat(carry))
+      carry = []
+      yield item
+      continue
+    }
+    if (typeof item === 'string') {
+      if (state === 'sniff') state = 'plain'
+      yield* split(Buffer.from(item, 'utf8'))
+    } else yield* feed(Buffer.isBuffer(item) ? item : Buffer.from(item.buffer, item.byteOffset, item.byteLength))
+  }
+  yield* endPart(true)
   if (carry.length > 0) yield text(Buffer.concat(carry))
 }
