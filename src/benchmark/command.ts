@@ -140,6 +140,8 @@ function planResults(flag: string | undefined, runId: string, clientId: string, 
 /** `bucketflow bench <workload> s3://bucket/prefix/`. */
 export async function runWorkload(workload: BenchWorkload, url: string, flags: WorkloadFlags, g: BenchGlobals, out: Output): Promise<number> {
   const target = parseS3Url(url)
+  // A prefix is a folder: `s3://b/bench` means bench/ (else keys would be bench<run-id>/...).
+  if (target.key !== '' && !target.key.endsWith('/')) target.key += '/'
   const concurrency = parseLevels(g.concurrency)
   const duration = parseDuration(flags.duration)
   const levels = Array.isArray(concurrency) ? concurrency : [concurrency]

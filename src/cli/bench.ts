@@ -63,7 +63,8 @@ function allowConcurrencyLists(program: Command): void {
 function addWorkload(bench: Command, name: keyof typeof WORKLOADS): void {
   const cmd = bench
     .command(`${name} <url>`)
-    .description(`${WORKLOADS[name]}; url is s3://bucket/prefix/`)
+    .description(`${WORKLOADS[name]}; url is s3://bucket/prefix/ (the prefix is a folder: a final '/' is implied)`)
+    .configureHelp({ showGlobalOptions: true })
     .option('-d, --duration <time>', 'longest measured time, e.g. 30s, 5m, 1h', '30s')
     .option('-s, --size <sizes>', 'object size: 4KiB; a list 4KiB,1MiB; or random between bounds 1KiB-10MiB (default 1MiB; stat/list/delete 1KiB; multipart 64MiB)')
     .option('--objects <n>', 'objects uploaded first (default 1000; delete 10000)')
