@@ -3,7 +3,7 @@
  * every request it makes is seen, so the samples, the operation mix and the keys it touches are
  * checked against the wire, and its figures against DuckDB reading its own Parquet file.
  */
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
@@ -253,4 +253,26 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
     expect(summary.cleanup?.deleted).toBe(10)
     expect(await direct.list('sweep/')).toEqual([])
   }, 120_000)
+
+  it('aborted while preparing: resolves with nothing measured, deletes what it uploaded, writes no results file', async () => {
+    const controller = new AbortController()
+    const file = join(dir, 'aborted.parquet')
+    const summary = await benchmark(bucket, {
+      workload: 'get',
+      objects: 2000,
+      sizes: 100,
+      prefix: 'early/',
+      results: file,
+      signal: controller.signal,
+      onPhase: (p) => {
+        if (p.phase === 'prepare') setTimeout(() => controller.abort(), 200)
+      },
+    })
+    expect(summary.levels).toEqual([])
+    expect(summary.cleanup!.deleted).toBeGreaterThan(0)
+    expect(summary.cleanup!.deleted).toBeLessThan(2000)
+    expect(await direct.list('early/')).toEqual([])
+    await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' })
+    expect(summary.notes.join(' ')).toMatch(/No samples: no results file was written/)
+  }, 60_000)
 })

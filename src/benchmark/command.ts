@@ -240,7 +240,8 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
   await results.writeSummary(json)
   if (g.json) process.stdout.write(JSON.stringify(summary) + '\n')
   else process.stdout.write(`${formatSummary(summary)}\n`)
-  out.summary(`wrote ${results.parquet} and ${results.summary}`)
+  const samples = summary.levels.reduce((n, l) => n + l.samples, 0)
+  out.summary(samples > 0 ? `wrote ${results.parquet} and ${results.summary}` : `no samples; wrote ${results.summary}`)
   if (controller.signal.aborted) return EXIT_INTERRUPTED
   return summary.levels.some((l) => l.total.failed > 0) || (summary.cleanup?.failed ?? 0) > 0 ? EXIT_FAILED : EXIT_OK
 }

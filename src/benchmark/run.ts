@@ -26,6 +26,7 @@
  * @packageDocumentation
  */
 import { randomBytes } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { cpus, hostname } from 'node:os'
 import { BucketflowError, InvalidArgumentError, MAX_PART_SIZE, MIN_PART_SIZE, type Bucket } from '../index.js'
 import { Autoterm, autotermSettings } from './autoterm.js'
@@ -250,7 +251,7 @@ export async function benchmark(bucket: Bucket, options: BenchmarkOptions): Prom
   if (writer && failure !== undefined) await writer.abort(failure)
   else if (writer) {
     try {
-      await writer.end()
+      if ((await writer.end()) === undefined) notes.push('No samples: no results file was written.')
     } catch (err) {
       failure = err
     }
@@ -304,6 +305,8 @@ function mixedPicker(weights: Record<MixedOperation, number>, random: Random): (
 async function runLevel(ctx: OpContext, s: Settings, concurrency: number, autotermOptions: ReturnType<typeof autotermSettings>, options: BenchmarkOptions, writer: SampleWriter | undefined): Promise<LevelSummary> {
   const stats = new SampleStats({ exactLimit: s.exactLimit, window: s.window })
   const controller = new AbortController()
+  // Every request in flight links its own controller to this signal.
+  setMaxListeners(0, controller.signal)
   const outer = options.signal
   const onAbort = () => controller.abort(outer?.reason)
   outer?.addEventListener('abort', onAbort, { once: true })

@@ -128,7 +128,8 @@ export interface SampleWriterOptions {
 /**
  * Streams samples to a Parquet file in batches. Memory: one batch being filled plus up to
  * `maxQueued` batches waiting (8192 rows each, ~70 bytes a row) plus the Parquet writer's row
- * group (65,536 rows): under 10 MB however long the run.
+ * group (65,536 rows): under 10 MB however long the run. The file is started with the first
+ * batch, so a run without samples writes none (and an abort before it leaves nothing).
  */
 export class SampleWriter {
   readonly batchRows: number
@@ -141,21 +142,16 @@ export class SampleWriter {
   #rows = 0
   #failure: unknown
   readonly #abort = new AbortController()
-  readonly done: Promise<WriteParquetResult>
+  #done: Promise<WriteParquetResult> | undefined
 
   constructor(
-    destination: ParquetDestination,
+    readonly destination: ParquetDestination,
     readonly run: string,
     readonly workload: string,
     options: SampleWriterOptions = {},
   ) {
     this.batchRows = options.batchRows ?? 8192
     this.maxQueued = options.maxQueued ?? 4
-    this.done = writeParquet(this.#batches(), destination, { rowGroupRows: 65_536, signal: this.#abort.signal })
-    this.done.catch((err: unknown) => {
-      this.#failure ??= err
-      this.#release()
-    })
   }
 
   /** The writer's failure, if it failed (the destination could not be written). */
@@ -163,7 +159,7 @@ export class SampleWriter {
     return this.#failure
   }
 
-  /** Samples written so far (taken by the Parquet writer or waiting). */
+  /** Samples taken so far. */
   get rows(): number {
     return this.#rows
   }
@@ -186,15 +182,17 @@ export class SampleWriter {
     if (this.#pending.length >= this.batchRows) this.#flush()
   }
 
-  /** Write what is left and finish the file; resolves once it is complete. */
-  async end(): Promise<WriteParquetResult> {
+  /**
+   * Write what is left and finish the file; resolves once it is complete. With no samples at all
+   * no file is written (Parquet needs a row group) and it resolves to undefined.
+   */
+  async end(): Promise<WriteParquetResult | undefined> {
     if (!this.#ended) {
-      // Always one batch, so that a run with no samples still writes a file with the schema.
-      if (this.#pending.length > 0 || this.#rows === 0) this.#flush()
+      if (this.#pending.length > 0) this.#flush()
       this.#ended = true
       this.#wake?.()
     }
-    return this.done
+    return this.#done
   }
 
   /** Give up: the destination is not completed (a partial file is removed, an upload aborted). */
@@ -202,12 +200,19 @@ export class SampleWriter {
     this.#ended = true
     this.#abort.abort(reason)
     this.#wake?.()
-    await this.done.catch(() => undefined)
+    await this.#done?.catch(() => undefined)
   }
 
   #flush(): void {
     this.#queue.push(samplesToBatch(this.#pending, this.run, this.workload))
     this.#pending = []
+    if (!this.#done) {
+      this.#done = writeParquet(this.#batches(), this.destination, { rowGroupRows: 65_536, signal: this.#abort.signal })
+      this.#done.catch((err: unknown) => {
+        this.#failure ??= err
+        this.#release()
+      })
+    }
     this.#wake?.()
   }
 

@@ -4,14 +4,18 @@
  * request estimate, and the CLI's value parsers.
  */
 import { spawnSync } from 'node:child_process'
-import { resolve } from 'node:path'
+import { mkdtemp, readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { describe, expect, it } from 'vitest'
 import { Autoterm, AUTOTERM_DEFAULTS, autotermSettings, isStable } from '../../src/benchmark/autoterm.js'
 import { parseDuration, parseLevels, parseWeights } from '../../src/benchmark/command.js'
 import { estimateRequests, kneeOf, parseSize, parseSizes, quantile, quantileInterval } from '../../src/benchmark/index.js'
 import { meanSize, Random } from '../../src/benchmark/sizes.js'
+import { SampleWriter } from '../../src/benchmark/samples.js'
 import { LogHistogram } from '../../src/benchmark/stats.js'
+import type { BenchSample } from '../../src/benchmark/types.js'
 
 describe('sizes', () => {
   it('parses sizes, lists and ranges with binary and decimal units', () => {
@@ -126,6 +130,51 @@ describe('autoterm', () => {
     expect(autotermSettings(false)).toBeUndefined()
     expect(() => autotermSettings({ last: 30 })).toThrow(/autoterm.last/)
     expect(() => autotermSettings({ tolerance: 0 })).toThrow(/autoterm.tolerance/)
+  })
+})
+
+describe('SampleWriter', () => {
+  const sample = (i: number): BenchSample => ({
+    op: i % 3 === 0 ? 'get' : 'put',
+    size: i,
+    objects: 1,
+    start: 1_800_000_000_000 + i / 1000,
+    ttfb: i % 3 === 0 ? i / 7 : null,
+    duration: i / 3,
+    outcome: i % 100 === 0 ? 'NoSuchKey' : 'ok',
+    client: 'c-1',
+    concurrency: 4,
+    worker: i % 4,
+  })
+
+  it('streams batches to Parquet with backpressure, every value intact', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bf-writer-'))
+    const file = join(dir, 's.parquet')
+    const writer = new SampleWriter(file, 'run-1', 'mixed', { batchRows: 1000, maxQueued: 2 })
+    let waited = 0
+    for (let i = 0; i < 25_000; i++) {
+      if (writer.full) {
+        waited++
+        await writer.ready()
+      }
+      writer.push(sample(i))
+    }
+    const result = await writer.end()
+    expect(result?.rows).toBe(25_000)
+    expect(waited).toBeGreaterThan(0)
+    const db = await (await DuckDBInstance.create(':memory:')).connect()
+    const rows = (await db.runAndReadAll(`SELECT count(*)::INT AS n, count(DISTINCT run)::INT AS runs, sum(size)::BIGINT AS bytes, count(ttfb_ms)::INT AS ttfbs,
+      sum(CASE WHEN outcome = 'NoSuchKey' THEN 1 ELSE 0 END)::INT AS failed, max(epoch_us(start))::BIGINT AS last, max(duration_ms) AS longest FROM '${file}'`)).getRowObjectsJS()
+    expect(rows).toEqual([{ n: 25_000, runs: 1, bytes: BigInt((24_999 * 25_000) / 2), ttfbs: 8334, failed: 250, last: 1_800_000_000_000_000n + 24_999n, longest: 24_999 / 3 }])
+  })
+
+  it('leaves no file when aborted, and writes none without samples', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bf-writer-'))
+    const aborted = new SampleWriter(join(dir, 'a.parquet'), 'r', 'put', { batchRows: 10 })
+    for (let i = 0; i < 95; i++) aborted.push(sample(i))
+    await aborted.abort(new Error('stop'))
+    expect(await new SampleWriter(join(dir, 'b.parquet'), 'r', 'put').end()).toBeUndefined()
+    expect(await readdir(dir)).toEqual([])
   })
 })
 
