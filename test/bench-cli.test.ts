@@ -155,6 +155,12 @@ describe('bucketflow bench (CLI)', () => {
     expect(refused.stderr).toMatch(/already holds objects that are not this run's \(e\.g\. "taken\/keep\.txt"\)/)
     expect(await b.list('taken/')).toEqual(['taken/keep.txt'])
 
+    // Results that could not be written are found before the run, not after it.
+    const noResults = await cli(['bench', 'put', `s3://${b.name}/fresh/`, '-d', '1s', '--results', `s3://${b.name}-missing/results/r1/`])
+    expect(noResults.code).toBe(1)
+    expect(noResults.stderr).toMatch(/NoSuchBucket/)
+    expect(await b.list('fresh/')).toEqual([])
+
     const usage = await cli(['bench', 'get', `s3://${b.name}/x/`, '-c', '8,0'])
     expect(usage.code).toBe(2)
     const badSize = await cli(['bench', 'get', `s3://${b.name}/x/`, '--size', '10 parsecs'])

@@ -195,6 +195,8 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
       [{ workload: 'nope' as BenchWorkload }, 'workload'],
       [{ concurrency: 0 }, 'concurrency'],
       [{ concurrency: [8, 0] }, 'concurrency'],
+      [{ concurrency: [8, 8] }, 'concurrency'],
+      [{ duration: 30 * 24 * 3600_000 }, 'duration'],
       [{ duration: -1 }, 'duration'],
       [{ sizes: [] }, 'sizes'],
       [{ sizes: { min: 10, max: 1 } }, 'sizes'],

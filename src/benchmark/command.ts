@@ -4,7 +4,8 @@
  * them runs).
  * @packageDocumentation
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { access, mkdir, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { Bucket, InvalidArgumentError, isAwsEndpoint, resolveEndpoint, type ParquetDestination } from '../index.js'
 import { EXIT_FAILED, EXIT_OK, openBucket, parseS3Url, type GlobalOptions, type Output } from '../cli/common.js'
@@ -104,6 +105,8 @@ interface ResultsPlan {
   summary: string
   /** Writes the JSON summary beside the Parquet. */
   writeSummary: (json: string) => Promise<void>
+  /** Fails now if the results could not be written later (missing bucket, no permission). */
+  check: () => Promise<void>
 }
 
 /** The global options without a concurrency list (bench's own; a Bucket takes one number). */
@@ -123,6 +126,9 @@ function planResults(flag: string | undefined, runId: string, clientId: string, 
       parquet: `s3://${url.bucket}/${key}`,
       summary: `s3://${url.bucket}/${summaryPathOf(key)}`,
       writeSummary: async (json) => void (await bucket.put(json, summaryPathOf(key), { literal: true, contentType: 'application/json' })),
+      check: async () => {
+        for await (const _ of bucket.list(folder)) break
+      },
     }
   }
   const path = flag === undefined ? join('bench-results', `${runId}-${workload}.parquet`) : flag.endsWith('.parquet') ? flag : join(flag, `${runId}-${clientId}.parquet`)
@@ -133,6 +139,10 @@ function planResults(flag: string | undefined, runId: string, clientId: string, 
     writeSummary: async (json) => {
       await mkdir(dirname(path), { recursive: true })
       await writeFile(summaryPathOf(path), json)
+    },
+    check: async () => {
+      await mkdir(dirname(path), { recursive: true })
+      await access(dirname(path), constants.W_OK)
     },
   }
 }
@@ -192,6 +202,7 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
     process.stderr.write(`${estimate.text}\n`)
     if (!flags.yes) throw usage('yes', `The endpoint is AWS (${endpoint ?? 'the default'}), where requests cost money: add --yes to run`)
   }
+  await results.check()
   const bucket: Bucket = openBucket(target.bucket, { ...plain(g), concurrency: Math.max(8, Math.ceil(Math.max(...levels) / 2)) })
 
   // Ctrl-C (or SIGTERM): stop, clean up, report what was measured; a second one exits at once.
@@ -235,6 +246,7 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
   } finally {
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
+    if (live) process.stderr.write('\r\x1b[K')
   }
   const json = `${JSON.stringify(summary, null, 2)}\n`
   await results.writeSummary(json)

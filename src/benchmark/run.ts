@@ -54,6 +54,9 @@ export function defaultObjects(workload: BenchmarkOptions['workload']): number {
 /** warp's mixed distribution. */
 export const DEFAULT_WEIGHTS: Record<MixedOperation, number> = { get: 45, stat: 30, put: 15, delete: 10 }
 
+/** The longest a Node timer waits, ms. */
+const MAX_TIMER = 2 ** 31 - 1
+
 /** Largest size a single-request workload sends (larger objects: use multipart). */
 const MAX_SINGLE = 256 * MiB
 
@@ -104,8 +107,11 @@ function settingsOf(o: BenchmarkOptions): Settings {
   const levels = Array.isArray(o.concurrency) ? [...(o.concurrency as number[])] : [(o.concurrency as number | undefined) ?? 16]
   if (levels.length === 0) throw bad('concurrency', 'Expected concurrency to be an integer >= 1 or a non-empty list of them, got []')
   for (const c of levels) validateInteger(c, 'concurrency', 1)
+  if (new Set(levels).size !== levels.length) throw bad('concurrency', `Expected distinct concurrency levels, got ${levels.join(',')}`)
   const duration = o.duration ?? 30_000
-  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration <= 0) throw bad('duration', `Expected duration to be milliseconds > 0, got ${String(duration)}`)
+  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration <= 0 || duration > MAX_TIMER) {
+    throw bad('duration', `Expected duration to be milliseconds > 0 and at most ${MAX_TIMER} (24.8 days), got ${String(duration)}`)
+  }
   const sizes = o.sizes ?? defaultSizes(o.workload)
   validateSizes(sizes)
   const largest = maxSize(sizes)
@@ -162,8 +168,12 @@ function codeOf(err: unknown): string {
   return typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'Error'
 }
 
-/** Abortable wait. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Abortable wait (in steps a Node timer can take). */
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  for (let left = ms; left > 0 && !signal.aborted; left -= MAX_TIMER) await sleepStep(Math.min(left, MAX_TIMER), signal)
+}
+
+function sleepStep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted || ms <= 0) return resolve()
     const timer = setTimeout(done, ms)
@@ -319,16 +329,16 @@ async function runLevel(ctx: OpContext, s: Settings, concurrency: number, autote
   const progress = { ok: 0, failed: 0, bytes: 0, lastOk: 0, lastBytes: 0, p99: new LogHistogram() }
   let issued = 0
   const deadline = setTimeout(() => stop('duration'), s.duration)
-  const ticker = setInterval(() => {
-    const now = performance.timeOrigin + performance.now()
-    if (autoterm && stoppedBy === undefined) {
-      const b = autoterm.check(now)
-      if (b) {
-        decided = { decidedAt: now, bounds: b.bounds, counts: b.counts }
-        stop('autoterm')
-      }
-    }
-  }, 100)
+  const ticker = autoterm
+    ? setInterval(() => {
+        const now = performance.timeOrigin + performance.now()
+        const b = stoppedBy === undefined ? autoterm.check(now) : undefined
+        if (b) {
+          decided = { decidedAt: now, bounds: b.bounds, counts: b.counts }
+          stop('autoterm')
+        }
+      }, 100)
+    : undefined
   const reporter = options.onProgress
     ? setInterval(() => {
         options.onProgress!({
@@ -365,6 +375,8 @@ async function runLevel(ctx: OpContext, s: Settings, concurrency: number, autote
           // delete: the objects ran out, this worker is done. Otherwise every object was busy
           // (mixed, a small pool): let the others progress and pick again.
           if (s.workload === 'delete') return
+          // mixed without puts: once its objects are deleted, nothing is left to do.
+          if (ctx.pool.size === 0 && s.weights?.put === 0) return void stop('exhausted')
           await new Promise((resolve) => setImmediate(resolve))
           continue
         }
@@ -403,7 +415,7 @@ async function runLevel(ctx: OpContext, s: Settings, concurrency: number, autote
     await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)))
   } finally {
     clearTimeout(deadline)
-    clearInterval(ticker)
+    if (ticker) clearInterval(ticker)
     if (reporter) clearInterval(reporter)
     outer?.removeEventListener('abort', onAbort)
     await closeListings(ctx)
