@@ -81,7 +81,22 @@ describe('bucketflow bench (CLI)', () => {
     const [[n]] = (await db.runAndReadAll(`SELECT count(*)::INT FROM '${results}' WHERE outcome = 'ok'`)).getRows() as [[number]]
     expect(n).toBe(summary.levels[0]!.total.ok)
     expect(run.stdout).toMatch(/^put on http/m)
+    // Not a terminal: status lines, no live progress.
+    expect(run.stderr).not.toMatch(/\x1b\[K/)
+    expect(run.stderr).not.toMatch(/ops\/s {2}/)
   }, 120_000)
+
+  it('shows live progress (ops/s, MiB/s, p99 so far) on a terminal', async () => {
+    const b = bucket()
+    const dir = await mkdtemp(join(tmpdir(), 'bf-bench-tty-'))
+    // `script` gives the command a pseudo-terminal, as a person's shell would.
+    const command = `${process.execPath} --import tsx ${main} bench stat s3://${b.name}/tty/ -d 3s -c 2 --objects 5 --results ${join(dir, 'tty.parquet')}`
+    const run = await runScript('/usr/bin/script', ['-qec', command, '/dev/null'], { direct: true })
+    expect(run.code, run.stdout).toBe(0)
+    expect(run.stdout).toMatch(/\r\x1b\[Kstat c=2 \d+s {2}[\d.]+ ops\/s {2}[\d.]+ MiB\/s {2}p99 [\d.]+ ms {2}ok \d+ {2}errors 0/)
+    expect(run.stdout).toMatch(/^stat +[\d.]+ +- +[\d.]+/m)
+    expect(await b.list('tty/')).toEqual([])
+  }, 60_000)
 
   it('two clients share a run through s3://…/results/<run-id>/; the report merges them and sums their throughput', async () => {
     const b = bucket()
