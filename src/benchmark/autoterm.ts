@@ -23,7 +23,14 @@ import type { AutotermOptions } from './types.js'
 /** Slot width, ms. */
 export const AUTOTERM_SLOT = 10
 
-/** The defaults: warp's 25 blocks, the last 7 within 7.5%, stable for 10 s. */
+/**
+ * The defaults: warp's 25 blocks, the last 7 within 7.5%, stable for 10 s.
+ *
+ * @example
+ * ```ts
+ * await benchmark(bucket, { workload: 'get', duration: 600_000, autoterm: { ...AUTOTERM_DEFAULTS, tolerance: 0.05 } })
+ * ```
+ */
 export const AUTOTERM_DEFAULTS: Required<AutotermOptions> = { blocks: 25, last: 7, tolerance: 0.075, minStable: 10_000 }
 
 /** Fill in and check autoterm options. Throws InvalidArgumentError. */

@@ -99,7 +99,14 @@ function plot(series: Series[], opts: { top: number; height: number; logX?: bool
   return out
 }
 
-/** Throughput over time: successful operations per second per window, per operation and level. */
+/**
+ * Throughput over time: successful operations per second per window, per operation and level.
+ *
+ * @example
+ * ```ts
+ * await writeFile('throughput.svg', throughputChart(summary))
+ * ```
+ */
 export function throughputChart(summary: BenchmarkSummary): string {
   const origin = Math.min(...summary.levels.flatMap((l) => l.windows.map((w) => w[0])), Number.POSITIVE_INFINITY)
   const windowSeconds = summary.settings.window / 1000
@@ -115,7 +122,14 @@ export function throughputChart(summary: BenchmarkSummary): string {
   return frame(`${summary.workload}: throughput over time${clients}`, 'seconds', `ops/s per ${windowSeconds} s window`, plot(series, { top: PAD.top, height: H - PAD.top - PAD.bottom, yFormat: (v) => String(Number(v.toPrecision(4))) }))
 }
 
-/** Latency per operation: CDF (top) and histogram (bottom), both on a log scale of milliseconds. */
+/**
+ * Latency per operation: CDF (top) and histogram (bottom), both on a log scale of milliseconds.
+ *
+ * @example
+ * ```ts
+ * await writeFile('latency.svg', latencyChart((await loadResults('get.parquet')).summary))
+ * ```
+ */
 export function latencyChart(summary: BenchmarkSummary): string {
   const cdf: Series[] = []
   const hist: Series[] = []

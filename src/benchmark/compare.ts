@@ -42,7 +42,15 @@ export interface ComparisonRow {
   p99: Change | null
 }
 
-/** Compare two summaries (runs, or merged clients) operation by operation. */
+/**
+ * Compare two summaries (runs, or merged clients) operation by operation, level by level.
+ *
+ * @example
+ * ```ts
+ * const rows = compareSummaries(before, after)
+ * console.log(rows.filter((r) => r.opsPerSecond.significant).map((r) => `${r.op} ${r.opsPerSecond.change}`))
+ * ```
+ */
 export function compareSummaries(a: BenchmarkSummary, b: BenchmarkSummary): ComparisonRow[] {
   const rows: ComparisonRow[] = []
   const single = a.levels.length === 1 && b.levels.length === 1
@@ -92,7 +100,14 @@ function pct(c: Change): string {
   return c.significant ? s : `${s} (noise)`
 }
 
-/** The comparison as a table: a -> b, change, and whether it is beyond the noise. */
+/**
+ * The comparison as a table: a -> b, change, and whether it is beyond the noise.
+ *
+ * @example
+ * ```ts
+ * console.log(formatComparison(compareSummaries(before, after), ['main', 'branch']))
+ * ```
+ */
 export function formatComparison(rows: readonly ComparisonRow[], labels: [string, string] = ['a', 'b']): string {
   if (rows.length === 0) return 'nothing to compare: the two results share no operation at the same concurrency'
   const table = [['op', 'conc', `ops/s ${labels[0]}`, `ops/s ${labels[1]}`, 'change', `p50 ${labels[0]}`, `p50 ${labels[1]}`, 'change', `p99 ${labels[0]}`, `p99 ${labels[1]}`, 'change']]

@@ -70,7 +70,14 @@ function perOp(op: BenchOperation, options: BenchmarkOptions, size: number): Req
   }
 }
 
-/** Estimate the requests (and their cost) of a run with these options. */
+/**
+ * Estimate the requests (and their cost) of a run with these options.
+ *
+ * @example
+ * ```ts
+ * const { total, usd, text } = estimateRequests({ workload: 'mixed', concurrency: 32, duration: 300_000 })
+ * ```
+ */
 export function estimateRequests(options: BenchmarkOptions): RequestEstimate {
   const levels = Array.isArray(options.concurrency) ? (options.concurrency as number[]) : [(options.concurrency as number | undefined) ?? 16]
   const duration = options.duration ?? 30_000

@@ -22,17 +22,17 @@
  * ```
  * @packageDocumentation
  */
-export { benchmark, defaultClientId, defaultObjects, defaultSizes, DEFAULT_WEIGHTS, newRunId } from './run.js'
-export { AUTOTERM_DEFAULTS, isStable, type AutotermBlocks } from './autoterm.js'
+export { benchmark, DEFAULT_WEIGHTS } from './run.js'
+export { AUTOTERM_DEFAULTS } from './autoterm.js'
 export { compareSummaries, formatComparison, type Change, type ComparisonRow } from './compare.js'
 export { estimateRequests, type RequestCounts, type RequestEstimate } from './cost.js'
 export { latencyChart, throughputChart } from './charts.js'
-export { loadResults, summaryPathOf, type LoadedResults, type LoadResultsOptions } from './results.js'
+export { loadResults, type LoadedResults, type LoadResultsOptions } from './results.js'
 export { readSamples, SAMPLE_SCHEMA, SampleWriter, type SampleWriterOptions, type StoredSample } from './samples.js'
-export { describeSizes, formatSize, parseSize, parseSizes, type SizeSpec } from './sizes.js'
-export { quantile, quantileInterval } from './stats.js'
-export { kneeOf, KNEE_RULE } from './summary.js'
-export { formatLevel, formatSummary, formatSweep } from './table.js'
+export { parseSize, parseSizes, type SizeSpec } from './sizes.js'
+export { quantile } from './stats.js'
+export { kneeOf } from './summary.js'
+export { formatSummary } from './table.js'
 export {
   WORKLOADS,
   type AutotermOptions,

@@ -92,6 +92,11 @@ async function s3Sources(url: string, openBucket: (name: string) => Bucket, tmp:
  * Read and merge benchmark results: a `.parquet` file, a folder of them, an `s3://` folder
  * (every client of a run), or a list of these. Memory: one batch of samples at a time plus the
  * statistics (see stats.ts); S3 files are downloaded to a temporary folder, removed after.
+ *
+ * @example
+ * ```ts
+ * const { summary, files } = await loadResults(['bench-results/a.parquet', 'bench-results/b.parquet'])
+ * ```
  */
 export async function loadResults(source: string | readonly string[], options: LoadResultsOptions = {}): Promise<LoadedResults> {
   const list = typeof source === 'string' ? [source] : [...source]

@@ -51,7 +51,14 @@ export function defaultObjects(workload: BenchmarkOptions['workload']): number {
   return workload === 'put' || workload === 'multipart' ? 0 : workload === 'delete' ? 10_000 : 1000
 }
 
-/** warp's mixed distribution. */
+/**
+ * warp's mixed distribution: the weights of the mixed workload when none are given.
+ *
+ * @example
+ * ```ts
+ * await benchmark(bucket, { workload: 'mixed', weights: { ...DEFAULT_WEIGHTS, delete: 0 } })
+ * ```
+ */
 export const DEFAULT_WEIGHTS: Record<MixedOperation, number> = { get: 45, stat: 30, put: 15, delete: 10 }
 
 /** The longest a Node timer waits, ms. */
@@ -192,6 +199,12 @@ function sleepStep(ms: number, signal: AbortSignal): Promise<void> {
  * other objects rejects (InvalidArgumentError, argument `prefix`) unless `reuse`. Aborting
  * `signal` stops the run, cleans up and resolves with what was measured (`stoppedBy: 'signal'`).
  * A failure to write `results` rejects after cleanup.
+ *
+ * @example
+ * ```ts
+ * const summary = await benchmark(bucket, { workload: 'put', duration: 30_000, concurrency: 16, sizes: [4096, 1024 ** 2], results: 'put.parquet' })
+ * for (const op of summary.levels[0]!.ops) console.log(op.op, op.opsPerSecond, op.latency?.p99)
+ * ```
  */
 export async function benchmark(bucket: Bucket, options: BenchmarkOptions): Promise<BenchmarkSummary> {
   const s = settingsOf(options)

@@ -46,7 +46,14 @@ const FIELDS = [
   new Field('outcome', new Utf8(), false),
 ]
 
-/** The Arrow schema of a results file. */
+/**
+ * The Arrow schema of a results file (see the module docs for its columns).
+ *
+ * @example
+ * ```ts
+ * console.log(SAMPLE_SCHEMA.fields.map((f) => `${f.name}: ${f.type}`))
+ * ```
+ */
 export const SAMPLE_SCHEMA = new Schema(FIELDS)
 
 const encoder = new TextEncoder()
@@ -130,6 +137,16 @@ export interface SampleWriterOptions {
  * `maxQueued` batches waiting (8192 rows each, ~70 bytes a row) plus the Parquet writer's row
  * group (65,536 rows): under 10 MB however long the run. The file is started with the first
  * batch, so a run without samples writes none (and an abort before it leaves nothing).
+ *
+ * @example
+ * ```ts
+ * const writer = new SampleWriter('samples.parquet', 'run-1', 'get')
+ * for (const s of samples) {
+ *   if (writer.full) await writer.ready()
+ *   writer.push(s)
+ * }
+ * await writer.end()
+ * ```
  */
 export class SampleWriter {
   readonly batchRows: number

@@ -21,6 +21,11 @@ import type { BenchOperation, BenchSample } from './types.js'
 /**
  * The `p` quantile of sorted values, as DuckDB's `quantile_cont`: the value at rank
  * `h = (n - 1) * p`, interpolated linearly between its neighbours. NaN for no values.
+ *
+ * @example
+ * ```ts
+ * quantile(Float64Array.from([1, 2, 3, 4]), 0.5) // 2.5
+ * ```
  */
 export function quantile(sorted: ArrayLike<number>, p: number): number {
   const n = sorted.length

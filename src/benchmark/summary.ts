@@ -171,6 +171,11 @@ export const KNEE_RULE = 'the lowest concurrency whose throughput (ops/s) reache
  * The knee of a sweep: the lowest concurrency whose throughput reaches 90% of the best level's.
  * Beyond it, more requests in flight mostly add latency. When that is the highest level tried,
  * throughput was still rising: try higher.
+ *
+ * @example
+ * ```ts
+ * kneeOf(summary.levels.map((l) => ({ concurrency: l.concurrency, opsPerSecond: l.total.opsPerSecond })))
+ * ```
  */
 export function kneeOf(levels: readonly { concurrency: number; opsPerSecond: number }[]): { concurrency: number; rule: string } | undefined {
   if (levels.length < 2) return undefined

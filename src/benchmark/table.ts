@@ -96,7 +96,14 @@ export function formatSweep(summary: BenchmarkSummary): string {
   return lines.join('\n')
 }
 
-/** The whole summary: a header line, one table per level, the sweep table, notes. */
+/**
+ * The whole summary: a header line, one table per level, the sweep table, notes.
+ *
+ * @example
+ * ```ts
+ * console.log(formatSummary((await loadResults('s3://bench/results/run-42/', { openBucket: (n) => new Bucket(n) })).summary))
+ * ```
+ */
 export function formatSummary(summary: BenchmarkSummary): string {
   const head = `${summary.workload} on ${summary.endpoint || '?'} s3://${summary.bucket}/${summary.keyPrefix}  sizes ${summary.settings.sizes}  run ${summary.runId}  client${summary.clients.length > 1 ? 's' : ''} ${summary.clients.join(', ')}`
   const out = [head, '']

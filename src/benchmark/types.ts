@@ -11,7 +11,14 @@ export type BenchOperation = 'put' | 'get' | 'stat' | 'delete' | 'list' | 'copy'
 /** What a run does: one operation, or `mixed` (get, stat, put and delete by weight). */
 export type BenchWorkload = BenchOperation | 'mixed'
 
-/** Every workload, in the order the CLI lists them. */
+/**
+ * Every workload, in the order the CLI lists them.
+ *
+ * @example
+ * ```ts
+ * for (const workload of WORKLOADS) await benchmark(bucket, { workload, duration: 10_000 })
+ * ```
+ */
 export const WORKLOADS: readonly BenchWorkload[] = ['put', 'get', 'mixed', 'list', 'stat', 'delete', 'multipart', 'copy']
 
 /** Operations of the mixed workload. */
