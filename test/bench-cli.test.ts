@@ -176,6 +176,10 @@ describe('bucketflow bench (CLI)', () => {
     expect(noResults.stderr).toMatch(/NoSuchBucket/)
     expect(await b.list('fresh/')).toEqual([])
 
+    for (const args of [['bench', 'put'], ['bench', 'put', `s3://${b.name}/x/`, '--bogus'], ['bench', 'report'], ['bench', 'compare', 'a.parquet']]) {
+      const r = await cli(args)
+      expect(r.code, args.join(' ')).toBe(2)
+    }
     const usage = await cli(['bench', 'get', `s3://${b.name}/x/`, '-c', '8,0'])
     expect(usage.code).toBe(2)
     const badSize = await cli(['bench', 'get', `s3://${b.name}/x/`, '--size', '10 parsecs'])

@@ -243,4 +243,7 @@ Examples:
       }),
     )
   addPeers(bench)
+  // Usage errors of these nested commands reach the program's handler (exit code 2), as the
+  // top-level commands' do.
+  for (const cmd of bench.commands) cmd.exitOverride()
 }
