@@ -1,7 +1,7 @@
 /**
  * Measurements of the load generator itself (bucketflow/bench), not of a store:
  *
- *   npx tsx bench/load.ts null [--seconds 10] [--runs 3] [-c 16] [--size 4KiB] [--ops get,stat,put]
+ *   npx tsx bench/load.ts null [--seconds 10] [--runs 3] [-c 16] [--size 4KiB] [--ops get,stat,put] [--warmup 3]
  *     Small requests against a null S3 server (bench/null-s3.ts, its own process): requests per
  *     second, client CPU per request, and requests per second per core of client CPU. The goal
  *     is >= 5,000 small GETs per second per core.
@@ -11,6 +11,11 @@
  *     once a second. With the statistics past their exact limit, memory must stay flat however
  *     many samples the run makes.
  *
+ *   node --expose-gc --import tsx bench/load.ts bookkeeping [--samples 3000000] [--exact-limit 1000000]
+ *     The generator's own memory per sample, without a network: synthetic samples through the
+ *     same statistics and Parquet writer a run uses; retained heap (after GC) and RSS every
+ *     250,000 samples. Flat past the exact limit: the bound of a long run.
+ *
  * Figures are medians of the runs; the machine's other load is printed with them.
  */
 import { spawn } from 'node:child_process'
@@ -19,7 +24,8 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Bucket } from '../src/index.js'
-import { benchmark, parseSize, type BenchOperation } from '../src/benchmark/index.js'
+import { benchmark, parseSize, SampleWriter, type BenchOperation, type BenchSample } from '../src/benchmark/index.js'
+import { SampleStats } from '../src/benchmark/stats.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
@@ -59,12 +65,15 @@ async function nullRuns(): Promise<void> {
   const concurrency = Number(flag('-c', '16'))
   const size = parseSize(flag('--size', '4KiB'))
   const ops = flag('--ops', 'get,stat,put').split(',') as BenchOperation[]
+  const warmup = Number(flag('--warmup', '3'))
   const server = await nullServer()
   const bucket = openBucket(server.url, concurrency)
   const dir = await mkdtemp(join(tmpdir(), 'bf-load-'))
   console.log(`null server ${server.url}; ${runs} runs of ${seconds} s at concurrency ${concurrency}, ${size} B objects; load average ${loadavg()[0]!.toFixed(2)}`)
   try {
     for (const op of ops) {
+      // Warm up (JIT, sockets): not counted.
+      await benchmark(bucket, { workload: op, duration: warmup * 1000, concurrency, sizes: size, objects: 200, prefix: `load/${op}-warmup/` })
       const rows: { rate: number; perOp: number; perCore: number; cores: number }[] = []
       for (let r = 0; r < runs; r++) {
         const s = await benchmark(bucket, { workload: op, duration: seconds * 1000, concurrency, sizes: size, objects: 200, prefix: `load/${op}-${r}/`, results: join(dir, `${op}-${r}.parquet`) })
@@ -125,10 +134,43 @@ async function memory(): Promise<void> {
   }
 }
 
+async function bookkeeping(): Promise<void> {
+  const total = Number(flag('--samples', '3000000'))
+  const exactLimit = Number(flag('--exact-limit', '1000000'))
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (!gc) console.log('(run with node --expose-gc for retained heap figures)')
+  const dir = await mkdtemp(join(tmpdir(), 'bf-load-book-'))
+  const file = join(dir, 'book.parquet')
+  const stats = new SampleStats({ exactLimit })
+  const writer = new SampleWriter(file, 'run', 'mixed')
+  const ops: BenchOperation[] = ['get', 'put', 'stat']
+  const t0 = 1_800_000_000_000
+  const started = performance.now()
+  try {
+    for (let i = 0; i < total; i++) {
+      if (writer.full) await writer.ready()
+      const s: BenchSample = { op: ops[i % 3]!, size: 4096, objects: 1, start: t0 + i * 0.05, ttfb: i % 3 === 0 ? 1 + (i % 997) / 100 : null, duration: 2 + (i % 1009) / 50, outcome: i % 1000 === 0 ? 'SlowDown' : 'ok', client: 'c', concurrency: 16, worker: i % 16 }
+      stats.add(s)
+      writer.push(s)
+      if ((i + 1) % 250_000 === 0) {
+        gc?.()
+        const m = process.memoryUsage()
+        console.log(`  ${i + 1} samples: heap ${(m.heapUsed / 2 ** 20).toFixed(1)} MiB, RSS ${(m.rss / 2 ** 20).toFixed(0)} MiB, external ${(m.external / 2 ** 20).toFixed(1)} MiB`)
+      }
+    }
+    const result = await writer.end()
+    const secs = (performance.now() - started) / 1000
+    console.log(`${total} samples in ${secs.toFixed(1)} s (${(total / secs).toFixed(0)} per second of bookkeeping), Parquet ${result?.bytes} bytes, ${result?.rowGroups} row groups; exact percentiles kept: ${stats.op('get').latency.exact}`)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
 const mode = process.argv[2]
 if (mode === 'null') await nullRuns()
 else if (mode === 'memory') await memory()
+else if (mode === 'bookkeeping') await bookkeeping()
 else {
-  console.error('usage: npx tsx bench/load.ts null|memory [options] (see the header of bench/load.ts)')
+  console.error('usage: npx tsx bench/load.ts null|memory|bookkeeping [options] (see the header of bench/load.ts)')
   process.exitCode = 2
 }
