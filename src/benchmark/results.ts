@@ -153,7 +153,8 @@ async function merge(sources: Source[], exactLimit: number): Promise<BenchmarkSu
     } else intervals.set(concurrency, common)
   }
   // Pass 2: statistics, and what finished inside each level's interval.
-  const window = sources.find((s) => s.summary)?.summary?.settings.window ?? 1000
+  const given = Number(sources.find((s) => s.summary)?.summary?.settings?.window)
+  const window = Number.isInteger(given) && given >= 10 && given <= 3_600_000 ? given : 1000
   const stats = new Map<number, SampleStats>()
   const counted = new Map<number, IntervalCounts>()
   for (const src of sources) {

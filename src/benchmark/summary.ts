@@ -21,6 +21,9 @@ import type { BenchOperation, LatencySummary, LevelSummary, OpSummary } from './
 
 const MiB = 1024 * 1024
 
+/** Windows a spread is computed over at most (11.5 days of one-second windows). */
+const MAX_WINDOWS = 1_000_000
+
 /** Quantiles at which the CDF of a distribution is drawn. */
 const CDF_POINTS: number[] = [
   ...Array.from({ length: 100 }, (_, i) => i / 100),
@@ -78,7 +81,8 @@ function spreadOf(stats: SampleStats, interval: [number, number], op: BenchOpera
   const w = stats.window
   const first = Math.ceil(interval[0] / w)
   const last = Math.floor(interval[1] / w) - 1
-  if (last < first) return { windows: 0, mean: 0, stddev: 0 }
+  // (A file whose samples span years would mean billions of empty windows: no spread then.)
+  if (!(last >= first) || last - first > MAX_WINDOWS) return { windows: 0, mean: 0, stddev: 0 }
   const rates: number[] = []
   for (let i = first; i <= last; i++) {
     const slot = stats.windows.get(i)
