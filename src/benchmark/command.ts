@@ -14,7 +14,8 @@ import { compareSummaries, formatComparison } from './compare.js'
 import { estimateRequests } from './cost.js'
 import { ID } from './objects.js'
 import { loadResults, summaryPathOf } from './results.js'
-import { newRunId, benchmark } from './run.js'
+import { benchmark } from './run.js'
+import { defaultClientId, newRunId } from './settings.js'
 import { parseSize, parseSizes } from './sizes.js'
 import { formatSummary, ms, rate } from './table.js'
 import type { BenchmarkOptions, BenchmarkSummary, BenchWorkload, MixedOperation } from './types.js'
@@ -163,7 +164,7 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
     if (ID.test(last) && !last.endsWith('.parquet')) runId = last
   }
   runId ??= newRunId()
-  const clientId = flags.clientId ?? (await import('./run.js')).defaultClientId()
+  const clientId = flags.clientId ?? defaultClientId()
   if (flags.startAt !== undefined && !Number.isFinite(Date.parse(flags.startAt))) throw usage('start-at', `Expected --start-at to be an ISO time such as 2026-12-01T15:30:00Z, got ${JSON.stringify(flags.startAt)}`)
   const autoterm = flags.autoterm
     ? {

@@ -16,7 +16,7 @@
  * ```
  * @packageDocumentation
  */
-import { defaultObjects, defaultSizes, DEFAULT_WEIGHTS } from './run.js'
+import { defaultObjects, defaultSizes, DEFAULT_WEIGHTS } from './settings.js'
 import { meanSize } from './sizes.js'
 import type { BenchmarkOptions, BenchOperation } from './types.js'
 

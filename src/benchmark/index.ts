@@ -22,7 +22,8 @@
  * ```
  * @packageDocumentation
  */
-export { benchmark, DEFAULT_WEIGHTS } from './run.js'
+export { benchmark } from './run.js'
+export { DEFAULT_WEIGHTS } from './settings.js'
 export { AUTOTERM_DEFAULTS } from './autoterm.js'
 export { compareSummaries, formatComparison, type Change, type ComparisonRow } from './compare.js'
 export { estimateRequests, type RequestCounts, type RequestEstimate } from './cost.js'
