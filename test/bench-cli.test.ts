@@ -101,7 +101,7 @@ describe('bucketflow bench (CLI)', () => {
   it('two clients share a run through s3://…/results/<run-id>/; the report merges them and sums their throughput', async () => {
     const b = bucket()
     const results = `s3://${b.name}/results/run-two/`
-    const startAt = new Date(Date.now() + 12_000).toISOString()
+    const startAt = new Date(Date.now() + 10_000).toISOString()
     const args = (client: string) => ['-q', 'bench', 'stat', `s3://${b.name}/shared/`, '-d', '3s', '-c', '3', '--objects', '12', '--results', results, '--client-id', client, '--start-at', startAt]
     const [one, two] = await Promise.all([runScript(main, args('one')), runScript(main, args('two'))])
     expect(one.code, one.stderr).toBe(0)
@@ -151,42 +151,43 @@ describe('bucketflow bench (CLI)', () => {
     const [row] = JSON.parse(cmp.stdout) as ComparisonRow[]
     expect(row!.op).toBe('stat')
     expect(row!.opsPerSecond.a).toBeCloseTo(own[0]!.levels[0]!.total.opsPerSecond, 6)
-  }, 180_000)
+  }, 240_000)
 
-  it('refuses an AWS endpoint without --yes after printing the expected requests, and a prefix holding other objects', async () => {
-    const b = bucket()
+  it('refuses an AWS endpoint without --yes, after printing the expected requests', async () => {
     // Any connection attempt would go to 127.0.0.1 (and fail): nothing can reach AWS.
     const aws = await cli(['--endpoint', 'https://s3.us-east-1.amazonaws.com', 'bench', 'get', 's3://some-bucket/bench/', '-d', '10s', '-c', '4', '--max-ops', '500', '--objects', '100'], {
       env: { NODE_OPTIONS: `--import=${loopbackOnly}` },
     })
     expect(aws.code).toBe(2)
-    expect(aws.stderr).toMatch(/Expected requests: 606 \(preparation 102, measured at most 500, cleanup \d+\)/)
+    expect(aws.stderr).toMatch(/Expected requests: 606 \(preparation 102, measured at most 500, cleanup 4\)/)
     expect(aws.stderr).toMatch(/add --yes to run/)
-    expect(aws.stderr).not.toMatch(/lookup|ECONNREFUSED/)
+    expect(aws.stderr).not.toMatch(/ECONNREFUSED/)
+  }, 180_000)
 
+  it('refuses a prefix holding other objects, and results it could not write, before writing anything', async () => {
+    const b = bucket()
     await b.put('x', 'taken/keep.txt', { literal: true })
     const refused = await cli(['bench', 'put', `s3://${b.name}/taken/`, '-d', '1s'])
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/already holds objects that are not this run's \(e\.g\. "taken\/keep\.txt"\)/)
     expect(await b.list('taken/')).toEqual(['taken/keep.txt'])
-
     // Results that could not be written are found before the run, not after it.
     const noResults = await cli(['bench', 'put', `s3://${b.name}/fresh/`, '-d', '1s', '--results', `s3://${b.name}-missing/results/r1/`])
     expect(noResults.code).toBe(1)
     expect(noResults.stderr).toMatch(/NoSuchBucket/)
     expect(await b.list('fresh/')).toEqual([])
+  }, 180_000)
 
-    for (const args of [['bench', 'put'], ['bench', 'put', `s3://${b.name}/x/`, '--bogus'], ['bench', 'report'], ['bench', 'compare', 'a.parquet']]) {
-      const r = await cli(args)
-      expect(r.code, args.join(' ')).toBe(2)
-    }
-    const usage = await cli(['bench', 'get', `s3://${b.name}/x/`, '-c', '8,0'])
-    expect(usage.code).toBe(2)
-    const badSize = await cli(['bench', 'get', `s3://${b.name}/x/`, '--size', '10 parsecs'])
-    expect(badSize.code).toBe(2)
-    expect(badSize.stderr).toMatch(/Expected size to be a size such as/)
+  it('exits 2 on usage errors: nested bench commands, a bad concurrency list, a list given to another command', async () => {
+    const b = bucket()
+    const missing = await cli(['bench', 'put'])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/missing required argument 'url'/)
+    const badList = await cli(['bench', 'get', `s3://${b.name}/x/`, '-c', '8,0'])
+    expect(badList.code).toBe(2)
+    expect(badList.stderr).toMatch(/Expected concurrency to be an integer >= 1 or a list/)
     const otherCommand = await cli(['-c', '8,16', 'ls', `s3://${b.name}/`])
     expect(otherCommand.code).toBe(2)
     expect(otherCommand.stderr).toMatch(/concurrency/)
-  }, 120_000)
+  }, 180_000)
 })
