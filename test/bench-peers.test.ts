@@ -60,7 +60,7 @@ describe('peer benchmark engine (bench peers)', () => {
     })
     await expect(client.send(new HeadBucketCommand({ Bucket: report.server.bucket }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } })
     client.destroy()
-  }, 90_000)
+  }, 240_000)
 
   it('scales workloads and validates the workload list', () => {
     const [w1, w3] = workloads(0.25, ['W1', 'W3'])
