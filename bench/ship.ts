@@ -28,7 +28,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Bucket } from '../src/bucket.js'
-import { parseEnv } from '../src/benchmark/server.js'
+import { parseEnv } from '../src/radosgw.js'
 import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from '../src/sinks/multipart.js'
 import { createLogStream, type LogStreamOptions } from '../src/sinks/rotating.js'
 

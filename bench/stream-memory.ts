@@ -28,7 +28,7 @@ import { Upload } from '@aws-sdk/lib-storage'
 import { Bucket } from '../src/bucket.js'
 import { createClient } from '../src/client.js'
 import { createWriteStream } from '../src/sinks/multipart.js'
-import { parseEnv } from '../src/benchmark/server.js'
+import { parseEnv } from '../src/radosgw.js'
 
 const run = promisify(execFile)
 const here = fileURLToPath(import.meta.url)

@@ -2,16 +2,11 @@
  * vitest globalSetup: start one local S3 server (Ceph radosgw, scripts/local-s3.sh) for the
  * whole run, or reuse the one named by S3_ENDPOINT; stop it at the end.
  */
-import { execFile } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { promisify } from 'node:util'
+import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { parseEnv } from '../../src/benchmark/server.js'
-
-const run = promisify(execFile)
-const script = resolve(import.meta.dirname, '../../scripts/local-s3.sh')
+import { startRadosgw, stopRadosgw } from '../../src/radosgw.js'
 
 export interface S3Env {
   endpoint: string
@@ -40,24 +35,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const dir = await mkdtemp(join(tmpdir(), 'bucketflow-s3-'))
   const started = Date.now()
-  let stdout: string
-  try {
-    ;({ stdout } = await run('bash', [script, 'start', dir], { maxBuffer: 1 << 20, timeout: 15 * 60_000 }))
-  } catch (err) {
-    const e = err as { stderr?: string }
-    await run('bash', [script, 'stop', dir]).catch(() => undefined)
-    throw new Error(`Could not start the local S3 server:\n${e.stderr ?? String(err)}`)
-  }
-  const env = parseEnv(stdout)
-  console.log(`local S3 (radosgw) at ${env.AWS_ENDPOINT_URL_S3} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  const env = await startRadosgw(dir)
+  console.log(`local S3 (radosgw) at ${env.endpoint} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
   project.provide('s3', {
-    endpoint: env.AWS_ENDPOINT_URL_S3!,
-    accessKeyId: env.AWS_ACCESS_KEY_ID!,
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY!,
-    region: env.AWS_REGION!,
+    endpoint: env.endpoint,
+    accessKeyId: env.accessKeyId,
+    secretAccessKey: env.secretAccessKey,
+    region: env.region,
     dir,
   })
   return async () => {
-    await run('bash', [script, 'stop', dir]).catch((err: unknown) => console.error('stopping local S3 failed', err))
+    await stopRadosgw(dir)
   }
 }

@@ -17,10 +17,10 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { hasGnuTime, median, measure, type Measurement } from './measure.js'
-import { DEFAULT_PEERS, findPeer, isNodePeer } from './peers/index.js'
-import { runQuiet } from './peers/tools.js'
-import type { Invocation, Peer, PreparedTool, S3Target } from './peers/types.js'
-import { supports } from './peers/types.js'
+import { DEFAULT_PEERS, findPeer, isNodePeer } from './tools/index.js'
+import { runQuiet } from './tools/tools.js'
+import type { Invocation, Peer, PreparedTool, S3Target } from './tools/types.js'
+import { supports } from './tools/types.js'
 import { planPhase, prepareFixtures } from './phases.js'
 import { Admin } from './s3-admin.js'
 import { closeServer, collectGarbage, openServer, type BenchServer } from './server.js'
@@ -127,6 +127,16 @@ function nodeInvocation(peer: string, arg: string): Invocation {
   return { file: process.execPath, args: [...loader, child, peer, arg], env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } }
 }
 
+/** True when `specifier` (a package) can be imported from here. */
+function resolvable(specifier: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(specifier)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function validate(name: string, value: number, min: number, integer = true): void {
   if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
     throw new Error(`Expected ${name} to be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${String(value)}`)
@@ -190,6 +200,10 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
           info.version = ready.version
           if (ready.note) info.note = ready.note
         }
+      } else if (p.requires !== undefined && !resolvable(p.requires)) {
+        info.available = false
+        info.note = `not installed: ${p.requires} is a development dependency of bucketflow (run from a checkout, or install it beside bucketflow)`
+        log(`skipping ${p.name}: ${info.note}`)
       }
       if (info.available && options.startup !== false) {
         const inv = p.kind === 'external' ? prepared.get(p.name)!.startup : nodeInvocation(p.name, '--startup')
@@ -303,7 +317,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
 
 /** The package version and, in a git checkout, its commit. */
 async function codeVersion(): Promise<{ version: string; commit?: string }> {
-  const root = fileURLToPath(new URL('../../', import.meta.url))
+  const root = fileURLToPath(new URL('../../../', import.meta.url))
   let version = ''
   try {
     version = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version

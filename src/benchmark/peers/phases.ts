@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { objectBytes, digest, streamChunks, streamDigest, type Digest } from './data.js'
 import type { Measurement } from './measure.js'
-import type { PhaseTask, S3Target } from './peers/types.js'
+import type { PhaseTask, S3Target } from './tools/types.js'
 import { Admin } from './s3-admin.js'
 import { objectName, type PhaseId, type Workload, type WorkloadId } from './workloads.js'
 

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { Bucket, freezeObjects, getObjects, listPartitioned, type Result, type StorageClass } from '../../index.js'
+import { Bucket, freezeObjects, getObjects, listPartitioned, type Result, type StorageClass } from '../../../index.js'
 import { localPath, printKeys, sourceFiles } from './sdk.js'
 import type { PhaseTask } from './types.js'
 

@@ -27,6 +27,7 @@ export const PEERS: readonly Peer[] = [
   {
     name: 'lib-storage',
     kind: 'node',
+    requires: '@aws-sdk/lib-storage',
     description: '@aws-sdk/lib-storage Upload with queueSize = concurrency, partSize = part size',
     supports: { W3: ['put'] },
   },

@@ -11,8 +11,8 @@ import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import type { Invocation } from './peers/types.js'
-import { childEnv, runQuiet } from './peers/tools.js'
+import type { Invocation } from './tools/types.js'
+import { childEnv, runQuiet } from './tools/tools.js'
 
 /** Environment variable naming the file a node child writes its own resource usage to. */
 export const RUSAGE_ENV = 'BUCKETFLOW_BENCH_RUSAGE'

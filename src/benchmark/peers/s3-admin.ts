@@ -4,11 +4,12 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto'
-import { Readable } from 'node:stream'
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -17,10 +18,10 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
   type _Object,
 } from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
-import type { S3Target } from './peers/types.js'
+import type { S3Target } from './tools/types.js'
 
 /** Run `fn` over `items` with at most `concurrency` in flight; rejects on the first failure. */
 export async function pool<T>(items: Iterable<T>, concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -70,9 +71,37 @@ export class Admin {
     })
   }
 
-  /** Upload a stream of unknown length in parts. */
+  /**
+   * Upload a stream of unknown length in parts, one part at a time (plain SDK calls, so that the
+   * fixture never depends on a tool under test); the upload is aborted on failure.
+   */
   async putStream(key: string, chunks: Iterable<Buffer>, partSize: number): Promise<void> {
-    await new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: Readable.from(chunks) }, partSize, queueSize: 4 }).done()
+    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }))
+    const parts: { PartNumber: number; ETag: string }[] = []
+    const send = async (body: Buffer) => {
+      const PartNumber = parts.length + 1
+      const out = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId, PartNumber, Body: body, ContentLength: body.length }))
+      parts.push({ PartNumber, ETag: out.ETag! })
+    }
+    try {
+      let pending: Buffer[] = []
+      let size = 0
+      for (const chunk of chunks) {
+        pending.push(chunk)
+        size += chunk.length
+        while (size >= partSize) {
+          const all = Buffer.concat(pending)
+          await send(all.subarray(0, partSize))
+          pending = [Buffer.from(all.subarray(partSize))]
+          size -= partSize
+        }
+      }
+      if (size > 0 || parts.length === 0) await send(Buffer.concat(pending))
+      await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }))
+    } catch (err) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId })).catch(() => undefined)
+      throw err
+    }
   }
 
   /** Change an object's storage class (copy in place). */

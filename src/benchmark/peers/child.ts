@@ -5,8 +5,8 @@
  */
 import { writeFileSync } from 'node:fs'
 import { RUSAGE_ENV } from './measure.js'
-import { NODE_PEER_CODE } from './peers/index.js'
-import type { PhaseTask } from './peers/types.js'
+import { NODE_PEER_CODE } from './tools/index.js'
+import type { PhaseTask } from './tools/types.js'
 
 
 function finish(code: number): void {

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type { BenchReport, SummaryRow } from './engine.js'
-import { PEERS } from './peers/index.js'
+import { PEERS } from './tools/index.js'
 import { num } from './format.js'
 
 const COLORS: Record<string, string> = {

@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import { renderChart } from './chart.js'
 import type { BenchReport, SummaryRow } from './engine.js'
 import { num } from './format.js'
-import { onPath } from './peers/tools.js'
+import { onPath } from './tools/tools.js'
 
 const COLUMNS = ['workload', 'tool', 'throughput', 'min-max', 'wall s', 'CPU s', 'peak RSS MiB', 'bucketflow/peer', 'ok runs'] as const
 

@@ -47,6 +47,8 @@ interface PeerBase {
 /** A peer that runs inside a child Node process (module under peers/, see child.ts). */
 export interface NodePeer extends PeerBase {
   kind: 'node'
+  /** A package the peer needs that bucketflow does not depend on at run time (skipped when missing). */
+  requires?: string
 }
 
 /** A command to spawn. */
