@@ -46,6 +46,9 @@ export interface BucketOptions extends ClientOptions {
 /** Options of the parallel (array) forms. */
 export type ParallelOptions = Pick<StageOptions, 'concurrency' | 'signal' | 'stopOnError'>
 
+/** Options of the array forms of `get`: a range, verification and part size, and the parallel options. */
+export type GetManyOptions = ByteRange & Pick<GetOptions, 'verify' | 'partSize'> & ParallelOptions
+
 /** Options for `ls`. */
 export interface LsOptions {
   /** List every key under the prefix instead of one level ('/'-delimited). Default false. */
@@ -174,7 +177,7 @@ export class Bucket implements BucketRef {
    */
   put(source: PutSource, key: string, options?: PutOptions): Promise<PutResult>
   put(sources: readonly PutSource[], keys: readonly string[], options?: PutOptions & ParallelOptions): Promise<Result<PutResult>[]>
-  put(source: PutSource | readonly PutSource[], key: string | readonly string[], options: PutOptions & ParallelOptions = {}): Promise<PutResult | Result<PutResult>[]> {
+  async put(source: PutSource | readonly PutSource[], key: string | readonly string[], options: PutOptions & ParallelOptions = {}): Promise<PutResult | Result<PutResult>[]> {
     if (isList(key)) {
       if (!isList(source)) throw invalidList('sources', source)
       validateSameLength(source, key, 'sources', 'keys')
@@ -201,9 +204,9 @@ export class Bucket implements BucketRef {
    */
   get(key: string, options?: GetOptions): Promise<Buffer>
   get(key: string, destination: string, options?: GetOptions): Promise<string>
-  get(keys: readonly string[], options?: ByteRange & ParallelOptions): Promise<Result<Buffer>[]>
-  get(keys: readonly string[], destinations: readonly string[] | string, options?: ByteRange & ParallelOptions): Promise<Result<string>[]>
-  get(
+  get(keys: readonly string[], options?: GetManyOptions): Promise<Result<Buffer>[]>
+  get(keys: readonly string[], destinations: readonly string[] | string, options?: GetManyOptions): Promise<Result<string>[]>
+  async get(
     key: string | readonly string[],
     destination?: string | readonly string[] | (GetOptions & ParallelOptions),
     options: GetOptions & ParallelOptions = {},
@@ -266,7 +269,7 @@ export class Bucket implements BucketRef {
    */
   head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo>
   head(keys: readonly string[], options?: ParallelOptions): Promise<Result<ObjectInfo>[]>
-  head(key: string | readonly string[], options: ParallelOptions = {}): Promise<ObjectInfo | Result<ObjectInfo>[]> {
+  async head(key: string | readonly string[], options: ParallelOptions = {}): Promise<ObjectInfo | Result<ObjectInfo>[]> {
     if (isList(key)) return collect(headObjects(this, this.#parallel(options))(key))
     return headObject(this, key, options.signal ? { signal: options.signal } : {})
   }
@@ -302,7 +305,7 @@ export class Bucket implements BucketRef {
    */
   cp(src: string, dst?: string, options?: CopyOptions): Promise<CopyResult>
   cp(srcs: readonly string[], dsts?: readonly string[], options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
-  cp(src: string | readonly string[], dst?: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+  async cp(src: string | readonly string[], dst?: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
     if (isList(src)) {
       if (dst !== undefined && !isList(dst)) throw invalidList('destinations', dst)
       if (dst !== undefined) validateSameLength(src, dst, 'sources', 'destinations')
@@ -323,7 +326,7 @@ export class Bucket implements BucketRef {
    */
   mv(src: string, dst: string, options?: CopyOptions): Promise<CopyResult>
   mv(srcs: readonly string[], dsts: readonly string[], options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
-  mv(src: string | readonly string[], dst: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+  async mv(src: string | readonly string[], dst: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
     const moveOne = async (s: string, d: string, signal?: AbortSignal): Promise<CopyResult> => {
       const copied = await copyObject(this, s, d, { ...options, ...(signal ? { signal } : {}) })
       if (copied.bucket !== this.name || copied.key !== s) await deleteObject(this, s)
@@ -351,7 +354,7 @@ export class Bucket implements BucketRef {
    */
   rm(key: string): Promise<void>
   rm(keys: readonly string[], options?: ParallelOptions): Promise<Result<void>[]>
-  rm(key: string | readonly string[], options: ParallelOptions = {}): Promise<void | Result<void>[]> {
+  async rm(key: string | readonly string[], options: ParallelOptions = {}): Promise<void | Result<void>[]> {
     if (isList(key)) return collect(deleteObjects(this, { ...options, ordered: true })(key))
     return deleteObject(this, key)
   }
@@ -368,7 +371,7 @@ export class Bucket implements BucketRef {
    */
   freeze(key: string, storageClass?: StorageClass): Promise<CopyResult>
   freeze(keys: readonly string[], storageClass?: StorageClass, options?: ParallelOptions): Promise<Result<CopyResult>[]>
-  freeze(key: string | readonly string[], storageClass: StorageClass = 'DEEP_ARCHIVE', options: ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+  async freeze(key: string | readonly string[], storageClass: StorageClass = 'DEEP_ARCHIVE', options: ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
     if (isList(key)) return collect(freezeObjects(this, { ...this.#parallel(options), storageClass })(key))
     return freezeObject(this, key, storageClass)
   }
@@ -384,7 +387,7 @@ export class Bucket implements BucketRef {
    */
   restore(key: string, options?: RestoreOptions): Promise<void>
   restore(keys: readonly string[], options?: Omit<RestoreOptions, 'signal'> & ParallelOptions): Promise<Result<void>[]>
-  restore(key: string | readonly string[], options: RestoreOptions & ParallelOptions = {}): Promise<void | Result<void>[]> {
+  async restore(key: string | readonly string[], options: RestoreOptions & ParallelOptions = {}): Promise<void | Result<void>[]> {
     if (isList(key)) return collect(restoreObjects(this, { ...options, ...this.#parallel(options) })(key))
     return restoreObject(this, key, options)
   }
@@ -455,7 +458,7 @@ export class Bucket implements BucketRef {
    * await bucket.putStream(res.body!, 'raw/big.csv', { partSize: 16 * 1024 * 1024 })
    * ```
    */
-  putStream(source: StreamSource, key: string, options: WriteStreamOptions = {}): Promise<WriteStreamResult> {
+  async putStream(source: StreamSource, key: string, options: WriteStreamOptions = {}): Promise<WriteStreamResult> {
     return putStream(this, source, key, options)
   }
 
@@ -507,7 +510,7 @@ export class Bucket implements BucketRef {
    * await express.append('{"ok":true}\n', 'events.ndjson')
    * ```
    */
-  append(data: Uint8Array | string, key: string, options: AppendOptions = {}): Promise<AppendResult> {
+  async append(data: Uint8Array | string, key: string, options: AppendOptions = {}): Promise<AppendResult> {
     return appendObject(this, data, key, options)
   }
 
@@ -535,7 +538,7 @@ export class Bucket implements BucketRef {
    * console.log(`aborted ${results.filter((r) => r.ok).length} uploads`)
    * ```
    */
-  abortUploads(options: AbortUploadsOptions = {}): Promise<Result<UploadInfo>[]> {
+  async abortUploads(options: AbortUploadsOptions = {}): Promise<Result<UploadInfo>[]> {
     return abortUploads(this, { concurrency: this.#concurrency, ...options })
   }
 
