@@ -221,6 +221,7 @@ function isAbort(err: SdkErrorShape): boolean {
   return err.name === 'AbortError' || err.code === 'ABORT_ERR'
 }
 
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ECONNABORTED'])
 const TIMEOUT_CODES = new Set(['TimeoutError', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'RequestTimeout', 'Timeout'])
 
 /**
@@ -260,6 +261,10 @@ export function toBucketflowError(err: unknown, where: ErrorFields & { operation
   const target = targetOf(where)
   const detail = e.message && e.message !== code && e.message !== 'UnknownError' ? `: ${e.message}` : ''
   if (isAbort(e)) return new AbortError(`${op}${target} was aborted`, fields)
+  // The SDK names a reset socket (ECONNRESET, EPIPE) 'TimeoutError': the socket's code says what it was.
+  if (status === undefined && e.code !== undefined && RESET_CODES.has(e.code)) {
+    return new BucketflowError(`${op}${target} failed: ${e.message ?? e.code}`, fields, e.code)
+  }
   if (TIMEOUT_CODES.has(code) || (e.code !== undefined && TIMEOUT_CODES.has(e.code))) {
     return new TimeoutError(`${op}${target} timed out${detail}`, fields)
   }

@@ -359,22 +359,37 @@ interface Stats {
 async function* readSpan(ref: BucketRef, key: string, answer: Answer, from: number, until: number, pin: Pin, signal: AbortSignal, stats: Stats): AsyncGenerator<Uint8Array> {
   const where = { bucket: ref.name, key }
   const { idleTimeout, maxAttempts } = clientSettings(ref.client)
-  let body = answer.body as (AsyncIterable<Uint8Array> & { destroy?: (err?: Error) => void }) | undefined
-  /** Absolute position of the next byte the current body delivers. */
+  type Body = AsyncIterable<Uint8Array> & { destroy?: (err?: Error) => void }
+  let body: Body | undefined = (answer.body ?? Readable.from([])) as Body
+  /** Absolute position of the next byte the current body delivers, and its end. */
   let pos = answer.start
+  let bodyEnd = answer.end
   /** Absolute position of the next byte wanted. */
   let at = from
   let failures = 0
   let progressAtFailure = -1
   while (at < until) {
-    let iterator: AsyncIterator<Uint8Array> | undefined
     let waiting = false
-    const current = body
+    let current: Body | undefined
     const timer = setTimeout(() => {
       if (waiting) current?.destroy?.(new TimeoutError(`GetObject s3://${ref.name}/${key}: no data for ${idleTimeout} ms`, where))
     }, idleTimeout)
     try {
-      iterator = ((current ?? []) as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
+      if (body === undefined) {
+        // Resume from the first byte not yet received, pinned to the same object.
+        stats.resumes++
+        const out = await send(ref, key, { Range: `bytes=${at}-${until - 1}`, ...pinInput(pin) }, signal)
+        const next = answerOf(out, where)
+        if (next.start > at || next.end < Math.min(until, next.total ?? until)) {
+          discard(next.body)
+          throw new IntegrityError(`GetObject s3://${ref.name}/${key} answered ${out.ContentRange ?? 'the whole object'} to a resume at byte ${at}`, where)
+        }
+        body = (next.body ?? Readable.from([])) as Body
+        pos = next.start
+        bodyEnd = next.end
+      }
+      current = body
+      const iterator = current[Symbol.asyncIterator]()
       for (;;) {
         waiting = true
         timer.refresh()
@@ -393,33 +408,23 @@ async function* readSpan(ref: BucketRef, key: string, answer: Answer, from: numb
       }
       if (at >= until) {
         // Done: anything the body still holds is not needed.
-        if (pos < answer.end || pos > until) current?.destroy?.()
+        if (pos < bodyEnd) current.destroy?.()
         return
       }
       throw new BucketflowError(`GetObject s3://${ref.name}/${key}: the body ended after ${at} of ${until} bytes`, where, 'IncompleteBody')
     } catch (err) {
       current?.destroy?.()
+      body = undefined
       if (signal.aborted) throw toBucketflowError(err, { ...where, operation: 'GetObject' }, signal)
       const typed = toBucketflowError(err, { ...where, operation: 'GetObject' })
       if (!(typed.code === 'IncompleteBody' || isTransient(typed))) throw typed
       failures = at > progressAtFailure ? 1 : failures + 1
       progressAtFailure = at
-      if (failures > maxAttempts || !hasPin(pin)) {
-        if (!hasPin(pin)) throw new BucketflowError(`${typed.message} (nothing to pin a resumed request to)`, { ...where, cause: typed }, typed.code)
-        throw typed
-      }
+      if (!hasPin(pin)) throw new BucketflowError(`${typed.message} (nothing to pin a resumed request to)`, { ...where, cause: typed }, typed.code)
+      if (failures > maxAttempts) throw typed
       await sleep(backoff(failures), signal).catch(() => {
         throw toBucketflowError(err, { ...where, operation: 'GetObject' }, signal)
       })
-      stats.resumes++
-      const out = await send(ref, key, { Range: `bytes=${at}-${until - 1}`, ...pinInput(pin) }, signal)
-      const next = answerOf(out, where)
-      if (next.start > at || next.end < Math.min(until, next.total ?? until)) {
-        discard(next.body)
-        throw new IntegrityError(`GetObject s3://${ref.name}/${key} answered ${out.ContentRange ?? 'the whole object'} to a resume at byte ${at}`, where)
-      }
-      body = next.body as typeof body
-      pos = next.start
     } finally {
       clearTimeout(timer)
     }
