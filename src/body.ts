@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs'
 import { stat, readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
-import { InvalidArgumentError, toBucketflowError } from './errors.js'
+import { BucketflowError, InvalidArgumentError, SourceError, toBucketflowError } from './errors.js'
 import { describeValue } from './validate.js'
 
 /** Everything `put` accepts as a source. A string is a local file path unless `literal: true`. */
@@ -114,4 +114,22 @@ export async function bodyToBuffer(body: unknown, where: { bucket: string; key: 
   } catch (err) {
     throw toBucketflowError(err, { ...where, operation: 'GetObject' })
   }
+}
+
+/**
+ * The typed error for a failure of the caller's own source (its stream errored, its iterator
+ * threw): a {@link SourceError} with the original as `cause`, or the error itself when it is
+ * already one of ours (a bad chunk is an InvalidArgumentError). Undefined for an error that is
+ * ours (the upload's), which the caller types as it does.
+ *
+ * @example
+ * ```ts
+ * try { await pipeline(source, sink) } catch (err) { throw sourceError(err, where) ?? toBucketflowError(err, where) }
+ * ```
+ */
+export function sourceError(err: unknown, where: { bucket: string; key: string }): BucketflowError | undefined {
+  if (err instanceof BucketflowError) return undefined
+  const message = err instanceof Error ? err.message : String(err)
+  const code = (err as { code?: unknown } | null)?.code
+  return new SourceError(`The source of s3://${where.bucket}/${where.key} failed${typeof code === 'string' ? ` (${code})` : ''}: ${message}`, { ...where, cause: err })
 }
