@@ -278,7 +278,7 @@ export function toBucketflowError(err: unknown, where: ErrorFields & { operation
     const f = bucket === undefined ? fields : { ...fields, bucket }
     return new NoSuchBucketError(`Bucket ${bucket ?? ''} does not exist`, f)
   }
-  if (code === 'NoSuchKey' || code === 'NotFound' || (status === 404 && where.key !== undefined && code !== 'NoSuchUpload')) {
+  if (code === 'NoSuchKey' || (status === 404 && where.key !== undefined && code !== 'NoSuchUpload')) {
     return new NoSuchKeyError(`No such key: ${target}`, fields)
   }
   if (status === 404 && where.key === undefined && code !== 'NoSuchUpload') {
@@ -291,7 +291,7 @@ export function toBucketflowError(err: unknown, where: ErrorFields & { operation
     )
   }
   // A 403 is access denied only when the code says so; a HEAD's 403 has no body, hence no code.
-  if (code === 'AccessDenied' || code === 'AllAccessDisabled' || code === 'Forbidden' || (status === 403 && (code === '403' || code === 'UnknownError'))) {
+  if (code === 'AccessDenied' || code === 'AllAccessDisabled' || code === 'Forbidden' || (status === 403 && (code === '403' || code === 'Unknown' || code === 'UnknownError'))) {
     return new AccessDeniedError(`Access denied: ${op}${target}${detail}`, fields)
   }
   if (code === 'InvalidRange' || status === 416) return new InvalidRangeError(`Invalid range for ${target}${detail}`, fields)
