@@ -309,10 +309,34 @@ export function expectationFor(claims: ContentClaims, size: number, partSize?: n
   const crc32c = full(claims.ChecksumCRC32C)
   if (crc32c) return { algorithm: 'crc32c', expected: crc32c }
   const mp = encrypted ? undefined : multipartEtagParts(claims.ETag)
-  if (mp && partSize !== undefined && partSize > 0 && size > 0 && Math.ceil(size / partSize) === mp.parts) {
-    return { algorithm: 'md5-parts', expected: `${mp.hex}-${mp.parts}`, partSize }
-  }
+  const layout = mp ? guessPartSize(size, mp.parts, partSize) : undefined
+  if (mp && layout !== undefined) return { algorithm: 'md5-parts', expected: `${mp.hex}-${mp.parts}`, partSize: layout }
   return undefined
+}
+
+const MiB = 1024 * 1024
+/**
+ * Part sizes uploaders use by default, most common first: 8 MiB (aws-cli, boto3, bucketflow),
+ * 5 MiB (lib-storage, rclone), 16 MiB, 50 MiB (s5cmd), 64 MiB, 100 MiB, 128 MiB.
+ */
+const COMMON_PART_SIZES = [8 * MiB, 5 * MiB, 16 * MiB, 50 * MiB, 64 * MiB, 100 * MiB, 128 * MiB]
+
+/**
+ * The part size to check a multipart ETag of `parts` parts with: `preferred` (the download's
+ * `partSize`) when it cuts `size` bytes into exactly that many parts, else the first common
+ * uploader default that does. A guess: a mismatch with it proves nothing until the layout is
+ * confirmed (see the downloads).
+ *
+ * @example
+ * ```ts
+ * guessPartSize(12 * 1024 * 1024, 3, 8 * 1024 * 1024) // 5 MiB: 8 MiB parts would make 2
+ * ```
+ */
+export function guessPartSize(size: number, parts: number, preferred?: number): number | undefined {
+  if (size <= 0 || parts < 1) return undefined
+  const fits = (p: number) => p > 0 && Math.ceil(size / p) === parts
+  if (preferred !== undefined && fits(preferred)) return preferred
+  return COMMON_PART_SIZES.find(fits)
 }
 
 /** A hasher for an expectation. */

@@ -29,6 +29,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
@@ -251,6 +252,7 @@ export class MultipartSink extends Writable {
   readonly #inflightPromises = new Set<Promise<void>>()
   #waiters: (() => void)[] = []
   #created: Promise<string> | undefined
+  #createRetried: { anchor: number; callMs: number } | undefined
   #uploadId: string | undefined
   #failure: Error | undefined
   #finished = false
@@ -440,17 +442,52 @@ export class MultipartSink extends Writable {
   #create(): Promise<string> {
     // Not tied to the abort signal: if the sink is destroyed meanwhile, the upload is created,
     // then aborted, so no orphan is left behind.
-    this.#created ??= this.#ref.client.send(new CreateMultipartUploadCommand(this.#input)).then(
-      (out) => {
-        if (!out.UploadId) throw new BucketflowError(`CreateMultipartUpload for s3://${this.bucket}/${this.key} returned no UploadId`, this.#where(), 'NoUploadId')
-        this.#uploadId = out.UploadId
-        return out.UploadId
-      },
-      (err: unknown) => {
+    this.#created ??= (async () => {
+      const started = Date.now()
+      let out
+      try {
+        out = await this.#ref.client.send(new CreateMultipartUploadCommand(this.#input))
+      } catch (err) {
         throw toBucketflowError(err, { ...this.#where(), operation: 'CreateMultipartUpload' })
-      },
-    )
+      }
+      if (!out.UploadId) throw new BucketflowError(`CreateMultipartUpload for s3://${this.bucket}/${this.key} returned no UploadId`, this.#where(), 'NoUploadId')
+      this.#uploadId = out.UploadId
+      if ((out.$metadata.attempts ?? 1) > 1) {
+        // An earlier attempt timed out or was reset: the server may have created an upload whose
+        // id never reached us. Note when ours was initiated (server time), to find it later.
+        const anchor = (await this.#uploadsOfKey().catch(() => [])).find((u) => u.UploadId === out.UploadId)?.Initiated?.getTime()
+        if (anchor !== undefined) this.#createRetried = { anchor, callMs: Date.now() - started }
+      }
+      return out.UploadId
+    })()
     return this.#created
+  }
+
+  async #uploadsOfKey() {
+    const out = await this.#ref.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.key }))
+    return (out.Uploads ?? []).filter((u) => u.Key === this.key)
+  }
+
+  /**
+   * After a CreateMultipartUpload that needed retries: abort the uploads of this key the server
+   * initiated during that call (within its duration plus a second of this upload's own
+   * initiation), which only the attempts whose answers were lost can have made, unless another
+   * writer started an upload of the same key in those same seconds.
+   */
+  async #abortLostCreates(): Promise<void> {
+    const retried = this.#createRetried
+    if (!retried) return
+    this.#createRetried = undefined
+    try {
+      const margin = retried.callMs + 1000
+      for (const u of await this.#uploadsOfKey()) {
+        const at = u.Initiated?.getTime()
+        if (u.UploadId === this.#uploadId || at === undefined || Math.abs(at - retried.anchor) > margin) continue
+        await this.#ref.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: u.UploadId })).catch(() => undefined)
+      }
+    } catch {
+      // Best effort: abortUploads() or a lifecycle rule removes what is left.
+    }
   }
 
   async #uploadPart(partNumber: number, body: Buffer): Promise<string> {
@@ -547,13 +584,20 @@ export class MultipartSink extends Writable {
     let etag = completedEtag ?? ''
     let headed = true
     try {
-      ;({ size, etag } = await headObject(this.#ref, this.key))
+      // A HEAD without an ETag says nothing about whose object it is: ask again.
+      for (let attempt = 1; ; attempt++) {
+        ;({ size, etag } = await headObject(this.#ref, this.key))
+        if (etag !== '' || attempt >= clientSettings(this.#ref.client).maxAttempts) break
+      }
     } catch (err) {
       if (!(err instanceof AccessDeniedError) || completedEtag === undefined) throw err
       headed = false
     }
     const ours = expected !== undefined && sameEtag(etag, expected)
-    if (headed && expected !== undefined && !ours) {
+    // No ETag at all (a server or proxy that drops it): Complete's result element is the proof
+    // that the upload completed; only the size is checked.
+    if (headed && etag === '') etag = completedEtag ?? ''
+    if (headed && expected !== undefined && !ours && etag !== '') {
       // Complete's own answer named our object: it was completed, and replaced since.
       if (completedEtag !== undefined && sameEtag(completedEtag, expected)) {
         size = this.#bytesWritten
@@ -581,6 +625,7 @@ export class MultipartSink extends Writable {
         actual: completedEtag,
       })
     }
+    await this.#abortLostCreates()
     this.#progress()
     this.#pool.length = 0
     return { key: this.key, size, etag, parts: parts.length, verified: this.#verifiedBy() }
@@ -685,10 +730,14 @@ export class MultipartSink extends Writable {
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
         await this.#ref.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }))
+        await this.#abortLostCreates()
         return
       } catch (err) {
         const typed = toBucketflowError(err, { ...this.#where(), operation: 'AbortMultipartUpload' })
-        if (typed.code === 'NoSuchUpload') return
+        if (typed.code === 'NoSuchUpload') {
+          await this.#abortLostCreates()
+          return
+        }
         lastError = typed
         await new Promise((r) => setTimeout(r, backoff(attempt)))
       }

@@ -525,6 +525,30 @@ async function check(ref: BucketRef, key: string, exp: Expectation, actual: stri
 /** An IntegrityError where a multipart layout could not be confirmed (see {@link check}). */
 class UnconfirmedLayoutError extends IntegrityError {}
 
+/**
+ * For a stream, whose bytes are already handed over: settle an unconfirmed multipart mismatch
+ * by downloading the object again (discarding the bytes). Two downloads that agree mean the
+ * part layout was guessed wrong and the bytes are right (`size`); a second download that
+ * matches the ETag means the first was corrupt (IntegrityError).
+ */
+async function settle(ref: BucketRef, key: string, s: Settings, signal: AbortSignal, run: () => Promise<Verification>): Promise<Verification> {
+  try {
+    return await run()
+  } catch (err) {
+    if (!(err instanceof UnconfirmedLayoutError) || err.actual === undefined) throw err
+    let second: Verification | undefined
+    for await (const _ of sequential(ref, key, { ...s, slice: undefined, acceptDigest: err.actual }, signal, (i) => (second = i.verified))) void _
+    if (second === 'size') return 'size'
+    throw new IntegrityError(`s3://${ref.name}/${key} arrived corrupted: a second download matches its ETag ${err.expected}, the bytes delivered did not (${err.actual})`, {
+      bucket: ref.name,
+      key,
+      algorithm: 'md5-parts',
+      ...(err.expected !== undefined ? { expected: err.expected } : {}),
+      actual: err.actual,
+    })
+  }
+}
+
 async function confirmLayout(ref: BucketRef, key: string, exp: Expectation, signal: AbortSignal): Promise<boolean> {
   try {
     const out = await ref.client.send(new HeadObjectCommand({ Bucket: ref.name, Key: key, PartNumber: 1 }), { abortSignal: signal })
@@ -595,7 +619,14 @@ async function openSequential(ref: BucketRef, key: string, s: Settings, signal: 
 }
 
 /** Yield the bytes of a sequential download, verify them, and report. */
-async function* sequential(ref: BucketRef, key: string, s: Settings, signal: AbortSignal, report: (info: Partial<DownloadInfo>) => void): AsyncGenerator<Uint8Array> {
+async function* sequential(
+  ref: BucketRef,
+  key: string,
+  s: Settings,
+  signal: AbortSignal,
+  report: (info: Partial<DownloadInfo>) => void,
+  settleCheck: (run: () => Promise<Verification>) => Promise<Verification> = (run) => run(),
+): AsyncGenerator<Uint8Array> {
   const stats: Stats = { resumes: 0 }
   const o = await openSequential(ref, key, s, signal)
   const [ws, we] = o.want
@@ -625,7 +656,10 @@ async function* sequential(ref: BucketRef, key: string, s: Settings, signal: Abo
       const md5 = plainMd5(head.etag)
       exp = md5 === undefined ? undefined : { algorithm: 'md5', expected: md5 }
     }
-    if (exp) verified = await check(ref, key, exp, actual, s, signal)
+    if (exp) {
+      const e = exp
+      verified = await settleCheck(() => check(ref, key, e, actual, s, signal))
+    }
   }
   report({ verified, size: we - ws, ...(o.total !== undefined ? { objectSize: o.total } : {}), ...(o.etag ? { etag: o.etag } : {}), resumes: stats.resumes })
 }
@@ -882,7 +916,9 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
     try {
       const download = s.concurrency > 1 ? await openParallel(ref, key, s, signal) : 'sequential'
       if (download === 'sequential') {
-        yield* sequential(ref, key, s, signal, report)
+        // A stream hands its bytes over as they come: a multipart ETag that does not match a
+        // guessed part layout is settled by a second download before the stream ends.
+        yield* sequential(ref, key, s, signal, report, (run) => settle(ref, key, s, signal, run))
         return
       }
       const stats: Stats = { resumes: 0 }
@@ -903,7 +939,7 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
         yield* r.bytes
       }
       let verified: Verification = s.verify ? 'size' : 'none'
-      if (download.expectation && verifier.hasher) verified = await check(ref, key, download.expectation, verifier.hasher.digest(), s, signal)
+      if (download.expectation && verifier.hasher) verified = await settle(ref, key, s, signal, () => check(ref, key, download.expectation!, verifier.hasher!.digest(), s, signal))
       report({ verified, size: download.size, resumes: stats.resumes, ...(download.total !== undefined ? { objectSize: download.total } : {}), ...(download.etag ? { etag: download.etag } : {}) })
     } catch (err) {
       throw failure(err, signal, where)
@@ -1086,6 +1122,7 @@ async function parallelAttempt(ref: BucketRef, key: string, d: Download, file: F
   // A multipart ETag is checked part by part as each is written (the parts are the ranges); any
   // other whole-object sum needs the bytes in order: the file is read back once complete.
   const partHashes: (Buffer | undefined)[] = []
+  const perPart = exp?.algorithm === 'md5-parts' && exp.partSize === s.partSize
   const tasks: (Part | 'first')[] = [...(d.first ? ['first' as const] : []), ...d.rest]
   const offsetOf = (t: Part | 'first') => (t === 'first' ? 0 : t.offset)
   let failed: unknown
@@ -1101,7 +1138,7 @@ async function parallelAttempt(ref: BucketRef, key: string, d: Download, file: F
       const index = next++
       const task = tasks[index]!
       try {
-        const hasher = exp?.algorithm === 'md5-parts' ? createHasher('md5') : undefined
+        const hasher = perPart ? createHasher('md5') : undefined
         const wrote = await writeChunks(readPart(ref, key, d, task, signal, stats), file, offsetOf(task), hasher)
         const expected = task === 'first' ? d.first!.length : task.end - task.start
         if (wrote !== expected) throw new IntegrityError(`GetObject s3://${ref.name}/${key}: expected ${expected} bytes in a response, got ${wrote}`, { bucket: ref.name, key, algorithm: 'size', expected: String(expected), actual: String(wrote) })
@@ -1116,7 +1153,7 @@ async function parallelAttempt(ref: BucketRef, key: string, d: Download, file: F
   let verified: Verification = s.verify ? 'size' : 'none'
   if (exp) {
     let actual: string
-    if (exp.algorithm === 'md5-parts' && partHashes.length === tasks.length) {
+    if (perPart && partHashes.length === tasks.length) {
       actual = `${createHash('md5').update(Buffer.concat(partHashes as Buffer[])).digest('hex')}-${partHashes.length}`
     } else {
       const hasher = hasherFor(exp)

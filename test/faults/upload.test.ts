@@ -142,6 +142,18 @@ describe('uploads under faults', () => {
     expect(await uploadsOf(bucket(), key)).toEqual([])
   })
 
+  it('aborts the upload a lost CreateMultipartUpload answer left behind', async () => {
+    const key = 'create/lost-answer'
+    const data = randomBytes(6 * MiB)
+    proxy.clearRequests()
+    proxy.addRule({ match: is('CreateMultipartUpload', key), fault: 'reset-after', times: 1 })
+    const result = await via.putStream(Readable.from([data]), key, { partSize: 5 * MiB })
+    expect(result.size).toBe(data.length)
+    expect(proxy.of('CreateMultipartUpload', (r) => r.key === key)).toHaveLength(2)
+    expect(await uploadsOf(bucket(), key)).toEqual([])
+    expect(sha(await bucket().get(key))).toBe(sha(data))
+  })
+
   for (const trailing of ['', '\n']) {
     it(`retries a CopyObject answered 200 with <Error>${JSON.stringify(trailing)}`, async () => {
       const data = randomBytes(10_000)
