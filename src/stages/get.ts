@@ -41,7 +41,7 @@ import { createReadStream } from 'node:fs'
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
-import { GetObjectCommand, HeadObjectCommand, type GetObjectCommandInput, type GetObjectCommandOutput } from '@aws-sdk/client-s3'
+import { HeadObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
 import { expectationFor, hasherFor, createHasher, multipartEtagParts, plainMd5, type Expectation, type Hasher, type Verification } from '../checksums.js'
 import { clientSettings } from '../client.js'
@@ -51,14 +51,16 @@ import {
   IntegrityError,
   InvalidArgumentError,
   InvalidRangeError,
-  TimeoutError,
-  isTransient,
   toBucketflowError,
 } from '../errors.js'
 import { containedPath, safeDestination } from '../paths.js'
+import { bounds, emptyWhateverSize, normalizeRange, rangeHeader, type ByteRange, type Slice, type Where } from '../ranges.js'
 import { linkedController, boundedMap, mapResults, type Result, type StageOptions } from '../results.js'
 import { describeValue, validateInteger, validateKey } from '../validate.js'
+import { answerOf, discard, hasPin, pinInput, pinOf, readSpan, send, type Answer, type Pin, type Stats } from './get-body.js'
 import { headObject } from './head.js'
+
+export { normalizeRange, resolveRange, type ByteRange } from '../ranges.js'
 
 const MiB = 1024 * 1024
 /** Default bytes per ranged GET of a large download: 8 MiB. */
@@ -79,20 +81,6 @@ const WRITE_BUFFER = MiB
  */
 const READ_PAST_FOR_VERIFY = MiB
 
-/**
- * A byte range with Python slice semantics (see the module docs): `{ start, end }`, or
- * `{ offset, length }`; not both forms at once.
- */
-export interface ByteRange {
-  /** First byte (inclusive); negative counts from the end. Default 0. */
-  start?: number
-  /** End (exclusive); negative counts from the end; past the object means its end. Default: the end. */
-  end?: number
-  /** First byte (the `{ offset, length }` form); negative counts from the end. Default 0. */
-  offset?: number
-  /** Bytes from `offset` (an integer >= 0), clamped to the object. Default: to the end. */
-  length?: number
-}
 
 /** What a finished download was checked against, passed to `onVerified`. */
 export interface DownloadInfo {
@@ -144,291 +132,6 @@ export interface GetOptions extends ByteRange {
    * writes nothing). The array forms with a destination folder set it to that folder.
    */
   root?: string
-}
-
-// ---- ranges ------------------------------------------------------------------------------------
-
-/** A validated slice: `start` (may be negative) and optional `end` (may be negative). */
-interface Slice {
-  start: number
-  end?: number
-}
-
-type Where = { bucket: string; key: string }
-
-function badRange(name: string, value: unknown, where: Partial<Where>, why = 'an integer'): InvalidArgumentError {
-  return new InvalidArgumentError(`Expected ${name} to be ${why}, got ${describeValue(value)}`, { argument: name, ...where })
-}
-
-/**
- * Validate a range and reduce it to `{ start, end? }`, or undefined for the whole object. Throws
- * InvalidArgumentError for a non-integer bound, a negative length, or both forms at once.
- *
- * @example
- * ```ts
- * normalizeRange({ offset: 10, length: 5 }) // { start: 10, end: 15 }
- * ```
- */
-export function normalizeRange(range: ByteRange, where: Partial<Where> = {}): Slice | undefined {
-  if (range === null || typeof range !== 'object') return undefined
-  const { start, end, offset, length } = range
-  for (const [name, value] of [['start', start], ['end', end], ['offset', offset], ['length', length]] as const) {
-    if (value !== undefined && !Number.isSafeInteger(value)) throw badRange(name, value, where)
-  }
-  const pair = start !== undefined || end !== undefined
-  const ol = offset !== undefined || length !== undefined
-  if (pair && ol) {
-    throw new InvalidArgumentError('Expected either { start, end } or { offset, length }, got both forms', { argument: offset !== undefined ? 'offset' : 'length', ...where })
-  }
-  if (ol) {
-    if (length !== undefined && length < 0) throw badRange('length', length, where, 'an integer >= 0')
-    const from = offset ?? 0
-    if (length === undefined) return from === 0 ? undefined : { start: from }
-    if (from >= 0) return { start: from, end: from + length }
-    // A negative offset: `length` bytes from there, clamped to the end of the object.
-    return from + length >= 0 ? { start: from } : { start: from, end: from + length }
-  }
-  if (!pair) return undefined
-  if ((start ?? 0) === 0 && end === undefined) return undefined
-  return end === undefined ? { start: start ?? 0 } : { start: start ?? 0, end }
-}
-
-/**
- * Resolve a range against an object size, Python style: returns [start, end) within [0, size],
- * with an end past the object clamped and an empty range (start >= end) as [start, start].
- *
- * @example
- * ```ts
- * resolveRange({ start: -5 }, 20) // [15, 20]
- * resolveRange({ start: 0, end: 1024 }, 10) // [0, 10]
- * ```
- */
-export function resolveRange(range: ByteRange, size: number, where: Partial<Where> = {}): [number, number] {
-  const slice = normalizeRange(range, where)
-  return slice === undefined ? [0, size] : bounds(slice, size)
-}
-
-function bounds(slice: Slice, size: number): [number, number] {
-  const norm = (v: number) => (v < 0 ? Math.max(0, size + v) : Math.min(v, size))
-  const start = norm(slice.start)
-  const end = slice.end === undefined ? size : norm(slice.end)
-  return [start, Math.max(start, end)]
-}
-
-/** True when the slice is empty whatever the object's size. */
-function emptyWhateverSize(slice: Slice): boolean {
-  if (slice.end === undefined) return false
-  if (slice.end === 0) return true
-  return (slice.start >= 0 && slice.end >= 0 && slice.end <= slice.start) || (slice.start < 0 && slice.end < 0 && slice.end <= slice.start)
-}
-
-/** The Range header that fetches a superset of the slice starting at its first byte. */
-function rangeHeader(slice: Slice | undefined): string | undefined {
-  if (slice === undefined) return undefined
-  const { start, end } = slice
-  if (start < 0) return `bytes=${start}`
-  if (end !== undefined && end > 0 && end > start) return `bytes=${start}-${end - 1}`
-  return start === 0 ? undefined : `bytes=${start}-`
-}
-
-// ---- requests ----------------------------------------------------------------------------------
-
-/** What pins later requests of a download to the object its first answer came from. */
-interface Pin {
-  etag?: string
-  versionId?: string
-  lastModified?: Date
-}
-
-function pinInput(pin: Pin): Partial<GetObjectCommandInput> {
-  if (pin.etag) return { IfMatch: pin.etag }
-  if (pin.versionId) return { VersionId: pin.versionId }
-  if (pin.lastModified) return { IfUnmodifiedSince: pin.lastModified }
-  return {}
-}
-
-const hasPin = (pin: Pin) => Boolean(pin.etag || pin.versionId || pin.lastModified)
-
-/** One answer to a GET: which bytes of the object its body holds. */
-interface Answer {
-  body: unknown
-  /** Absolute position of the body's first byte. */
-  start: number
-  /** Absolute end (exclusive) of the body. */
-  end: number
-  /** The object's size, when the answer says. */
-  total: number | undefined
-  /** A 200: the whole object. */
-  whole: boolean
-  out: GetObjectCommandOutput
-}
-
-const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/
-
-function answerOf(out: GetObjectCommandOutput, where: Where): Answer {
-  if (out.ContentRange === undefined) {
-    const length = out.ContentLength ?? 0
-    return { body: out.Body, start: 0, end: length, total: length, whole: true, out }
-  }
-  const m = CONTENT_RANGE.exec(out.ContentRange)
-  if (!m) {
-    discard(out.Body)
-    throw new IntegrityError(`GetObject s3://${where.bucket}/${where.key} answered an unreadable Content-Range ${out.ContentRange}`, where)
-  }
-  const start = Number(m[1])
-  const end = Number(m[2]) + 1
-  return { body: out.Body, start, end, total: m[3] === '*' ? undefined : Number(m[3]), whole: false, out }
-}
-
-function pinOf(out: GetObjectCommandOutput): Pin {
-  const pin: Pin = {}
-  if (out.ETag) pin.etag = out.ETag
-  if (out.VersionId && out.VersionId !== 'null') pin.versionId = out.VersionId
-  if (out.LastModified) pin.lastModified = out.LastModified
-  return pin
-}
-
-/** Ask for stored checksums without the SDK validating them itself (bucketflow does). */
-function withChecksumMode(command: GetObjectCommand): GetObjectCommand {
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> }
-      if (request.headers) request.headers['x-amz-checksum-mode'] = 'ENABLED'
-      return next(args)
-    },
-    { step: 'build', name: 'bucketflowChecksumMode' },
-  )
-  return command
-}
-
-async function send(ref: BucketRef, key: string, input: Partial<GetObjectCommandInput>, signal: AbortSignal, checksums = false): Promise<GetObjectCommandOutput> {
-  const command = new GetObjectCommand({ Bucket: ref.name, Key: key, ...input })
-  try {
-    return await ref.client.send(checksums ? withChecksumMode(command) : command, { abortSignal: signal })
-  } catch (err) {
-    const typed = toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' }, signal)
-    if (typed.statusCode === 412 && (input.IfMatch !== undefined || input.IfUnmodifiedSince !== undefined)) {
-      throw new IntegrityError(`s3://${ref.name}/${key} changed during the download (it no longer matches ${input.IfMatch ?? `its Last-Modified ${input.IfUnmodifiedSince?.toISOString()}`})`, {
-        bucket: ref.name,
-        key,
-        statusCode: 412,
-        algorithm: 'etag',
-        ...(input.IfMatch ? { expected: input.IfMatch } : {}),
-        cause: err,
-      })
-    }
-    throw typed
-  }
-}
-
-function discard(body: unknown): void {
-  const b = body as { destroy?: () => void } | undefined
-  if (b && typeof b.destroy === 'function') b.destroy()
-}
-
-function backoff(attempt: number): number {
-  const base = Math.min(2_000, 100 * 2 ** (attempt - 1))
-  return base / 2 + Math.random() * (base / 2)
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
-/** Counters a download reports. */
-interface Stats {
-  resumes: number
-}
-
-/**
- * Read `[from, until)` of the object starting with the body of `answer` (which must start at or
- * before `from`), resuming a broken body with ranged GETs pinned by `pin`. Each wait for the
- * next chunk is bounded by the client's idle timeout. Yields the bytes in order, exactly.
- */
-async function* readSpan(ref: BucketRef, key: string, answer: Answer, from: number, until: number, pin: Pin, signal: AbortSignal, stats: Stats): AsyncGenerator<Uint8Array> {
-  const where = { bucket: ref.name, key }
-  const { idleTimeout, maxAttempts } = clientSettings(ref.client)
-  type Body = AsyncIterable<Uint8Array> & { destroy?: (err?: Error) => void }
-  let body: Body | undefined = (answer.body ?? Readable.from([])) as Body
-  /** Absolute position of the next byte the current body delivers, and its end. */
-  let pos = answer.start
-  let bodyEnd = answer.end
-  /** Absolute position of the next byte wanted. */
-  let at = from
-  let failures = 0
-  let progressAtFailure = -1
-  while (at < until) {
-    let waiting = false
-    let current: Body | undefined
-    const timer = setTimeout(() => {
-      if (waiting) current?.destroy?.(new TimeoutError(`GetObject s3://${ref.name}/${key}: no data for ${idleTimeout} ms`, where))
-    }, idleTimeout)
-    try {
-      if (body === undefined) {
-        // Resume from the first byte not yet received, pinned to the same object.
-        stats.resumes++
-        const out = await send(ref, key, { Range: `bytes=${at}-${until - 1}`, ...pinInput(pin) }, signal)
-        const next = answerOf(out, where)
-        if (next.start > at || next.end < Math.min(until, next.total ?? until)) {
-          discard(next.body)
-          throw new IntegrityError(`GetObject s3://${ref.name}/${key} answered ${out.ContentRange ?? 'the whole object'} to a resume at byte ${at}`, where)
-        }
-        body = (next.body ?? Readable.from([])) as Body
-        pos = next.start
-        bodyEnd = next.end
-      }
-      current = body
-      const iterator = current[Symbol.asyncIterator]()
-      for (;;) {
-        waiting = true
-        timer.refresh()
-        const next = await iterator.next()
-        waiting = false
-        if (next.done) break
-        const chunk = next.value
-        const chunkStart = pos
-        pos += chunk.byteLength
-        if (pos <= at) continue
-        let piece = chunkStart < at ? chunk.subarray(at - chunkStart) : chunk
-        if (at + piece.byteLength > until) piece = piece.subarray(0, until - at)
-        at += piece.byteLength
-        yield piece
-        if (at >= until) break
-      }
-      if (at >= until) {
-        // Done: anything the body still holds is not needed.
-        if (pos < bodyEnd) current.destroy?.()
-        return
-      }
-      throw new BucketflowError(`GetObject s3://${ref.name}/${key}: the body ended after ${at} of ${until} bytes`, where, 'IncompleteBody')
-    } catch (err) {
-      current?.destroy?.()
-      body = undefined
-      if (signal.aborted) throw toBucketflowError(err, { ...where, operation: 'GetObject' }, signal)
-      const typed = toBucketflowError(err, { ...where, operation: 'GetObject' })
-      if (!(typed.code === 'IncompleteBody' || isTransient(typed))) throw typed
-      failures = at > progressAtFailure ? 1 : failures + 1
-      progressAtFailure = at
-      if (!hasPin(pin)) throw new BucketflowError(`${typed.message} (nothing to pin a resumed request to)`, { ...where, cause: typed }, typed.code)
-      if (failures > maxAttempts) throw typed
-      await sleep(backoff(failures), signal).catch(() => {
-        throw toBucketflowError(err, { ...where, operation: 'GetObject' }, signal)
-      })
-    } finally {
-      clearTimeout(timer)
-    }
-  }
 }
 
 // ---- verification ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@
  *   whole, and get corrupted bodies like every other read.
  * Every other operation gets every fault that applies to it (see `applicableFaults`).
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -96,6 +96,7 @@ type OpName =
   | 'parallel'
   | 'head'
   | 'copy'
+  | 'delete'
   | 'list'
   | 'multipart'
   | 'log'
@@ -110,6 +111,7 @@ const WEIGHTS: [OpName, number][] = [
   ['parallel', 2],
   ['head', 12],
   ['copy', 9],
+  ['delete', 3],
   ['list', 5],
   ['multipart', 1],
   ['log', 1],
@@ -132,8 +134,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const random = prng(options.seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1))
-  // Contents are random; the seed fixes the operations, sizes, ranges and faults.
-  const bytes = (n: number) => randomBytes(n)
   const credentials = { accessKeyId: options.s3.accessKeyId, secretAccessKey: options.s3.secretAccessKey }
   const name = `soak-${options.seed.toString(36)}-${Date.now().toString(36)}`.toLowerCase().slice(0, 60)
   const direct = await Bucket.create(name, { endpoint: options.s3.endpoint, region: options.s3.region, credentials, concurrency: 32 })
@@ -170,8 +170,33 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   await mkdir(elsewhere)
   await symlink(elsewhere, join(root, 'trap'))
 
-  // The model: what each key must hold once a write succeeded.
-  const expected = new Map<string, Buffer>()
+  // The model: what each key must hold once a write succeeded (its content is regenerated
+  // from a seed when a range needs it, so a long run holds only MD5s in memory).
+  const model = new Map<string, Content>()
+  /** Keys reads may pick (not trap/, not being deleted), with their index for O(1) removal. */
+  const pickable: string[] = []
+  const slot = new Map<string, number>()
+  const addKey = (key: string, content: Content) => {
+    model.set(key, content)
+    if (!slot.has(key) && !key.startsWith('trap/')) {
+      slot.set(key, pickable.length)
+      pickable.push(key)
+    }
+  }
+  const dropKey = (key: string) => {
+    model.delete(key)
+    const i = slot.get(key)
+    if (i === undefined) return
+    const last = pickable.pop()!
+    if (last !== key) {
+      pickable[i] = last
+      slot.set(last, i)
+    }
+    slot.delete(key)
+  }
+  /** Keys whose state is unknown after a failed delete: left out of the final check. */
+  const uncertain = new Set<string>()
+  const logs = new Map<string, { sha: string; size: number }>()
   const seeded: string[] = []
   const report: SoakReport = {
     failures: [],
@@ -196,19 +221,26 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     latencyMs: { p50: 0, p99: 0, max: 0 },
     durationMs: 0,
   }
+  const newContent = (size: number, multipart = false): { content: Content; data: Buffer } => {
+    const seed = Math.floor(random() * 2 ** 32) >>> 0
+    const data = generate(seed, size)
+    const md5 = createHash('md5').update(data).digest('hex')
+    return { content: { size, seed, md5, etag: multipart ? partsEtag(data, 5 * MiB) : md5 }, data }
+  }
   const started = Date.now()
   try {
     // ---- seed (directly, no faults) ----
-    const seeds: { key: string; data: Buffer; multipart?: boolean }[] = []
-    for (let i = 0; i < 30; i++) seeds.push({ key: `seed/s-${String(i).padStart(2, '0')}`, data: bytes(int(0, 16 * KiB)) })
-    for (let i = 0; i < 4; i++) seeds.push({ key: `seed/m-${i}`, data: bytes(int(MiB + 1, 1.5 * MiB)) })
-    for (let i = 0; i < 2; i++) seeds.push({ key: `seed/mp-${i}`, data: bytes(int(5 * MiB + 1, 5 * MiB + 200 * KiB)), multipart: true })
-    for (let i = 0; i < 3; i++) seeds.push({ key: `trap/t-${i}`, data: bytes(100) })
+    const seeds: { key: string; size: number; multipart?: boolean }[] = []
+    for (let i = 0; i < 30; i++) seeds.push({ key: `seed/s-${String(i).padStart(2, '0')}`, size: int(0, 16 * KiB) })
+    for (let i = 0; i < 4; i++) seeds.push({ key: `seed/m-${i}`, size: int(MiB + 1, 1.5 * MiB) })
+    for (let i = 0; i < 2; i++) seeds.push({ key: `seed/mp-${i}`, size: int(5 * MiB + 1, 5 * MiB + 200 * KiB), multipart: true })
+    for (let i = 0; i < 3; i++) seeds.push({ key: `trap/t-${i}`, size: 100 })
     await Promise.all(
       seeds.map(async (s) => {
-        if (s.multipart) await direct.putStream(Readable.from([s.data]), s.key, { partSize: 5 * MiB })
-        else await direct.put(s.data, s.key)
-        expected.set(s.key, s.data)
+        const { content, data } = newContent(s.size, s.multipart)
+        if (s.multipart) await direct.putStream(Readable.from([data]), s.key, { partSize: 5 * MiB })
+        else await direct.put(data, s.key)
+        addKey(s.key, content)
         if (s.key.startsWith('seed/')) seeded.push(s.key)
       }),
     )
@@ -230,7 +262,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       return 'get'
     }
-    const readable = () => [...expected.keys()].filter((k) => !k.startsWith('trap/') && !k.endsWith('*'))
+    const any = () => pick(pickable)
     const latencies: number[] = []
     const sums: Record<string, number> = {}
     let counter = 0
@@ -238,16 +270,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       report.resumes += i.resumes
       report.refetches += i.attempts - 1
     }
-    const check = (what: string, key: string, got: Buffer) => {
-      const want = expected.get(key)
-      if (want === undefined || sha(got) !== sha(want)) report.corrupt.push(`${what} ${key}: ${got.length} bytes, expected ${want?.length}`)
+    /** A read's bytes against the model (a key deleted meanwhile is not checked). */
+    const check = (what: string, key: string, got: Buffer, want: Content | undefined) => {
+      if (want === undefined) return
+      if (got.length !== want.size || createHash('md5').update(got).digest('hex') !== want.md5) {
+        report.corrupt.push(`${what} ${key}: ${got.length} bytes, expected ${want.size}`)
+      }
     }
     const fail = (op: OpName, err: unknown, key: string) => {
       const entry = (report.byOp[op] ??= { ok: 0, failed: 0, refused: 0 })
       entry.failed++
       report.failed++
       const code = err instanceof BucketflowError ? err.code : undefined
-      report.failures.push(`${op} ${key}: ${code} ${err instanceof Error ? err.message : String(err)}`)
+      if (report.failures.length < 1000) report.failures.push(`${op} ${key}: ${code} ${err instanceof Error ? err.message : String(err)}`)
       report.failuresByCode[code ?? 'untyped'] = (report.failuresByCode[code ?? 'untyped'] ?? 0) + 1
       if (!(err instanceof BucketflowError) || UNTYPED_CODES.has(err.code)) {
         report.untyped.push(`${op} ${key}: ${err instanceof Error ? `${err.name} ${(err as { code?: string }).code} ${err.message}` : String(err)}`)
@@ -262,33 +297,38 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         switch (op) {
           case 'put': {
             key = `w/put-${n}`
-            const data = bytes(pick([0, 1, int(2, 1000), int(1000, 16 * KiB)]))
+            const { content, data } = newContent(pick([0, 1, int(2, 1000), int(1000, 16 * KiB)]))
             await via.put(data, key)
-            expected.set(key, data)
+            addKey(key, content)
             break
           }
           case 'put-file': {
             key = `w/file-${n}`
-            const data = bytes(int(1, 64 * KiB))
+            const { content, data } = newContent(int(1, 64 * KiB))
             const path = join(work, `src-${n}`)
             await writeFile(path, data)
-            await via.put(path, key)
-            expected.set(key, data)
-            await rm(path)
+            try {
+              await via.put(path, key)
+            } finally {
+              await rm(path)
+            }
+            addKey(key, content)
             break
           }
           case 'get': {
-            key = pick(readable())
-            check('get', key, await via.get(key, { onVerified: onInfo }))
+            key = any()
+            const want = model.get(key)
+            check('get', key, await via.get(key, { onVerified: onInfo }), want)
             break
           }
           case 'get-file': {
             // The array form into a folder with a link inside it that leads elsewhere.
-            const keys = [pick(readable()), ...(random() < 0.4 ? [pick(['trap/t-0', 'trap/t-1', 'trap/t-2'])] : [pick(readable())])]
+            const keys = [any(), random() < 0.4 ? pick(['trap/t-0', 'trap/t-1', 'trap/t-2']) : any()]
             key = keys.join(',')
-            const results = await via.get(keys, root, { concurrency: 3, partSize: 5 * MiB })
+            const wants = keys.map((k) => model.get(k))
+            const results = await via.get(keys, root, { concurrency: 2 })
             let failed: unknown
-            results.forEach((r, i) => {
+            for (const [i, r] of results.entries()) {
               const k = keys[i]!
               if (k.startsWith('trap/')) {
                 if (r.ok) report.outside.push(`get-file ${k} was written through the link`)
@@ -296,20 +336,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
                   entry.refused++
                   report.refusedAsExpected++
                 } else failed ??= r.error
-                return
-              }
-              if (!r.ok) failed ??= r.error
-            })
-            for (const [i, r] of results.entries()) {
-              const k = keys[i]!
-              if (r.ok && !k.startsWith('trap/')) check('get-file', k, await readFile(r.value as string))
+              } else if (!r.ok) failed ??= r.error
+              else check('get-file', k, await readFile(r.value as string), wants[i])
             }
             if (failed) throw failed
             break
           }
           case 'get-range': {
-            key = pick(readable())
-            const size = expected.get(key)!.length
+            key = any()
+            const want = model.get(key)!
+            const size = want.size
             const range = pick([
               { start: int(0, size + 10), end: int(0, size + 10) },
               { start: -int(1, size + 10) },
@@ -317,38 +353,59 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
               { offset: int(0, size + 5), length: int(0, 5000) },
             ])
             const got = await viaRange.get(key, { ...range, onVerified: onInfo })
-            const want = expected.get(key)!
-            const [s, e] = sliceOf(range, want.length)
-            if (sha(got) !== sha(want.subarray(s, e))) report.corrupt.push(`get-range ${key} ${JSON.stringify(range)}: ${got.length} bytes`)
+            if (model.get(key) === want) {
+              const [s, e] = sliceOf(range, size)
+              const slice = generate(want.seed, size).subarray(s, e)
+              if (!got.equals(slice)) report.corrupt.push(`get-range ${key} ${JSON.stringify(range)}: ${got.length} bytes`)
+            }
             break
           }
           case 'stream': {
-            key = pick(readable())
-            check('stream', key, await streamed(via.stream(key, { onVerified: onInfo })))
+            key = any()
+            const want = model.get(key)
+            check('stream', key, await streamed(via.stream(key, { onVerified: onInfo })), want)
             break
           }
           case 'parallel': {
             key = pick(['seed/m-0', 'seed/m-1', 'seed/m-2', 'seed/m-3', 'seed/mp-0', 'seed/mp-1'])
+            const want = model.get(key)
             const partSize = key.startsWith('seed/mp-') ? 5 * MiB : MiB
-            if (random() < 0.5) check('parallel stream', key, await streamed(via.stream(key, { partSize, concurrency: 3, onVerified: onInfo })))
+            if (random() < 0.5) check('parallel stream', key, await streamed(via.stream(key, { partSize, concurrency: 3, onVerified: onInfo })), want)
             else {
               const out = await via.get(key, join(work, `p-${n}.bin`), { partSize, concurrency: 3, onVerified: onInfo })
-              check('parallel file', key, await readFile(out))
+              check('parallel file', key, await readFile(out), want)
               await rm(out)
             }
             break
           }
           case 'head': {
-            key = pick(readable())
+            key = any()
+            const want = model.get(key)
             const h = await via.head(key)
-            if (h.size !== expected.get(key)!.length) report.corrupt.push(`head ${key}: size ${h.size}, expected ${expected.get(key)!.length}`)
+            if (want !== undefined && model.get(key) === want && h.size !== want.size) report.corrupt.push(`head ${key}: size ${h.size}, expected ${want.size}`)
             break
           }
           case 'copy': {
-            const src = pick(readable().filter((k) => !k.startsWith('seed/mp-') && !k.startsWith('w/mp-')))
+            // A single-part source (a copy of a multipart object may get another kind of ETag).
+            let src = any()
+            for (let i = 0; i < 10 && model.get(src)?.etag.includes('-'); i++) src = any()
             key = `w/copy-${n}`
+            const want = model.get(src)
+            if (!want || want.etag.includes('-')) throw new Error(`no single-part source to copy (${src})`)
             await via.cp(src, key)
-            expected.set(key, expected.get(src)!)
+            addKey(key, want)
+            break
+          }
+          case 'delete': {
+            // The heaviest written objects first (the long soak must not fill the server).
+            const written = pickable.filter((k) => k.startsWith('w/'))
+            const heavy = written.filter((k) => k.startsWith('w/mp-'))
+            key = heavy.length > 0 ? pick(heavy) : written.length > 0 ? pick(written) : ''
+            if (key === '') break
+            dropKey(key)
+            uncertain.add(key)
+            await via.rm(key)
+            uncertain.delete(key)
             break
           }
           case 'list': {
@@ -359,11 +416,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           }
           case 'multipart': {
             key = `w/mp-${n}`
-            const data = bytes(int(5 * MiB + 1, 5 * MiB + 200 * KiB))
+            const { content, data } = newContent(int(5 * MiB + 1, 5 * MiB + 200 * KiB), true)
             const chunks: Buffer[] = []
             for (let at = 0; at < data.length; at += 256 * KiB) chunks.push(data.subarray(at, at + 256 * KiB))
             await via.putStream(Readable.from(chunks), key, { partSize: 5 * MiB, queueSize: 2 })
-            expected.set(key, data)
+            addKey(key, content)
             break
           }
           case 'log': {
@@ -374,7 +431,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
             for (const line of lines) if (!sink.write(line)) await new Promise((r) => sink.once('drain', r))
             sink.end()
             await sink.done
-            expected.set(`${prefix}*`, Buffer.from(lines.join('')))
+            const all = Buffer.from(lines.join(''))
+            logs.set(prefix, { sha: sha(all), size: all.length })
             break
           }
         }
@@ -408,6 +466,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
     await Promise.all(Array.from({ length: concurrency }, worker))
     proxy.stopRandomFaults()
+    rangeProxy.stopRandomFaults()
     latencies.sort((a, b) => a - b)
     report.latencyMs = { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0 }
     report.faults = { ...proxy.injected } as Record<string, number>
@@ -423,22 +482,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // bytes (or of their 5 MiB parts), and each log's objects together are the lines written.
     const listed = new Map<string, { etag: string; size: number }>()
     for await (const page of listPages(direct, {})) for (const o of page.objects) listed.set(o.key, { etag: o.etag.replace(/"/g, ''), size: o.size })
-    const logs: [string, Buffer][] = []
-    for (const [key, data] of expected) {
-      if (key.endsWith('*')) {
-        logs.push([key.slice(0, -1), data])
-        continue
-      }
+    for (const [key, want] of model) {
+      if (uncertain.has(key)) continue
       const got = listed.get(key)
-      const want = data.length > 5 * MiB && (key.startsWith('seed/mp-') || key.startsWith('w/mp-')) ? partsEtag(data, 5 * MiB) : createHash('md5').update(data).digest('hex')
       if (!got) report.lost.push(`${key}: not in the bucket`)
-      else if (got.etag !== want || got.size !== data.length) report.lost.push(`${key}: stored ETag ${got.etag} (${got.size} bytes), expected ${want} (${data.length})`)
+      else if (got.etag !== want.etag || got.size !== want.size) report.lost.push(`${key}: stored ETag ${got.etag} (${got.size} bytes), expected ${want.etag} (${want.size})`)
     }
+    const logList = [...logs.entries()]
     await Promise.all(
-      logs.map(async ([prefix, data]) => {
-        const parts: Buffer[] = []
-        for (const k of [...listed.keys()].filter((k) => k.startsWith(prefix)).sort(compareKeys)) parts.push(await direct.get(k))
-        if (sha(Buffer.concat(parts)) !== sha(data)) report.lost.push(`log ${prefix}: ${Buffer.concat(parts).length} bytes stored, ${data.length} written`)
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = w; i < logList.length; i += 8) {
+          const [prefix, want] = logList[i]!
+          const parts: Buffer[] = []
+          for (const k of [...listed.keys()].filter((k) => k.startsWith(prefix)).sort(compareKeys)) parts.push(await direct.get(k))
+          const all = Buffer.concat(parts)
+          if (sha(all) !== want.sha) report.lost.push(`log ${prefix}: ${all.length} bytes stored, ${want.size} written`)
+        }
       }),
     )
     const uploads = await direct.client.send(new ListMultipartUploadsCommand({ Bucket: name }))
@@ -455,6 +514,29 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await rm(work, { recursive: true, force: true })
   }
   return report
+}
+
+/** What the model knows of a key's content. */
+interface Content {
+  size: number
+  /** Seed of the generated bytes (see `generate`). */
+  seed: number
+  md5: string
+  /** The ETag it must have in a listing (MD5, or the 5 MiB parts' for multipart objects). */
+  etag: string
+}
+
+/** `size` pseudo-random bytes from a seed (xorshift32): the same seed gives the same bytes. */
+function generate(seed: number, size: number): Buffer {
+  const words = new Uint32Array(Math.ceil(size / 4))
+  let x = seed || 0x9e3779b9
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    words[i] = x >>> 0
+  }
+  return Buffer.from(words.buffer, 0, size)
 }
 
 /** The [start, end) a range selects of `size` bytes, Python style. */
