@@ -43,7 +43,7 @@ import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { HeadObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
-import { expectationFor, hasherFor, createHasher, multipartEtagParts, plainMd5, type Expectation, type Hasher, type Verification } from '../checksums.js'
+import { expectationFor, hasherFor, createHasher, multipartEtagParts, plainMd5, type ContentClaims, type Expectation, type Hasher, type Verification } from '../checksums.js'
 import { clientSettings } from '../client.js'
 import {
   AbortError,
@@ -208,7 +208,11 @@ async function check(ref: BucketRef, key: string, exp: Expectation, actual: stri
   const expected = exp.expected
   if (actual === expected) return exp.algorithm
   if (exp.algorithm === 'md5-parts') {
-    if (s.acceptDigest === actual) return 'size'
+    if (s.acceptDigest === actual) {
+      // Two downloads agree: the bytes are right and the part layout is not the guessed one.
+      rememberUnknownLayout(ref, key, expected)
+      return 'size'
+    }
     const confirmed = await confirmLayout(ref, key, exp, signal)
     if (!confirmed) {
       throw new UnconfirmedLayoutError(
@@ -223,6 +227,30 @@ async function check(ref: BucketRef, key: string, exp: Expectation, actual: stri
     expected,
     actual,
   })
+}
+
+/**
+ * Multipart ETags whose part layout turned out not to be the guessed one (two downloads agreed
+ * against it): later downloads of the same object check only the length instead of paying for
+ * a second download every time. Bounded (oldest forgotten first).
+ */
+const unknownLayouts = new Set<string>()
+const UNKNOWN_LAYOUTS_KEPT = 1000
+
+function layoutId(ref: BucketRef, key: string, etag: string): string {
+  return `${ref.name}\0${key}\0${etag.replace(/"/g, '')}`
+}
+
+function rememberUnknownLayout(ref: BucketRef, key: string, etag: string): void {
+  unknownLayouts.add(layoutId(ref, key, etag))
+  if (unknownLayouts.size > UNKNOWN_LAYOUTS_KEPT) unknownLayouts.delete(unknownLayouts.values().next().value!)
+}
+
+/** The expectation for a whole-object answer, unless its multipart layout is known to be unknown. */
+function expectationOf(ref: BucketRef, key: string, claims: ContentClaims, total: number, partSize: number): Expectation | undefined {
+  const exp = expectationFor(claims, total, partSize)
+  if (exp?.algorithm === 'md5-parts' && unknownLayouts.has(layoutId(ref, key, exp.expected))) return undefined
+  return exp
 }
 
 /** An IntegrityError where a multipart layout could not be confirmed (see {@link check}). */
@@ -310,7 +338,7 @@ async function openSequential(ref: BucketRef, key: string, s: Settings, signal: 
   const opened: Opened = { answer, want, read: [want[0], want[1]], pin: pinOf(out), total }
   if (out.ETag) opened.etag = out.ETag
   if (s.verify && answer.whole && answer.start === 0 && total - want[1] <= READ_PAST_FOR_VERIFY && want[0] === 0) {
-    let expectation = expectationFor(out, total, s.partSize)
+    let expectation = expectationOf(ref, key, out, total, s.partSize)
     // No ETag and no checksum (a proxy may drop it): hash as MD5 and ask a HEAD afterwards.
     if (expectation === undefined && !out.ETag) expectation = { algorithm: 'md5', expected: '' }
     if (expectation) {
@@ -552,7 +580,7 @@ async function openParallel(ref: BucketRef, key: string, s: Settings, signal: Ab
     download.rest = parts
   }
   if (s.verify && start === 0 && end === total) {
-    const exp = expectationFor({ ETag: pin.etag }, total, s.partSize)
+    const exp = expectationOf(ref, key, { ETag: pin.etag }, total, s.partSize)
     if (exp) download.expectation = exp
   }
   return download
