@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs'
 import { stat, readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
-import { BucketflowError, InvalidArgumentError, SourceError, toBucketflowError } from './errors.js'
+import { BucketflowError, InvalidArgumentError, SourceError } from './errors.js'
 import { describeValue } from './validate.js'
 
 /** Everything `put` accepts as a source. A string is a local file path unless `literal: true`. */
@@ -101,18 +101,6 @@ async function* toBytes(source: AsyncIterable<Uint8Array | string> | Iterable<Ui
     if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8')
     else if (chunk instanceof Uint8Array) yield chunk
     else throw new InvalidArgumentError(`Expected stream chunks to be Uint8Array or string, got ${describeValue(chunk)}`, { argument: 'source' })
-  }
-}
-
-/** Read a whole response body into one Buffer. */
-export async function bodyToBuffer(body: unknown, where: { bucket: string; key: string }): Promise<Buffer> {
-  if (body == null) return Buffer.alloc(0)
-  try {
-    const chunks: Buffer[] = []
-    for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-  } catch (err) {
-    throw toBucketflowError(err, { ...where, operation: 'GetObject' })
   }
 }
 

@@ -192,7 +192,10 @@ export class Bucket implements BucketRef {
    * Download into memory (a Buffer), or into a local file when given a destination path.
    * Given an array of keys, downloads in parallel: into Buffers, into the given destination
    * paths, or, with one folder, into that folder mirroring the keys as paths (a key that would
-   * escape the folder fails alone). Ranges: `{ start, end }`, Python slice semantics.
+   * escape the folder, by text or through a symbolic link, fails alone). Ranges: `{ start, end }`
+   * or `{ offset, length }`, Python slice semantics (an end past the object is clamped). Every
+   * download is verified (checksum, ETag MD5 or length; `verify: false` to skip): see
+   * `onVerified`, or `verified` on each result of the array forms.
    *
    * @example
    * ```ts
@@ -200,6 +203,7 @@ export class Bucket implements BucketRef {
    * await bucket.get('cute/1.png', './cat.png')
    * const last100 = await bucket.get('log.txt', { start: -100 })
    * const results = await bucket.get(keys, 'mirror/') // files under mirror/
+   * console.log(results.map((r) => (r.ok ? r.verified : r.error.code))) // ['md5', ...]
    * ```
    */
   get(key: string, options?: GetOptions): Promise<Buffer>

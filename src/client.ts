@@ -13,12 +13,24 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { validateConcurrency, validateInteger } from './validate.js'
 
-/** Default time to establish a TCP connection: 10 s. */
+/**
+ * Default time to establish a TCP connection: 10 s.
+ *
+ * @example
+ * ```ts
+ * new Bucket('data', { connectTimeout: DEFAULT_CONNECT_TIMEOUT / 2 })
+ * ```
+ */
 export const DEFAULT_CONNECT_TIMEOUT = 10_000
 /**
  * Default time a request may go without a byte moving in either direction: 60 s (botocore's and
  * aws-cli's read timeout). Long server-side operations (a CompleteMultipartUpload of thousands of
  * parts, a large CopyObject) keep the connection alive with whitespace, so they are not idle.
+ *
+ * @example
+ * ```ts
+ * new Bucket('data', { idleTimeout: 2 * DEFAULT_IDLE_TIMEOUT }) // a very slow server
+ * ```
  */
 export const DEFAULT_IDLE_TIMEOUT = 60_000
 /** Default attempts per request (the first included). */

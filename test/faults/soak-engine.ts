@@ -23,7 +23,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
 import { Bucket, BucketflowError, compareKeys, InvalidArgumentError, listPages, multipartEtag, type DownloadInfo } from '../../src/index.js'
-import { applicableFaults, FaultProxy, prng, type FaultKind } from '../support/proxy.js'
+import { applicableFaults, FaultProxy, prng, type FaultKind, type S3Op } from '../support/proxy.js'
 
 export interface SoakTarget {
   endpoint: string
@@ -247,6 +247,32 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     seeded.sort()
     log(`seeded ${seeds.length} objects in ${Date.now() - started} ms`)
 
+    // Every kind at least once (on the first request it applies to), then at random.
+    if (options.faultRate > 0) {
+      const once: [S3Op, FaultKind, string?][] = [
+        ['CompleteMultipartUpload', 'error-200', '\n'],
+        ['CompleteMultipartUpload', 'error-200-unprocessed'],
+        ['CopyObject', 'error-200'],
+        ['CopyObject', 'error-200-unprocessed', '\r\n  '],
+        ['GetObject', 'corrupt-body'],
+        ['GetObject', 'truncate'],
+        ['GetObject', 'stall-body'],
+        ['GetObject', 'drop-etag'],
+        ['PutObject', 'corrupt-request'],
+        ['UploadPart', 'corrupt-request'],
+        ['PutObject', 'reset-after'],
+        ['HeadObject', 'stall'],
+        ['ListObjects', 'list-drop-entry'],
+        ['ListObjects', 'list-stale-token'],
+        ['ListObjects', 'list-no-token'],
+        ['DeleteObject', 'status-503'],
+        ['GetObject', 'status-500'],
+        ['PutObject', 'reset'],
+      ]
+      for (const [op, fault, trailing] of once) {
+        proxy.addRule({ match: (r) => r.op === op && (op !== 'ListObjects' || r.query.get('prefix') === 'seed/'), fault, times: 1, stallMs: idleTimeout * 2, ...(trailing ? { trailing } : {}) })
+      }
+    }
     proxy.randomFaults({ seed: options.seed + 1, rate: options.faultRate, stallMs: idleTimeout * 2 })
     rangeProxy.randomFaults({
       seed: options.seed + 2,

@@ -18,7 +18,22 @@ describe('fault-injection soak', () => {
     console.log(formatReport(report))
     expect(report.ops).toBe(2000)
     // Every kind of fault was injected.
-    for (const kind of ['reset', 'reset-after', 'status-500', 'status-503', 'stall', 'stall-body', 'truncate', 'corrupt-body', 'drop-etag', 'corrupt-request']) {
+    for (const kind of [
+      'reset',
+      'reset-after',
+      'status-500',
+      'status-503',
+      'stall',
+      'stall-body',
+      'truncate',
+      'corrupt-body',
+      'drop-etag',
+      'corrupt-request',
+      'error-200',
+      'error-200-unprocessed',
+      'list-drop-entry',
+      'list-stale-token',
+    ]) {
       expect(report.faults[kind] ?? 0, kind).toBeGreaterThan(0)
     }
     expect(report.lost).toEqual([])
