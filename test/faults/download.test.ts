@@ -75,10 +75,12 @@ describe('downloads under faults', () => {
     // The array forms carry it on each result.
     const results = await via.get(['md5/obj', 'md5/obj'], { concurrency: 2 })
     expect(results.map((r) => (r.ok ? r.verified : r.error.code))).toEqual(['md5', 'md5'])
-    // A range is checked by its length.
+    // A range is checked by its length; a range that covers the whole object, by its MD5.
     let info: DownloadInfo | undefined
     await via.get('md5/obj', { start: 10, end: 20, onVerified: (i) => (info = i) })
     expect(info?.verified).toBe('size')
+    await via.get('md5/obj', { start: 0, end: data.length + 1024, onVerified: (i) => (info = i) })
+    expect(info?.verified).toBe('md5')
   })
 
   it('never returns a flipped byte: a stream fails with IntegrityError, a Buffer or file is fetched again', async () => {
