@@ -154,6 +154,18 @@ describe('uploads under faults', () => {
     expect(sha(await bucket().get(key))).toBe(sha(data))
   })
 
+  it('a multipart copy whose Complete answer is lost succeeds on NoSuchUpload when the object has its parts and size', async () => {
+    const data = randomBytes(6 * MiB)
+    await bucket().put(data, 'mpcopy/src')
+    proxy.addRule({ match: is('CompleteMultipartUpload', 'mpcopy/dst'), fault: 'reset-after', times: 1 })
+    proxy.addRule({ match: is('CompleteMultipartUpload', 'mpcopy/dst'), fault: 'no-such-upload', times: 1 })
+    const result = await via.cp('mpcopy/src', 'mpcopy/dst', { multipartThreshold: 0, partSize: 5 * MiB })
+    expect(result.etag).toMatch(/-2"?$/)
+    expect(result.size).toBe(data.length)
+    expect(sha(await bucket().get('mpcopy/dst'))).toBe(sha(data))
+    expect(await uploadsOf(bucket(), 'mpcopy/dst')).toEqual([])
+  })
+
   for (const trailing of ['', '\n']) {
     it(`retries a CopyObject answered 200 with <Error>${JSON.stringify(trailing)}`, async () => {
       const data = randomBytes(10_000)
