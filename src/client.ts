@@ -38,7 +38,12 @@ export const DEFAULT_MAX_ATTEMPTS = 3
 
 /** Options shared by {@link createClient} and `new Bucket(name, options)`. */
 export interface ClientOptions {
-  /** Use this client as it is; every other option here is then ignored. */
+  /**
+   * Use this client as it is; every other option here is then ignored (timeouts and retries
+   * are the client's own). bucketflow adds one middleware to it: the check that a
+   * CompleteMultipartUpload, CopyObject or UploadPartCopy answered with its result, not an
+   * `<Error>` inside a 200.
+   */
   client?: S3Client
   /**
    * S3 endpoint URL, e.g. `http://127.0.0.1:7480`. Defaults to `AWS_ENDPOINT_URL_S3`, then

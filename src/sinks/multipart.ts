@@ -200,9 +200,18 @@ const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('base6
  * - On an unrecoverable error, `destroy()` or an aborted `signal`, the multipart upload is
  *   aborted (nothing is left on the server) and {@link MultipartSink.done} rejects after that
  *   cleanup; the error is emitted as 'error' (not for a plain `destroy()`, as in Node).
- * - 'finish' is emitted only after the upload was completed and verified (its size equals the
- *   bytes written, else `IntegrityError` and the bad object is deleted). With credentials that
- *   may not HEAD the object, that last size check is skipped (each part was still checked).
+ * - Every part (and a single PutObject) carries a Content-MD5 the server checks (on AWS, the
+ *   SDK's CRC32); a part the server saw corrupted (`BadDigest`) is sent again.
+ * - 'finish' is emitted only after the upload was completed and proven: CompleteMultipartUpload
+ *   answered with its result (a 200 carrying an `<Error>`, with any whitespace around it, is
+ *   retried), and a HEAD shows the ETag the parts make (`md5(md5(p1) || ...)-N`) and the size
+ *   written. After a lost answer (NoSuchUpload on the retry), that HEAD decides. An object that
+ *   is not provably this upload's is never resolved with and never deleted (`IntegrityError`);
+ *   one that is, but has another size, is deleted (`IntegrityError`). With credentials that may
+ *   not HEAD the object, that last check is skipped (each part was still checked).
+ * - When CreateMultipartUpload needed a retry (an earlier attempt may have created an upload
+ *   whose id never arrived), the uploads of this key the server initiated during that call are
+ *   aborted at the end, so no upload is left behind.
  *
  * @example
  * ```ts
