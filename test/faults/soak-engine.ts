@@ -103,18 +103,18 @@ type OpName =
 
 const WEIGHTS: [OpName, number][] = [
   ['put', 20],
-  ['put-file', 4],
-  ['get', 18],
-  ['get-file', 7],
+  ['put-file', 3],
+  ['get', 20],
+  ['get-file', 4],
   ['get-range', 10],
   ['stream', 6],
-  ['parallel', 2],
-  ['head', 12],
+  ['parallel', 1.5],
+  ['head', 14],
   ['copy', 9],
   ['delete', 3],
-  ['list', 5],
-  ['multipart', 1],
-  ['log', 1],
+  ['list', 4],
+  ['multipart', 0.75],
+  ['log', 0.75],
 ]
 
 function percentile(sorted: number[], p: number): number {
