@@ -364,8 +364,8 @@ async function* sequential(
   const stats: Stats = { resumes: 0 }
   const o = await openSequential(ref, key, s, signal)
   const [ws, we] = o.want
-  if (!o.answer || we === ws && o.read[1] === o.read[0]) {
-    if (o.answer) discard(o.answer.body)
+  if (o.answer && o.read[1] === o.read[0]) discard(o.answer.body)
+  if (!o.answer || (we === ws && o.read[1] === o.read[0] && o.expectation === undefined)) {
     report({ verified: s.verify ? 'size' : 'none', size: 0, ...(o.total !== undefined ? { objectSize: o.total } : {}), ...(o.etag ? { etag: o.etag } : {}), resumes: 0 })
     return
   }
