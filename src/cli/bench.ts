@@ -1,7 +1,7 @@
 /** `bucketflow bench`: throughput benchmarks against peers on a local S3 server (src/benchmark). */
 import { Command, InvalidArgumentError as OptionValueError } from 'commander'
 import { runBenchmark } from '../benchmark/engine.js'
-import { DEFAULT_PEERS } from '../benchmark/peers/index.js'
+import { DEFAULT_PEERS, PEERS } from '../benchmark/peers/index.js'
 import { formatTable, writeReport } from '../benchmark/report.js'
 import { parseWorkloadList, type WorkloadId } from '../benchmark/workloads.js'
 import { act, EXIT_FAILED, EXIT_OK, globals, Output, positiveInt } from './common.js'
@@ -32,7 +32,8 @@ function parseOnly(value: string): WorkloadId[] {
 
 function parseTools(value: string): string[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean)
-  const known = [...DEFAULT_PEERS, 'corrupt']
+  // Hidden peers (the corrupting control, bucketflow-noverify) run when named.
+  const known = PEERS.map((p) => p.name)
   const bad = names.find((n) => !known.includes(n))
   if (bad !== undefined || names.length === 0) throw new OptionValueError(`Expected tools from ${known.join(', ')}, got ${JSON.stringify(value)}`)
   return names
