@@ -23,7 +23,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
 import { Bucket, BucketflowError, compareKeys, InvalidArgumentError, listPages, multipartEtag, type DownloadInfo } from '../../src/index.js'
-import { applicableFaults, FaultProxy, prng, type FaultKind, type S3Op } from '../support/proxy.js'
+import { applicableFaults, FaultProxy, prng, type FaultKind, type ProxiedRequest, type S3Op } from '../support/proxy.js'
 
 export interface SoakTarget {
   endpoint: string
@@ -270,7 +270,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         ['PutObject', 'reset'],
       ]
       for (const [op, fault, trailing] of once) {
-        proxy.addRule({ match: (r) => r.op === op && (op !== 'ListObjects' || r.query.get('prefix') === 'seed/'), fault, times: 1, stallMs: idleTimeout * 2, ...(trailing ? { trailing } : {}) })
+        // Listing faults on a listing of the seeded keys (a stale token needs a page with a token).
+        const listing = (r: ProxiedRequest) => r.query.get('prefix') === 'seed/' && (fault !== 'list-stale-token' || r.query.has('continuation-token'))
+        proxy.addRule({ match: (r) => r.op === op && (op !== 'ListObjects' || listing(r)), fault, times: 1, stallMs: idleTimeout * 2, ...(trailing ? { trailing } : {}) })
       }
     }
     proxy.randomFaults({ seed: options.seed + 1, rate: options.faultRate, stallMs: idleTimeout * 2 })
@@ -436,7 +438,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           }
           case 'list': {
             key = 'seed/'
-            const keys = await via.list('seed/', { pageSize: 20 }).toArray()
+            const keys = await via.list('seed/', { pageSize: 12 }).toArray()
             if (keys.join('\n') !== seeded.join('\n')) report.lost.push(`list seed/: ${keys.length} keys, expected ${seeded.length}`)
             break
           }
