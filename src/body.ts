@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs'
 import { stat, readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
-import { InvalidArgumentError, toBucketflowError } from './errors.js'
+import { BucketflowError, InvalidArgumentError, SourceError } from './errors.js'
 import { describeValue } from './validate.js'
 
 /** Everything `put` accepts as a source. A string is a local file path unless `literal: true`. */
@@ -104,14 +104,20 @@ async function* toBytes(source: AsyncIterable<Uint8Array | string> | Iterable<Ui
   }
 }
 
-/** Read a whole response body into one Buffer. */
-export async function bodyToBuffer(body: unknown, where: { bucket: string; key: string }): Promise<Buffer> {
-  if (body == null) return Buffer.alloc(0)
-  try {
-    const chunks: Buffer[] = []
-    for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-  } catch (err) {
-    throw toBucketflowError(err, { ...where, operation: 'GetObject' })
-  }
+/**
+ * The typed error for a failure of the caller's own source (its stream errored, its iterator
+ * threw): a {@link SourceError} with the original as `cause`, or the error itself when it is
+ * already one of ours (a bad chunk is an InvalidArgumentError). Undefined for an error that is
+ * ours (the upload's), which the caller types as it does.
+ *
+ * @example
+ * ```ts
+ * try { await pipeline(source, sink) } catch (err) { throw sourceError(err, where) ?? toBucketflowError(err, where) }
+ * ```
+ */
+export function sourceError(err: unknown, where: { bucket: string; key: string }): BucketflowError | undefined {
+  if (err instanceof BucketflowError) return undefined
+  const message = err instanceof Error ? err.message : String(err)
+  const code = (err as { code?: unknown } | null)?.code
+  return new SourceError(`The source of s3://${where.bucket}/${where.key} failed${typeof code === 'string' ? ` (${code})` : ''}: ${message}`, { ...where, cause: err })
 }

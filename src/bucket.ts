@@ -46,6 +46,9 @@ export interface BucketOptions extends ClientOptions {
 /** Options of the parallel (array) forms. */
 export type ParallelOptions = Pick<StageOptions, 'concurrency' | 'signal' | 'stopOnError'>
 
+/** Options of the array forms of `get`: a range, verification and part size, and the parallel options. */
+export type GetManyOptions = ByteRange & Pick<GetOptions, 'verify' | 'partSize'> & ParallelOptions
+
 /** Options for `ls`. */
 export interface LsOptions {
   /** List every key under the prefix instead of one level ('/'-delimited). Default false. */
@@ -174,7 +177,7 @@ export class Bucket implements BucketRef {
    */
   put(source: PutSource, key: string, options?: PutOptions): Promise<PutResult>
   put(sources: readonly PutSource[], keys: readonly string[], options?: PutOptions & ParallelOptions): Promise<Result<PutResult>[]>
-  put(source: PutSource | readonly PutSource[], key: string | readonly string[], options: PutOptions & ParallelOptions = {}): Promise<PutResult | Result<PutResult>[]> {
+  async put(source: PutSource | readonly PutSource[], key: string | readonly string[], options: PutOptions & ParallelOptions = {}): Promise<PutResult | Result<PutResult>[]> {
     if (isList(key)) {
       if (!isList(source)) throw invalidList('sources', source)
       validateSameLength(source, key, 'sources', 'keys')
@@ -189,7 +192,10 @@ export class Bucket implements BucketRef {
    * Download into memory (a Buffer), or into a local file when given a destination path.
    * Given an array of keys, downloads in parallel: into Buffers, into the given destination
    * paths, or, with one folder, into that folder mirroring the keys as paths (a key that would
-   * escape the folder fails alone). Ranges: `{ start, end }`, Python slice semantics.
+   * escape the folder, by text or through a symbolic link, fails alone). Ranges: `{ start, end }`
+   * or `{ offset, length }`, Python slice semantics (an end past the object is clamped). Every
+   * download is verified (checksum, ETag MD5 or length; `verify: false` to skip): see
+   * `onVerified`, or `verified` on each result of the array forms.
    *
    * @example
    * ```ts
@@ -197,13 +203,14 @@ export class Bucket implements BucketRef {
    * await bucket.get('cute/1.png', './cat.png')
    * const last100 = await bucket.get('log.txt', { start: -100 })
    * const results = await bucket.get(keys, 'mirror/') // files under mirror/
+   * console.log(results.map((r) => (r.ok ? r.verified : r.error.code))) // ['md5', ...]
    * ```
    */
   get(key: string, options?: GetOptions): Promise<Buffer>
   get(key: string, destination: string, options?: GetOptions): Promise<string>
-  get(keys: readonly string[], options?: ByteRange & ParallelOptions): Promise<Result<Buffer>[]>
-  get(keys: readonly string[], destinations: readonly string[] | string, options?: ByteRange & ParallelOptions): Promise<Result<string>[]>
-  get(
+  get(keys: readonly string[], options?: GetManyOptions): Promise<Result<Buffer>[]>
+  get(keys: readonly string[], destinations: readonly string[] | string, options?: GetManyOptions): Promise<Result<string>[]>
+  async get(
     key: string | readonly string[],
     destination?: string | readonly string[] | (GetOptions & ParallelOptions),
     options: GetOptions & ParallelOptions = {},
@@ -266,7 +273,7 @@ export class Bucket implements BucketRef {
    */
   head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo>
   head(keys: readonly string[], options?: ParallelOptions): Promise<Result<ObjectInfo>[]>
-  head(key: string | readonly string[], options: ParallelOptions = {}): Promise<ObjectInfo | Result<ObjectInfo>[]> {
+  async head(key: string | readonly string[], options: ParallelOptions = {}): Promise<ObjectInfo | Result<ObjectInfo>[]> {
     if (isList(key)) return collect(headObjects(this, this.#parallel(options))(key))
     return headObject(this, key, options.signal ? { signal: options.signal } : {})
   }
@@ -302,7 +309,7 @@ export class Bucket implements BucketRef {
    */
   cp(src: string, dst?: string, options?: CopyOptions): Promise<CopyResult>
   cp(srcs: readonly string[], dsts?: readonly string[], options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
-  cp(src: string | readonly string[], dst?: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+  async cp(src: string | readonly string[], dst?: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
     if (isList(src)) {
       if (dst !== undefined && !isList(dst)) throw invalidList('destinations', dst)
       if (dst !== undefined) validateSameLength(src, dst, 'sources', 'destinations')
@@ -323,7 +330,7 @@ export class Bucket implements BucketRef {
    */
   mv(src: string, dst: string, options?: CopyOptions): Promise<CopyResult>
   mv(srcs: readonly string[], dsts: readonly string[], options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
-  mv(src: string | readonly string[], dst: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+  async mv(src: string | readonly string[], dst: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
     const moveOne = async (s: string, d: string, signal?: AbortSignal): Promise<CopyResult> => {
       const copied = await copyObject(this, s, d, { ...options, ...(signal ? { signal } : {}) })
       if (copied.bucket !== this.name || copied.key !== s) await deleteObject(this, s)
@@ -351,7 +358,7 @@ export class Bucket implements BucketRef {
    */
   rm(key: string): Promise<void>
   rm(keys: readonly string[], options?: ParallelOptions): Promise<Result<void>[]>
-  rm(key: string | readonly string[], options: ParallelOptions = {}): Promise<void | Result<void>[]> {
+  async rm(key: string | readonly string[], options: ParallelOptions = {}): Promise<void | Result<void>[]> {
     if (isList(key)) return collect(deleteObjects(this, { ...options, ordered: true })(key))
     return deleteObject(this, key)
   }
@@ -368,7 +375,7 @@ export class Bucket implements BucketRef {
    */
   freeze(key: string, storageClass?: StorageClass): Promise<CopyResult>
   freeze(keys: readonly string[], storageClass?: StorageClass, options?: ParallelOptions): Promise<Result<CopyResult>[]>
-  freeze(key: string | readonly string[], storageClass: StorageClass = 'DEEP_ARCHIVE', options: ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+  async freeze(key: string | readonly string[], storageClass: StorageClass = 'DEEP_ARCHIVE', options: ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
     if (isList(key)) return collect(freezeObjects(this, { ...this.#parallel(options), storageClass })(key))
     return freezeObject(this, key, storageClass)
   }
@@ -384,7 +391,7 @@ export class Bucket implements BucketRef {
    */
   restore(key: string, options?: RestoreOptions): Promise<void>
   restore(keys: readonly string[], options?: Omit<RestoreOptions, 'signal'> & ParallelOptions): Promise<Result<void>[]>
-  restore(key: string | readonly string[], options: RestoreOptions & ParallelOptions = {}): Promise<void | Result<void>[]> {
+  async restore(key: string | readonly string[], options: RestoreOptions & ParallelOptions = {}): Promise<void | Result<void>[]> {
     if (isList(key)) return collect(restoreObjects(this, { ...options, ...this.#parallel(options) })(key))
     return restoreObject(this, key, options)
   }
@@ -455,7 +462,7 @@ export class Bucket implements BucketRef {
    * await bucket.putStream(res.body!, 'raw/big.csv', { partSize: 16 * 1024 * 1024 })
    * ```
    */
-  putStream(source: StreamSource, key: string, options: WriteStreamOptions = {}): Promise<WriteStreamResult> {
+  async putStream(source: StreamSource, key: string, options: WriteStreamOptions = {}): Promise<WriteStreamResult> {
     return putStream(this, source, key, options)
   }
 
@@ -508,7 +515,7 @@ export class Bucket implements BucketRef {
    * await express.append('{"ok":true}\n', 'events.ndjson')
    * ```
    */
-  append(data: Uint8Array | string, key: string, options: AppendOptions = {}): Promise<AppendResult> {
+  async append(data: Uint8Array | string, key: string, options: AppendOptions = {}): Promise<AppendResult> {
     return appendObject(this, data, key, options)
   }
 
@@ -536,7 +543,7 @@ export class Bucket implements BucketRef {
    * console.log(`aborted ${results.filter((r) => r.ok).length} uploads`)
    * ```
    */
-  abortUploads(options: AbortUploadsOptions = {}): Promise<Result<UploadInfo>[]> {
+  async abortUploads(options: AbortUploadsOptions = {}): Promise<Result<UploadInfo>[]> {
     return abortUploads(this, { concurrency: this.#concurrency, ...options })
   }
 

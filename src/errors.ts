@@ -27,6 +27,12 @@ export interface ErrorFields {
   requestId?: string
   /** For {@link InvalidArgumentError}: the name of the argument or option that was wrong. */
   argument?: string
+  /** For {@link IntegrityError}: what the server said the data is (a checksum or a size). */
+  expected?: string
+  /** For {@link IntegrityError}: what arrived. */
+  actual?: string
+  /** For {@link IntegrityError}: how the two were compared (`md5`, `crc32`, `size`, ...). */
+  algorithm?: string
   cause?: unknown
 }
 
@@ -68,10 +74,34 @@ export class NoSuchBucketError extends BucketflowError {
   }
 }
 
-/** The credentials are not allowed to do this (S3 `AccessDenied`, 403). */
+/**
+ * The credentials are not allowed to do this: S3 error code `AccessDenied` (or a 403 to a HEAD,
+ * which carries no code). Other 403 answers keep their own code (see {@link InvalidObjectStateError}).
+ */
 export class AccessDeniedError extends BucketflowError {
   constructor(message: string, fields: ErrorFields = {}) {
     super(message, fields, 'AccessDenied')
+  }
+}
+
+/**
+ * The object is archived (S3 `InvalidObjectState`: a GET of a GLACIER or DEEP_ARCHIVE object that
+ * has not been restored). Restore it first (`bucket.restore(key)`), then read it once the restore
+ * has finished.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bucket.get('raw/2019.tar')
+ * } catch (err) {
+ *   if (err instanceof InvalidObjectStateError) await bucket.restore('raw/2019.tar', { days: 2 })
+ *   else throw err
+ * }
+ * ```
+ */
+export class InvalidObjectStateError extends BucketflowError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super(message, fields, 'InvalidObjectState')
   }
 }
 
@@ -91,10 +121,65 @@ export class InvalidRangeError extends InvalidArgumentError {
   }
 }
 
-/** Data did not arrive intact: a size or checksum mismatch. */
+/**
+ * Data did not arrive intact: a checksum or size mismatch, or an object that changed (or was
+ * replaced) during a transfer. `algorithm`, `expected` and `actual` say what was compared, when
+ * something was.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bucket.get('data.bin', './data.bin')
+ * } catch (err) {
+ *   if (err instanceof IntegrityError) console.error(`${err.algorithm}: expected ${err.expected}, got ${err.actual}`)
+ * }
+ * ```
+ */
 export class IntegrityError extends BucketflowError {
+  /** How the data was checked: `md5`, `crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`, `size`, `etag`. */
+  readonly algorithm?: string
+  /** The value the server gave (hex or base64 checksum, or a byte count). */
+  readonly expected?: string
+  /** The value computed from the bytes that arrived. */
+  readonly actual?: string
   constructor(message: string, fields: ErrorFields = {}) {
     super(message, fields, 'IntegrityError')
+    if (fields.algorithm !== undefined) this.algorithm = fields.algorithm
+    if (fields.expected !== undefined) this.expected = fields.expected
+    if (fields.actual !== undefined) this.actual = fields.actual
+  }
+}
+
+/**
+ * A request made no progress for too long: no connection within the connect timeout, or no byte
+ * moving within the idle timeout (see `ClientOptions.connectTimeout` / `idleTimeout`). It is
+ * transient: bucketflow retries it like a reset; this error means the retries ran out.
+ *
+ * @example
+ * ```ts
+ * const bucket = new Bucket('data', { idleTimeout: 30_000 })
+ * await bucket.get('big.bin').catch((err) => { if (err instanceof TimeoutError) console.error('server stalled') })
+ * ```
+ */
+export class TimeoutError extends BucketflowError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super(message, fields, 'Timeout')
+  }
+}
+
+/**
+ * The caller's own source failed (the Readable, iterable or web stream given to `put` or
+ * `putStream` errored or threw). `cause` is the source's error, as it was.
+ *
+ * @example
+ * ```ts
+ * const r = await bucket.putStream(rows(), 'out.ndjson').catch((err) => err)
+ * if (r instanceof SourceError) console.error('the producer failed:', r.cause)
+ * ```
+ */
+export class SourceError extends BucketflowError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super(message, fields, 'SourceError')
   }
 }
 
@@ -127,6 +212,7 @@ interface SdkErrorShape {
   Code?: string
   code?: string
   message?: string
+  BucketName?: string
   $metadata?: { httpStatusCode?: number; requestId?: string }
   $response?: { statusCode?: number }
 }
@@ -135,36 +221,77 @@ function isAbort(err: SdkErrorShape): boolean {
   return err.name === 'AbortError' || err.code === 'ABORT_ERR'
 }
 
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ECONNABORTED'])
+const TIMEOUT_CODES = new Set(['TimeoutError', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'RequestTimeout', 'Timeout'])
+
 /**
  * Turn an SDK (or network) error into a typed {@link BucketflowError} that names the bucket and
- * key. The kind comes from the S3 error code and HTTP status, never the message text (some
- * servers send none).
+ * key. The kind comes from the S3 error code (and, where a response has no body to carry one,
+ * the HTTP status), never the message text (some servers send none). Given the operation's
+ * `signal`, any failure after it aborted is an {@link AbortError} (a request torn down by the
+ * abort fails with a socket error first).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.send(new GetObjectCommand({ Bucket: 'b', Key: 'k' }))
+ * } catch (err) {
+ *   throw toBucketflowError(err, { bucket: 'b', key: 'k', operation: 'GetObject' })
+ * }
+ * ```
  */
-export function toBucketflowError(err: unknown, where: ErrorFields & { operation?: string } = {}): BucketflowError {
+export function toBucketflowError(err: unknown, where: ErrorFields & { operation?: string } = {}, signal?: AbortSignal): BucketflowError {
+  if (signal?.aborted && !(err instanceof AbortError)) {
+    const reason: unknown = signal.reason
+    if (reason instanceof AbortError) return reason
+    const { operation: _op, ...fields } = where
+    const target = targetOf(where)
+    return new AbortError(`${where.operation ? `${where.operation} ` : ''}${target} was aborted`, { ...fields, cause: reason ?? err })
+  }
   if (err instanceof BucketflowError) return err
   const e = (err ?? {}) as SdkErrorShape
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode
   const requestId = e.$metadata?.requestId
-  const code = e.Code ?? (e.name && e.name !== 'Error' ? e.name : undefined) ?? e.code ?? 'UnknownError'
-  const fields: ErrorFields = { ...where, cause: err }
+  const code = String(e.Code ?? (e.name && e.name !== 'Error' ? e.name : undefined) ?? e.code ?? 'UnknownError')
+  const { operation, ...located } = where
+  const fields: ErrorFields = { ...located, cause: err }
   if (status !== undefined) fields.statusCode = status
   if (requestId !== undefined) fields.requestId = requestId
-  const op = where.operation ? `${where.operation} ` : ''
-  const target = where.bucket === undefined ? '' : where.key === undefined ? `s3://${where.bucket}` : `s3://${where.bucket}/${where.key}`
+  const op = operation ? `${operation} ` : ''
+  const target = targetOf(where)
   const detail = e.message && e.message !== code && e.message !== 'UnknownError' ? `: ${e.message}` : ''
   if (isAbort(e)) return new AbortError(`${op}${target} was aborted`, fields)
+  // The SDK names a reset socket (ECONNRESET, EPIPE) 'TimeoutError': the socket's code says what it was.
+  if (status === undefined && e.code !== undefined && RESET_CODES.has(e.code)) {
+    return new BucketflowError(`${op}${target} failed: ${e.message ?? e.code}`, fields, e.code)
+  }
+  if (TIMEOUT_CODES.has(code) || (e.code !== undefined && TIMEOUT_CODES.has(e.code))) {
+    return new TimeoutError(`${op}${target} timed out${detail}`, fields)
+  }
   // Not an S3 response (a source stream's error, a socket error): keep its own code and message.
   if (status === undefined) {
     return new BucketflowError(`${op}${target} failed: ${e.message ?? String(err)}`, fields, code === 'UnknownError' ? 'Error' : code)
   }
-  if (code === 'NoSuchBucket') return new NoSuchBucketError(`Bucket ${where.bucket ?? ''} does not exist`, fields)
-  if (code === 'NoSuchKey' || code === 'NotFound' || (status === 404 && where.key !== undefined && code !== 'NoSuchUpload')) {
+  if (code === 'NoSuchBucket') {
+    // The error names the bucket that is missing (a copy has two).
+    const bucket = e.BucketName || where.bucket
+    const f = bucket === undefined ? fields : { ...fields, bucket }
+    return new NoSuchBucketError(`Bucket ${bucket ?? ''} does not exist`, f)
+  }
+  if (code === 'NoSuchKey' || (status === 404 && where.key !== undefined && code !== 'NoSuchUpload')) {
     return new NoSuchKeyError(`No such key: ${target}`, fields)
   }
   if (status === 404 && where.key === undefined && code !== 'NoSuchUpload') {
     return new NoSuchBucketError(`Bucket ${where.bucket ?? ''} does not exist`, fields)
   }
-  if (code === 'AccessDenied' || code === 'Forbidden' || status === 403) {
+  if (code === 'InvalidObjectState') {
+    return new InvalidObjectStateError(
+      `${target} is archived and cannot be read until it is restored: restore it (bucket.restore(key), or \`bucketflow restore\`), then read it when the restore has finished`,
+      fields,
+    )
+  }
+  // A 403 is access denied only when the code says so; a HEAD's 403 has no body, hence no code.
+  if (code === 'AccessDenied' || code === 'AllAccessDisabled' || code === 'Forbidden' || (status === 403 && (code === '403' || code === 'Unknown' || code === 'UnknownError'))) {
     return new AccessDeniedError(`Access denied: ${op}${target}${detail}`, fields)
   }
   if (code === 'InvalidRange' || status === 416) return new InvalidRangeError(`Invalid range for ${target}${detail}`, fields)
@@ -172,4 +299,46 @@ export function toBucketflowError(err: unknown, where: ErrorFields & { operation
     return new NotImplementedError(`${op || 'operation '}is not implemented by this server (${target})${detail}`, fields)
   }
   return new S3Error(`${op}${target} failed: ${code}${status ? ` (HTTP ${status})` : ''}${detail}`, fields, code)
+}
+
+function targetOf(where: { bucket?: string; key?: string }): string {
+  return where.bucket === undefined ? '' : where.key === undefined ? `s3://${where.bucket}` : `s3://${where.bucket}/${where.key}`
+}
+
+const TRANSIENT_CODES = new Set([
+  'SlowDown',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'InternalError',
+  'ServiceUnavailable',
+  'Throttling',
+  'ThrottlingException',
+  'BadDigest',
+  'XAmzContentSHA256Mismatch',
+  'IncompleteBody',
+  'UnknownError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ERR_STREAM_PREMATURE_CLOSE',
+])
+
+/**
+ * Whether a failed request is worth sending again: network errors and timeouts, 5xx, throttling,
+ * and a body the server saw corrupted (`BadDigest`: the sender still holds the right bytes).
+ * Never an abort, a bad argument, or a 403/404.
+ *
+ * @example
+ * ```ts
+ * if (isTransient(toBucketflowError(err))) await retry()
+ * ```
+ */
+export function isTransient(err: BucketflowError): boolean {
+  if (err instanceof AbortError || err instanceof InvalidArgumentError) return false
+  if (err instanceof TimeoutError) return true
+  const status = err.statusCode
+  if (status === undefined) return !(err instanceof IntegrityError) && !(err instanceof SourceError) && err.code !== 'BucketflowError'
+  if (status >= 500 || status === 429 || status === 408) return true
+  return TRANSIENT_CODES.has(err.code) && status !== 404 && status !== 403
 }

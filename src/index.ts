@@ -11,28 +11,33 @@
  * ```
  * @packageDocumentation
  */
-export { Bucket, Listing, type BucketOptions, type LsOptions, type ParallelOptions } from './bucket.js'
+export { Bucket, Listing, type BucketOptions, type GetManyOptions, type LsOptions, type ParallelOptions } from './bucket.js'
 export type { BucketRef, StorageClass } from './bucket-ref.js'
 export type { PutSource, StreamSource } from './body.js'
-export { createClient, isAwsEndpoint, resolveEndpoint, type ClientOptions } from './client.js'
+export { createHasher, multipartEtag, type ChecksumAlgorithm, type Hasher, type Verification } from './checksums.js'
+export { createClient, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, isAwsEndpoint, resolveEndpoint, type ClientOptions } from './client.js'
 export {
   AbortError,
   AccessDeniedError,
   BucketflowError,
   IntegrityError,
   InvalidArgumentError,
+  InvalidObjectStateError,
   InvalidRangeError,
+  isTransient,
   NoSuchBucketError,
   NoSuchKeyError,
   NotDirectoryBucketError,
   NotImplementedError,
   S3Error,
+  SourceError,
+  TimeoutError,
   toBucketflowError,
   type ErrorFields,
 } from './errors.js'
 export { compareKeys } from './keys.js'
 export { safeDestination } from './paths.js'
-export { boundedMap, collect, isOk, mapResults, partition, type Failed, type Ok, type Result, type StageOptions } from './results.js'
+export { boundedMap, collect, isOk, mapResults, partition, type Failed, type Ok, type Result, type ResultNote, type StageOptions } from './results.js'
 export { copyObject, copyObjects, type CopyItem, type CopyOptions, type CopyResult } from './stages/copy.js'
 export { deleteObject, deleteObjects, type DeleteOptions } from './stages/delete.js'
 export {
@@ -41,7 +46,9 @@ export {
   getToFile,
   resolveRange,
   streamObject,
+  validateGetOptions,
   type ByteRange,
+  type DownloadInfo,
   type GetItem,
   type GetObjectsOptions,
   type GetOptions,

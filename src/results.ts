@@ -16,13 +16,20 @@
  */
 import { setMaxListeners } from 'node:events'
 import { AbortError, BucketflowError, toBucketflowError } from './errors.js'
-import { validateConcurrency } from './validate.js'
+import type { Verification } from './checksums.js'
+import { InvalidArgumentError } from './errors.js'
+import { describeValue, validateConcurrency } from './validate.js'
 
 /** A successful item. */
 export interface Ok<T> {
   ok: true
   key: string
   value: T
+  /**
+   * For downloads: what the bytes were checked against (`md5`, `crc32`, ..., `size`, or `none`
+   * with `verify: false`). See `Verification`.
+   */
+  verified?: Verification
 }
 
 /** A failed item; `error` is typed and names the bucket and key. */
@@ -82,17 +89,27 @@ export function throwIfAborted(signal: AbortSignal | undefined, fields: { bucket
   if (signal?.aborted) throw new AbortError('The operation was aborted', { ...fields, cause: signal.reason })
 }
 
+/** Extra fields a task may put on its successful result (see {@link mapResults}). */
+export type ResultNote = Pick<Ok<unknown>, 'verified'>
+
 /**
  * Run `fn` over every item of `source` with at most `concurrency` in flight, yielding one
  * {@link Result} per item. Memory: at most `concurrency` items and their values are held at once
  * (finished results wait in that window until they can be yielded in order).
  * When the consumer stops early, or `signal` aborts, the `signal` passed to `fn` aborts so
- * in-flight requests stop.
+ * in-flight requests stop. `fn` may `annotate` its result (e.g. with what a download verified).
+ * An item whose key cannot be taken (`null` where a key or `{ key }` was expected) fails alone
+ * with InvalidArgumentError.
+ *
+ * @example
+ * ```ts
+ * for await (const r of mapResults(keys, (k) => k, (k, signal) => headObject(bucket, k, { signal }))) console.log(r)
+ * ```
  */
 export async function* mapResults<In, T>(
   source: AsyncIterable<In> | Iterable<In>,
   keyOf: (item: In) => string,
-  fn: (item: In, signal: AbortSignal) => Promise<T>,
+  fn: (item: In, signal: AbortSignal, annotate: (note: ResultNote) => void) => Promise<T>,
   options: StageOptions & { bucket?: string } = {},
 ): AsyncGenerator<Result<T>> {
   const concurrency = options.concurrency ?? 8
@@ -103,13 +120,22 @@ export async function* mapResults<In, T>(
   const run = async (item: In): Promise<Result<T>> => {
     let key = ''
     try {
-      key = keyOf(item)
+      try {
+        key = keyOf(item)
+      } catch (err) {
+        key = describeValue(item)
+        throw new InvalidArgumentError(`Expected an item with a key, got ${key}`, { argument: 'key', ...(bucket ? { bucket } : {}), cause: err })
+      }
       if (controller.signal.aborted) {
         throw new AbortError('The operation was aborted', { key, ...(bucket ? { bucket } : {}) })
       }
-      return { ok: true, key, value: await fn(item, controller.signal) }
+      const note: ResultNote = {}
+      const value = await fn(item, controller.signal, (n) => Object.assign(note, n))
+      const ok: Ok<T> = { ok: true, key, value }
+      if (note.verified !== undefined) ok.verified = note.verified
+      return ok
     } catch (err) {
-      return { ok: false, key, error: toBucketflowError(err, { key, ...(bucket ? { bucket } : {}) }) }
+      return { ok: false, key, error: toBucketflowError(err, { key, ...(bucket ? { bucket } : {}) }, controller.signal) }
     }
   }
   async function* items(): AsyncGenerator<In> {

@@ -60,14 +60,14 @@ describe('append on Ceph radosgw (?append&position=)', () => {
   it('recovers from a lost answer: the SDK resends, radosgw says 409, the bytes are found in place', async () => {
     await bucket.append('first\n', 'lost.log')
     proxy.clearRequests()
-    proxy.addRule({ match: isAppend, dropResponse: true, times: 1 })
+    proxy.addRule({ match: isAppend, fault: 'reset-after', times: 1 })
     const out = await bucket.append('second\n', 'lost.log')
     proxy.clearRules()
     expect(out).toMatchObject({ offset: 6, size: 13, recovered: true })
     expect(await bucket.read('lost.log')).toBe('first\nsecond\n')
     const puts = proxy.requests.filter(isAppend)
     expect(puts.map((r) => [r.query.get('position'), r.fault ?? 'ok', r.status])).toEqual([
-      ['6', 'drop', undefined],
+      ['6', 'reset-after', undefined],
       ['6', 'ok', 409],
     ])
   })

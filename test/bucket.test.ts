@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest'
 import {
   Bucket,
   InvalidArgumentError,
-  InvalidRangeError,
   NoSuchBucketError,
   NoSuchKeyError,
   type ObjectEntry,
@@ -112,16 +111,125 @@ describe('ranges', () => {
     }
   })
 
-  it('rejects a range outside the object with InvalidRangeError naming the key', async () => {
+  it('clamps like a Python slice: an end past the object, a start past the end, start after end', async () => {
     const b = bucket()
     await b.put(data, 'r2.txt')
-    for (const range of [{ start: 21 }, { start: 0, end: 25 }, { start: -30, end: 2 }, { start: 10, end: 5 }]) {
-      const err = await b.get('r2.txt', range).catch((e: unknown) => e)
-      expect(err, JSON.stringify(range)).toBeInstanceOf(InvalidRangeError)
-      expect((err as InvalidRangeError).key).toBe('r2.txt')
-      expect((err as InvalidRangeError).message).toMatch(/outside .*r2\.txt \(20 bytes\)/)
+    await b.put(Buffer.alloc(0), 'empty.txt')
+    const cases: [{ start?: number; end?: number; offset?: number; length?: number }, string][] = [
+      [{ start: 21 }, ''],
+      [{ start: 20 }, ''],
+      [{ start: 0, end: 25 }, data.toString()],
+      [{ start: 18, end: 1024 }, 'ij'],
+      [{ start: -30, end: 2 }, '01'],
+      [{ start: -30 }, data.toString()],
+      [{ start: 10, end: 5 }, ''],
+      [{ start: -2, end: -5 }, ''],
+      [{ end: 0 }, ''],
+      [{ end: -25 }, ''],
+      [{ offset: 2, length: 3 }, '234'],
+      [{ offset: 18, length: 100 }, 'ij'],
+      [{ offset: -5, length: 2 }, 'fg'],
+      [{ offset: -5, length: 99 }, 'fghij'],
+      [{ offset: 25, length: 3 }, ''],
+      [{ offset: 3 }, data.toString().slice(3)],
+      [{ offset: 3, length: 0 }, ''],
+    ]
+    for (const [range, expected] of cases) {
+      expect((await b.get('r2.txt', range)).toString(), JSON.stringify(range)).toBe(expected)
+      expect(await b.read('r2.txt', range), JSON.stringify(range)).toBe(expected)
+      const chunks: Buffer[] = []
+      for await (const c of b.stream('r2.txt', range)) chunks.push(c as Buffer)
+      expect(Buffer.concat(chunks).toString(), `stream ${JSON.stringify(range)}`).toBe(expected)
     }
-    await expect(b.get('r2.txt', { start: 1.5 })).rejects.toBeInstanceOf(InvalidArgumentError)
+    for (const range of [{ start: 0, end: 10 }, { start: 5 }, { start: -3 }, { offset: 1, length: 2 }]) {
+      expect((await b.get('empty.txt', range)).length, JSON.stringify(range)).toBe(0)
+    }
+    // The array form: one range for objects of different sizes.
+    await b.put(randomBytes(4096), 'big.bin')
+    const both = await b.get(['r2.txt', 'big.bin'], { start: 0, end: 1024 })
+    expect(both.map((r) => (r.ok ? r.value.length : r.error.code))).toEqual([20, 1024])
+    const dir = await mkdtemp(join(tmpdir(), 'bf-ranges-'))
+    const files = await b.get(['r2.txt', 'big.bin'], dir, { start: 0, end: 1024 })
+    expect(files.every((r) => r.ok)).toBe(true)
+    expect((await stat(join(dir, 'r2.txt'))).size).toBe(20)
+    expect((await stat(join(dir, 'big.bin'))).size).toBe(1024)
+    // A missing object is still missing, even for a range that is empty whatever the size.
+    await expect(b.get('nope.txt', { start: 10, end: 5 })).rejects.toBeInstanceOf(NoSuchKeyError)
+    await expect(b.get('nope.txt', { start: 3 })).rejects.toBeInstanceOf(NoSuchKeyError)
+  })
+
+  it('sends one ranged GET and no HEAD for any range with a start >= 0, and for suffixes', async () => {
+    const b = bucket()
+    await b.put(data, 'r3.txt')
+    const sent: string[] = []
+    const r = new Bucket(b.name, s3Options())
+    r.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Range?: string }
+        sent.push(`${String(context.commandName)} ${input.Range ?? ''}`.trim())
+        return next(args)
+      },
+      { step: 'initialize', name: 'record' },
+    )
+    const cases: [{ start?: number; end?: number; offset?: number; length?: number }, string, string][] = [
+      [{ start: 3, end: 7 }, 'GetObjectCommand bytes=3-6', '3456'],
+      [{ start: 15, end: 99 }, 'GetObjectCommand bytes=15-98', 'fghij'],
+      [{ start: 30 }, 'GetObjectCommand bytes=30-', ''],
+      [{ start: 2, end: -2 }, 'GetObjectCommand bytes=2-', '23456789abcdefgh'],
+      [{ start: -4 }, 'GetObjectCommand bytes=-4', 'ghij'],
+      [{ start: -4, end: -1 }, 'GetObjectCommand bytes=-4', 'ghi'],
+      [{ start: -4, end: 18 }, 'GetObjectCommand bytes=-4', 'gh'],
+      [{ offset: 4, length: 2 }, 'GetObjectCommand bytes=4-5', '45'],
+      [{ start: 0, end: -1 }, 'GetObjectCommand', data.toString().slice(0, -1)],
+    ]
+    for (const [range, request, expected] of cases) {
+      sent.length = 0
+      expect((await r.get('r3.txt', range)).toString(), JSON.stringify(range)).toBe(expected)
+      expect(sent, JSON.stringify(range)).toEqual([request])
+    }
+  })
+
+  it('refuses a non-integer bound, a negative length or both range forms before any request', async () => {
+    const b = bucket()
+    const sent: string[] = []
+    const r = new Bucket(b.name, s3Options())
+    r.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(String(context.commandName))
+        return next(args)
+      },
+      { step: 'initialize', name: 'record' },
+    )
+    const cases: [Record<string, unknown>, string][] = [
+      [{ start: 1.5 }, 'start'],
+      [{ start: '3' }, 'start'],
+      [{ end: Number.NaN }, 'end'],
+      [{ end: Infinity }, 'end'],
+      [{ offset: 'x' }, 'offset'],
+      [{ length: -1 }, 'length'],
+      [{ length: 2.5 }, 'length'],
+      [{ start: 1, length: 3 }, 'length'],
+      [{ end: 3, offset: 1 }, 'offset'],
+    ]
+    for (const [range, argument] of cases) {
+      for (const call of [
+        () => r.get('missing.txt', range as never),
+        () => r.read('missing.txt', range as never),
+        () => r.get('missing.txt', join(tmpdir(), 'never-written'), range as never),
+        () => r.get(['missing.txt', 'other.txt'], range as never),
+        () => new Promise((resolve, reject) => r.stream('missing.txt', range as never).on('error', reject).on('end', resolve).resume()),
+      ]) {
+        let err: unknown
+        try {
+          await call()
+        } catch (e) {
+          err = e
+        }
+        expect(err, JSON.stringify(range)).toBeInstanceOf(InvalidArgumentError)
+        expect((err as InvalidArgumentError).argument, JSON.stringify(range)).toBe(argument)
+      }
+    }
+    expect(sent).toEqual([])
   })
 })
 

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Bucket } from '../src/bucket.js'
-import { AbortError, BucketflowError, IntegrityError, InvalidArgumentError } from '../src/errors.js'
+import { AbortError, BucketflowError, IntegrityError, InvalidArgumentError, SourceError } from '../src/errors.js'
 import { createWriteStream, putStream, type UploadProgress } from '../src/sinks/multipart.js'
 import { FaultProxy } from './support/proxy.js'
 import { s3Options, useBucket } from './support/s3.js'
@@ -149,7 +149,11 @@ describe('createWriteStream / putStream', () => {
       throw boom
     }
     const err = await bucket.putStream(breaking(), key, { partSize: P }).catch((e: unknown) => e)
-    expect(err).toBe(boom)
+    // The source's own error, typed like every other failure, with the original as its cause.
+    expect(err).toBeInstanceOf(SourceError)
+    expect((err as SourceError).code).toBe('SourceError')
+    expect((err as SourceError).cause).toBe(boom)
+    expect((err as SourceError).key).toBe(key)
     expect(proxy.of('CreateMultipartUpload', (r) => r.key === key)).toHaveLength(1)
     expect(proxy.of('UploadPart', (r) => r.key === key && r.status === 200).length).toBeGreaterThanOrEqual(1)
     expect(proxy.of('AbortMultipartUpload', (r) => r.key === key)).toHaveLength(1)
@@ -363,7 +367,8 @@ describe('createWriteStream / putStream', () => {
     const data = randomBytes(2 * P + 7)
     const result = await bucket.put(Readable.from(chunksOf(data)), key, { partSize: P, queueSize: 1 })
     expect(result).toMatchObject({ key, size: data.length })
-    expect(Object.keys(result).sort()).toEqual(['etag', 'key', 'size'])
+    expect(Object.keys(result).sort()).toEqual(['etag', 'key', 'size', 'verified'])
+    expect(result.verified).toBe('md5')
     expect(proxy.of('UploadPart', (r) => r.key === key)).toHaveLength(3)
     expect(sha(await bucket.get(key))).toBe(sha(data))
   })

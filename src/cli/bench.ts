@@ -150,7 +150,7 @@ function addPeers(bench: Command): void {
     .addHelpText('after', PEERS_HELP)
     .action(
       act(async (flags: PeerFlags, cmd: Command) => {
-        const [{ runBenchmark }, { DEFAULT_PEERS, findPeer }, { formatTable, writeReport }, { parseWorkloadList }] = await Promise.all([
+        const [{ runBenchmark }, { PEERS, findPeer }, { formatTable, writeReport }, { parseWorkloadList }] = await Promise.all([
           import('../benchmark/peers/engine.js'),
           import('../benchmark/peers/tools/index.js'),
           import('../benchmark/peers/report.js'),
@@ -163,7 +163,7 @@ function addPeers(bench: Command): void {
         const bad = flags.tools?.find((n) => !findPeer(n))
         if (bad !== undefined || flags.tools?.length === 0) {
           const { InvalidArgumentError } = await import('../errors.js')
-          throw new InvalidArgumentError(`Expected tools from ${[...DEFAULT_PEERS, 'corrupt'].join(', ')}, got ${JSON.stringify(flags.tools?.join(','))}`, { argument: 'tools' })
+          throw new InvalidArgumentError(`Expected tools from ${PEERS.map((p) => p.name).join(', ')}, got ${JSON.stringify(flags.tools?.join(','))}`, { argument: 'tools' })
         }
         const controller = new AbortController()
         const onSignal = () => controller.abort(new Error('interrupted'))

@@ -29,14 +29,17 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
   type CreateMultipartUploadCommandInput,
 } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from '../bucket-ref.js'
-import { toReadable, type StreamSource } from '../body.js'
-import { AccessDeniedError, AbortError, BucketflowError, IntegrityError, InvalidArgumentError, toBucketflowError } from '../errors.js'
+import { sourceError, toReadable, type StreamSource } from '../body.js'
+import { multipartEtag, multipartEtagParts, plainMd5 } from '../checksums.js'
+import { clientSettings } from '../client.js'
+import { AccessDeniedError, AbortError, BucketflowError, IntegrityError, InvalidArgumentError, isTransient, toBucketflowError } from '../errors.js'
 import { headObject } from '../stages/head.js'
 import { describeValue, validateInteger, validateKey } from '../validate.js'
 
@@ -81,7 +84,12 @@ export interface WriteStreamOptions {
   contentEncoding?: string
   metadata?: Record<string, string>
   storageClass?: StorageClass
-  /** Send a Content-MD5 with every part so the server rejects a corrupted part. Default true. */
+  /**
+   * Send a Content-MD5 with every part (and with a single PutObject) so the server rejects a
+   * corrupted body (`BadDigest`), which is then sent again. Default: true, except on a client
+   * whose SDK adds its own CRC32 checksum to every request (AWS endpoints), where it would be a
+   * second pass over the bytes.
+   */
   contentMd5?: boolean
   /** Abort the upload: nothing is left on the server, and the stream errors with AbortError. */
   signal?: AbortSignal
@@ -101,6 +109,8 @@ export interface WriteStreamResult {
   etag: string
   /** Parts of the multipart upload; 0 when the stream was stored with a single PutObject. */
   parts: number
+  /** What the server checked every part against: `md5` (Content-MD5), `crc32` (the SDK's checksum, on AWS) or `none`. */
+  verified?: 'md5' | 'crc32' | 'none'
 }
 
 interface Options {
@@ -146,29 +156,15 @@ function validateOptions(opts: WriteStreamOptions, where: { bucket: string; key?
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
     throw new InvalidArgumentError(`Expected signal to be an AbortSignal, got ${describeValue(opts.signal)}`, { ...where, argument: 'signal' })
   }
+  if (opts.contentMd5 !== undefined && typeof opts.contentMd5 !== 'boolean') {
+    throw new InvalidArgumentError(`Expected contentMd5 to be a boolean, got ${describeValue(opts.contentMd5)}`, { ...where, argument: 'contentMd5' })
+  }
   return { partSize, queueSize, maxPartAttempts, contentMd5: opts.contentMd5 ?? true }
 }
 
-const RETRYABLE_CODES = new Set([
-  'SlowDown',
-  'RequestTimeout',
-  'RequestTimeTooSkewed',
-  'InternalError',
-  'ServiceUnavailable',
-  'Throttling',
-  'ThrottlingException',
-  'BadDigest',
-  'IncompleteBody',
-  'UnknownError',
-])
-
-/** Whether a failed request is worth sending again: network errors, 5xx, throttling. */
+/** Whether a failed request is worth sending again: network errors and timeouts, 5xx, throttling, BadDigest. */
 function isRetryable(err: BucketflowError): boolean {
-  if (err instanceof AbortError) return false
-  const status = err.statusCode
-  if (status === undefined) return true
-  if (status >= 500 || status === 429 || status === 408) return true
-  return RETRYABLE_CODES.has(err.code) && status !== 404 && status !== 403
+  return isTransient(err)
 }
 
 function backoff(attempt: number): number {
@@ -206,9 +202,18 @@ const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('base6
  * - On an unrecoverable error, `destroy()` or an aborted `signal`, the multipart upload is
  *   aborted (nothing is left on the server) and {@link MultipartSink.done} rejects after that
  *   cleanup; the error is emitted as 'error' (not for a plain `destroy()`, as in Node).
- * - 'finish' is emitted only after the upload was completed and verified (its size equals the
- *   bytes written, else `IntegrityError` and the bad object is deleted). With credentials that
- *   may not HEAD the object, that last size check is skipped (each part was still checked).
+ * - Every part (and a single PutObject) carries a Content-MD5 the server checks (on AWS, the
+ *   SDK's CRC32); a part the server saw corrupted (`BadDigest`) is sent again.
+ * - 'finish' is emitted only after the upload was completed and proven: CompleteMultipartUpload
+ *   answered with its result (a 200 carrying an `<Error>`, with any whitespace around it, is
+ *   retried), and a HEAD shows the ETag the parts make (`md5(md5(p1) || ...)-N`) and the size
+ *   written. After a lost answer (NoSuchUpload on the retry), that HEAD decides. An object that
+ *   is not provably this upload's is never resolved with and never deleted (`IntegrityError`);
+ *   one that is, but has another size, is deleted (`IntegrityError`). With credentials that may
+ *   not HEAD the object, that last check is skipped (each part was still checked).
+ * - When CreateMultipartUpload needed a retry (an earlier attempt may have created an upload
+ *   whose id never arrived), the uploads of this key the server initiated during that call are
+ *   aborted at the end, so no upload is left behind.
  *
  * @example
  * ```ts
@@ -258,10 +263,12 @@ export class MultipartSink extends Writable {
   readonly #inflightPromises = new Set<Promise<void>>()
   #waiters: (() => void)[] = []
   #created: Promise<string> | undefined
+  #createRetried: { anchor: number; callMs: number } | undefined
   #uploadId: string | undefined
   #failure: Error | undefined
   #finished = false
   #partRetries = 0
+  readonly #sdkChecksums: boolean
 
   #bytesWritten = 0
   #bytesUploaded = 0
@@ -278,7 +285,8 @@ export class MultipartSink extends Writable {
     this.#ref = ref
     this.bucket = ref.name
     this.key = key
-    this.#opts = options
+    this.#opts = { ...options, contentMd5: opts.contentMd5 ?? !clientSettings(ref.client).sdkChecksums }
+    this.#sdkChecksums = clientSettings(ref.client).sdkChecksums
     this.partSize = options.partSize
     this.queueSize = options.queueSize
     this.#onProgress = opts.onProgress
@@ -345,7 +353,7 @@ export class MultipartSink extends Writable {
     try {
       this.#onProgress({ bytesWritten: this.#bytesWritten, bytesUploaded: this.#bytesUploaded, partsDone: this.#partsDone })
     } catch (err) {
-      this.#fail(err instanceof Error ? err : new Error(String(err)))
+      this.#fail(new BucketflowError(`onProgress of the upload to s3://${this.bucket}/${this.key} threw: ${err instanceof Error ? err.message : String(err)}`, { ...this.#where(), cause: err }, 'OnProgressError'))
     }
   }
 
@@ -446,17 +454,52 @@ export class MultipartSink extends Writable {
   #create(): Promise<string> {
     // Not tied to the abort signal: if the sink is destroyed meanwhile, the upload is created,
     // then aborted, so no orphan is left behind.
-    this.#created ??= this.#ref.client.send(new CreateMultipartUploadCommand(this.#input)).then(
-      (out) => {
-        if (!out.UploadId) throw new BucketflowError(`CreateMultipartUpload for s3://${this.bucket}/${this.key} returned no UploadId`, this.#where(), 'NoUploadId')
-        this.#uploadId = out.UploadId
-        return out.UploadId
-      },
-      (err: unknown) => {
+    this.#created ??= (async () => {
+      const started = Date.now()
+      let out
+      try {
+        out = await this.#ref.client.send(new CreateMultipartUploadCommand(this.#input))
+      } catch (err) {
         throw toBucketflowError(err, { ...this.#where(), operation: 'CreateMultipartUpload' })
-      },
-    )
+      }
+      if (!out.UploadId) throw new BucketflowError(`CreateMultipartUpload for s3://${this.bucket}/${this.key} returned no UploadId`, this.#where(), 'NoUploadId')
+      this.#uploadId = out.UploadId
+      if ((out.$metadata.attempts ?? 1) > 1) {
+        // An earlier attempt timed out or was reset: the server may have created an upload whose
+        // id never reached us. Note when ours was initiated (server time), to find it later.
+        const anchor = (await this.#uploadsOfKey().catch(() => [])).find((u) => u.UploadId === out.UploadId)?.Initiated?.getTime()
+        if (anchor !== undefined) this.#createRetried = { anchor, callMs: Date.now() - started }
+      }
+      return out.UploadId
+    })()
     return this.#created
+  }
+
+  async #uploadsOfKey() {
+    const out = await this.#ref.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.key }))
+    return (out.Uploads ?? []).filter((u) => u.Key === this.key)
+  }
+
+  /**
+   * After a CreateMultipartUpload that needed retries: abort the uploads of this key the server
+   * initiated during that call (within its duration plus a second of this upload's own
+   * initiation), which only the attempts whose answers were lost can have made, unless another
+   * writer started an upload of the same key in those same seconds.
+   */
+  async #abortLostCreates(): Promise<void> {
+    const retried = this.#createRetried
+    if (!retried) return
+    this.#createRetried = undefined
+    try {
+      const margin = retried.callMs + 1000
+      for (const u of await this.#uploadsOfKey()) {
+        const at = u.Initiated?.getTime()
+        if (u.UploadId === this.#uploadId || at === undefined || Math.abs(at - retried.anchor) > margin) continue
+        await this.#ref.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: u.UploadId })).catch(() => undefined)
+      }
+    } catch {
+      // Best effort: abortUploads() or a lifecycle rule removes what is left.
+    }
   }
 
   async #uploadPart(partNumber: number, body: Buffer): Promise<string> {
@@ -520,39 +563,104 @@ export class MultipartSink extends Writable {
     if (this.#failure) throw this.#failure
     const uploadId = this.#uploadId!
     const parts = [...this.#completed].sort((a, b) => a.PartNumber! - b.PartNumber!)
+    // The ETag the completed object must have: md5 of the parts' MD5s, "-N" (undefined when a
+    // part's ETag is not its MD5, as with SSE-KMS).
+    const expected = multipartEtag(parts.map((p) => p.ETag!))
     let completedEtag: string | undefined
     try {
+      // A 200 whose body is an <Error> (or anything but the result) is turned into a retried
+      // 503 by the client's result check; the SDK's retries of a lost answer may meet
+      // NoSuchUpload (the first attempt completed it), settled below by a HEAD.
       const out = await this.#ref.client.send(
         new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
         { abortSignal: this.#controller.signal },
       )
       completedEtag = out.ETag || undefined
     } catch (err) {
-      throw toBucketflowError(err, { ...this.#where(), operation: 'CompleteMultipartUpload' })
+      const typed = toBucketflowError(err, { ...this.#where(), operation: 'CompleteMultipartUpload' }, this.#controller.signal)
+      if (typed instanceof AbortError) throw typed
+      // Did an attempt whose answer was lost complete it? Only an object that is provably the
+      // one these parts make counts: its ETag is the expected one (or, when that cannot be
+      // computed, ends in -<parts> with the size written, after a NoSuchUpload).
+      const proven = await this.#provenComplete(expected, parts.length, typed.code === 'NoSuchUpload')
+      if (!proven) throw typed
+      completedEtag = proven
     }
     // The upload no longer exists: from here on there is nothing to abort.
     this.#finished = true
     // Some servers (radosgw) answer CompleteMultipartUpload with an empty ETag: take size and
-    // ETag from a HEAD, and check the size against what was written.
+    // ETag from a HEAD, and check them against what was written.
     // Write-only credentials (a log shipper's, say) may not HEAD: then the object is complete and
-    // every part was checked (Content-MD5); only this final size check is skipped.
+    // every part was checked (Content-MD5); only this final check is skipped.
     let size = this.#bytesWritten
     let etag = completedEtag ?? ''
+    let headed = true
     try {
-      ;({ size, etag } = await headObject(this.#ref, this.key))
+      // A HEAD without an ETag says nothing about whose object it is: ask again.
+      for (let attempt = 1; ; attempt++) {
+        ;({ size, etag } = await headObject(this.#ref, this.key))
+        if (etag !== '' || attempt >= clientSettings(this.#ref.client).maxAttempts) break
+      }
     } catch (err) {
       if (!(err instanceof AccessDeniedError) || completedEtag === undefined) throw err
+      headed = false
     }
-    if (size !== this.#bytesWritten) {
-      await this.#ref.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key })).catch(() => undefined)
+    const ours = expected !== undefined && sameEtag(etag, expected)
+    // No ETag at all (a server or proxy that drops it): Complete's result element is the proof
+    // that the upload completed; only the size is checked.
+    if (headed && etag === '') etag = completedEtag ?? ''
+    if (headed && expected !== undefined && !ours && etag !== '') {
+      // Complete's own answer named our object: it was completed, and replaced since.
+      if (completedEtag !== undefined && sameEtag(completedEtag, expected)) {
+        size = this.#bytesWritten
+        etag = completedEtag
+      } else {
+        throw new IntegrityError(
+          `The object under s3://${this.bucket}/${this.key} after CompleteMultipartUpload has ETag ${etag}, not ${expected} (the parts written); it was left as it is`,
+          { ...this.#where(), algorithm: 'etag', expected, actual: etag },
+        )
+      }
+    }
+    if (headed && size !== this.#bytesWritten) {
+      // Only an object provably ours (its ETag is the one our parts make) is removed.
+      if (ours) await this.#ref.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key, IfMatch: etag })).catch(() => undefined)
       throw new IntegrityError(
-        `Wrote ${this.#bytesWritten} bytes to s3://${this.bucket}/${this.key} but the completed object has ${size}; the object was deleted`,
-        this.#where(),
+        `Wrote ${this.#bytesWritten} bytes to s3://${this.bucket}/${this.key} but the completed object has ${size}${ours ? '; the object was deleted' : ''}`,
+        { ...this.#where(), algorithm: 'size', expected: String(this.#bytesWritten), actual: String(size) },
       )
     }
+    if (!headed && expected !== undefined && completedEtag !== undefined && !sameEtag(completedEtag, expected)) {
+      throw new IntegrityError(`CompleteMultipartUpload of s3://${this.bucket}/${this.key} answered ETag ${completedEtag}, not ${expected} (the parts written)`, {
+        ...this.#where(),
+        algorithm: 'etag',
+        expected,
+        actual: completedEtag,
+      })
+    }
+    await this.#abortLostCreates()
     this.#progress()
     this.#pool.length = 0
-    return { key: this.key, size, etag, parts: parts.length }
+    return { key: this.key, size, etag, parts: parts.length, verified: this.#verifiedBy() }
+  }
+
+  #verifiedBy(): 'md5' | 'crc32' | 'none' {
+    return this.#opts.contentMd5 ? 'md5' : this.#sdkChecksums ? 'crc32' : 'none'
+  }
+
+  /**
+   * After a failed CompleteMultipartUpload: the ETag of the object under the key when it is
+   * provably the one this upload's parts make, else undefined.
+   */
+  async #provenComplete(expected: string | undefined, parts: number, noSuchUpload: boolean): Promise<string | undefined> {
+    let head
+    try {
+      head = await headObject(this.#ref, this.key, { signal: this.#controller.signal })
+    } catch {
+      return undefined
+    }
+    if (expected !== undefined) return sameEtag(head.etag, expected) ? head.etag : undefined
+    const mp = multipartEtagParts(head.etag)
+    return noSuchUpload && mp?.parts === parts && head.size === this.#bytesWritten ? head.etag : undefined
   }
 
   /** The whole stream fits in one part: one PutObject, no multipart upload. */
@@ -566,12 +674,24 @@ export class MultipartSink extends Writable {
           new PutObjectCommand({ ...this.#input, Body: body, ContentLength: body.length, ...(contentMd5 ? { ContentMD5: contentMd5 } : {}) }),
           { abortSignal: signal },
         )
+        const stored = plainMd5(out.ETag)
+        if (contentMd5 && stored !== undefined && out.ServerSideEncryption !== 'aws:kms' && out.ServerSideEncryption !== 'aws:kms:dsse') {
+          const sent = Buffer.from(contentMd5, 'base64').toString('hex')
+          if (stored !== sent) {
+            throw new IntegrityError(`PutObject s3://${this.bucket}/${this.key} answered ETag ${out.ETag}, not the MD5 of the bytes sent (${sent})`, {
+              ...this.#where(),
+              algorithm: 'md5',
+              expected: sent,
+              actual: stored,
+            })
+          }
+        }
         this.#bytesUploaded = body.length
         this.#buffered = 0
         this.#part = undefined
         this.#pool.length = 0
         this.#progress()
-        return { key: this.key, size: body.length, etag: out.ETag ?? '', parts: 0 }
+        return { key: this.key, size: body.length, etag: out.ETag ?? '', parts: 0, verified: this.#verifiedBy() }
       } catch (err) {
         if (signal.aborted) throw this.#abortError()
         const typed = toBucketflowError(err, { ...this.#where(), operation: 'PutObject' })
@@ -622,10 +742,14 @@ export class MultipartSink extends Writable {
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
         await this.#ref.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }))
+        await this.#abortLostCreates()
         return
       } catch (err) {
         const typed = toBucketflowError(err, { ...this.#where(), operation: 'AbortMultipartUpload' })
-        if (typed.code === 'NoSuchUpload') return
+        if (typed.code === 'NoSuchUpload') {
+          await this.#abortLostCreates()
+          return
+        }
         lastError = typed
         await new Promise((r) => setTimeout(r, backoff(attempt)))
       }
@@ -660,7 +784,8 @@ export function createWriteStream(ref: BucketRef, key: string, opts: WriteStream
  * chunks, or a web ReadableStream, piped into {@link createWriteStream} with
  * `stream/promises.pipeline`. Resolves to `{ key, size, etag, parts }` once the object is
  * complete and verified; on failure rejects after the multipart upload was aborted (an error of
- * the source itself is passed through as it is). Memory: `partSize * (queueSize + 1)`.
+ * the source itself as a {@link SourceError} whose `cause` is the original). Memory:
+ * `partSize * (queueSize + 1)`.
  *
  * @example
  * ```ts
@@ -684,7 +809,9 @@ export async function putStream(ref: BucketRef, source: StreamSource, key: strin
   } catch (err) {
     // `done` settles after the multipart upload was aborted.
     await sink.done.catch(() => undefined)
-    throw err
+    throw sourceError(err, { bucket: ref.name, key }) ?? toBucketflowError(err, { bucket: ref.name, key, operation: 'Upload' }, opts.signal)
   }
   return sink.done
 }
+
+const sameEtag = (a: string, b: string) => a.replace(/"/g, '') === b.replace(/"/g, '')

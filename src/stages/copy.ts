@@ -9,11 +9,13 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  HeadBucketCommand,
   UploadPartCopyCommand,
   type CopyObjectCommandInput,
 } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from '../bucket-ref.js'
-import { InvalidArgumentError, toBucketflowError } from '../errors.js'
+import { multipartEtagParts } from '../checksums.js'
+import { BucketflowError, InvalidArgumentError, NoSuchBucketError, toBucketflowError } from '../errors.js'
 import { mapResults, type Result, type StageOptions } from '../results.js'
 import { validateBucketName, validateInteger, validateKey } from '../validate.js'
 import { headObject, type ObjectInfo } from './head.js'
@@ -93,6 +95,8 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   }
   if (head === undefined || head.size <= threshold) {
     try {
+      // The client's result check turns a 200 without <CopyObjectResult> (an <Error>, with or
+      // without whitespace around it) into a 503 the SDK retries.
       const out = await ref.client.send(new CopyObjectCommand(input), abort)
       const result: CopyResult = { bucket, key: dst, etag: out.CopyObjectResult?.ETag ?? '' }
       if (head !== undefined) result.size = head.size
@@ -102,10 +106,10 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
       // from a HEAD decides, not the error's wording.
       const code = (err as { Code?: string; name?: string }).Code ?? (err as { name?: string }).name
       if (head !== undefined || (code !== 'InvalidRequest' && code !== 'EntityTooLarge')) {
-        throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
+        throw await copyError(ref, err, where, { bucket, key: dst }, opts.signal)
       }
       head = await headSource()
-      if (head.size <= 5 * GiB) throw toBucketflowError(err, { ...where, operation: 'CopyObject' })
+      if (head.size <= 5 * GiB) throw await copyError(ref, err, where, { bucket, key: dst }, opts.signal)
     }
   }
   return multipartCopy(ref, input, head, opts)
@@ -153,15 +157,51 @@ async function multipartCopy(
       )
       parts.push({ PartNumber: n, ETag: out.CopyPartResult?.ETag ?? '' })
     }
-    const done = await ref.client.send(
-      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-      abort,
-    )
-    return { bucket, key, size, etag: done.ETag ?? '' }
+    let etag: string
+    try {
+      const done = await ref.client.send(
+        new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        abort,
+      )
+      etag = done.ETag ?? ''
+    } catch (err) {
+      // A retry after a lost answer hears NoSuchUpload: success only if the object under the key
+      // has as many parts and the size copied.
+      const typed = toBucketflowError(err, { bucket, key, uploadId, operation: 'CompleteMultipartUpload' }, opts.signal)
+      if (typed.code !== 'NoSuchUpload') throw typed
+      const now = await headObject({ client: ref.client, name: bucket }, key, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined)
+      if (now === undefined || multipartEtagParts(now.etag)?.parts !== parts.length || now.size !== size) throw typed
+      etag = now.etag
+    }
+    return { bucket, key, size, etag }
   } catch (err) {
     await ref.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined)
-    throw toBucketflowError(err, { bucket, key, uploadId, operation: 'UploadPartCopy' })
+    throw toBucketflowError(err, { bucket, key, uploadId, operation: 'UploadPartCopy' }, opts.signal)
   }
+}
+
+/**
+ * The typed error of a failed copy, naming what failed: a missing bucket is the source's or the
+ * destination's (some servers name the wrong one in the error, so a HEAD of the destination
+ * bucket decides); anything else is located at the source key.
+ */
+async function copyError(ref: BucketRef, err: unknown, source: { bucket: string; key: string }, destination: { bucket: string; key: string }, signal?: AbortSignal): Promise<BucketflowError> {
+  const typed = toBucketflowError(err, { ...source, operation: 'CopyObject' }, signal)
+  if (!(typed instanceof NoSuchBucketError) || source.bucket === destination.bucket) return typed
+  let destinationMissing = false
+  try {
+    await ref.client.send(new HeadBucketCommand({ Bucket: destination.bucket }), signal ? { abortSignal: signal } : {})
+  } catch (e) {
+    destinationMissing = toBucketflowError(e, { bucket: destination.bucket }) instanceof NoSuchBucketError
+  }
+  const missing = destinationMissing ? destination.bucket : source.bucket
+  return new NoSuchBucketError(`Bucket ${missing} does not exist (copying s3://${source.bucket}/${source.key} to s3://${destination.bucket}/${destination.key})`, {
+    bucket: missing,
+    ...(destinationMissing ? { key: destination.key } : { key: source.key }),
+    ...(typed.statusCode !== undefined ? { statusCode: typed.statusCode } : {}),
+    ...(typed.requestId !== undefined ? { requestId: typed.requestId } : {}),
+    cause: err,
+  })
 }
 
 /** One item for {@link copyObjects}: a source key and an optional destination key. */

@@ -14,6 +14,7 @@
  */
 import { ListObjectsV2Command, type _Object } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
+import { clientSettings } from '../client.js'
 import { S3Error, toBucketflowError } from '../errors.js'
 import { compareKeys } from '../keys.js'
 import { throwIfAborted } from '../results.js'
@@ -103,31 +104,52 @@ export interface RawListPage {
 
 /**
  * Send one ListObjectsV2 request. The building block of {@link listPages} and of the
- * partitioned lister; errors are typed ({@link BucketflowError}).
+ * partitioned lister; errors are typed ({@link BucketflowError}). A page whose entries disagree
+ * with its own `KeyCount` (entries lost on the way) is asked for again, up to the client's
+ * `maxAttempts` times; then it fails with an S3Error `InconsistentListing`, never a short page.
+ *
+ * @example
+ * ```ts
+ * const page = await fetchListPage(bucket, { prefix: 'logs/', pageSize: 100 })
+ * ```
  */
 export async function fetchListPage(ref: BucketRef, request: ListPageRequest = {}): Promise<RawListPage> {
   const pageSize = request.pageSize ?? 1000
-  let out
-  try {
-    out = await ref.client.send(
-      new ListObjectsV2Command({
-        Bucket: ref.name,
-        MaxKeys: pageSize,
-        ...(request.prefix ? { Prefix: request.prefix } : {}),
-        ...(request.delimiter ? { Delimiter: request.delimiter } : {}),
-        ...(request.continuationToken ? { ContinuationToken: request.continuationToken } : request.startAfter ? { StartAfter: request.startAfter } : {}),
-        ...(request.fetchOwner ? { FetchOwner: true } : {}),
-      }),
-      request.signal ? { abortSignal: request.signal } : {},
-    )
-  } catch (err) {
-    throw toBucketflowError(err, { bucket: ref.name, operation: 'ListObjectsV2' })
-  }
-  return {
-    objects: (out.Contents ?? []).map(toEntry),
-    prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? ''),
-    truncated: out.IsTruncated === true,
-    continuationToken: out.IsTruncated ? out.NextContinuationToken : undefined,
+  const { maxAttempts } = clientSettings(ref.client)
+  for (let attempt = 1; ; attempt++) {
+    let out
+    try {
+      out = await ref.client.send(
+        new ListObjectsV2Command({
+          Bucket: ref.name,
+          MaxKeys: pageSize,
+          ...(request.prefix ? { Prefix: request.prefix } : {}),
+          ...(request.delimiter ? { Delimiter: request.delimiter } : {}),
+          ...(request.continuationToken ? { ContinuationToken: request.continuationToken } : request.startAfter ? { StartAfter: request.startAfter } : {}),
+          ...(request.fetchOwner ? { FetchOwner: true } : {}),
+        }),
+        request.signal ? { abortSignal: request.signal } : {},
+      )
+    } catch (err) {
+      throw toBucketflowError(err, { bucket: ref.name, operation: 'ListObjectsV2' }, request.signal)
+    }
+    const objects = (out.Contents ?? []).map(toEntry)
+    const prefixes = (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? '')
+    const entries = objects.length + prefixes.length
+    if (out.KeyCount !== undefined && out.KeyCount !== entries) {
+      if (attempt < maxAttempts) continue
+      throw new S3Error(
+        `ListObjectsV2 of s3://${ref.name} answered a page with KeyCount ${out.KeyCount} but ${entries} entries, ${attempt} times`,
+        { bucket: ref.name },
+        'InconsistentListing',
+      )
+    }
+    return {
+      objects,
+      prefixes,
+      truncated: out.IsTruncated === true,
+      continuationToken: out.IsTruncated ? out.NextContinuationToken : undefined,
+    }
   }
 }
 
@@ -159,7 +181,25 @@ export function lastKeyOf(objects: ObjectEntry[], prefixes: string[]): string | 
 }
 
 /**
+ * Where to continue after a page whose last entry is `last`: the key itself, or, for a common
+ * prefix, past every key under it (so the prefix is not listed again).
+ */
+function continueAfter(last: string, delimiter: string | undefined): string {
+  return delimiter && last.endsWith(delimiter) ? `${last}\u{10FFFF}` : last
+}
+
+/**
  * Stream the pages of a listing, in key order. With `endBefore`, stops at that key.
+ *
+ * Sanity: a truncated page without a continuation token, or with the token that was just sent
+ * (it would not advance), continues with `StartAfter` its last key; a page that does not get
+ * past the previous one fails with an S3Error `ListingNotAdvancing`; entries at or before the
+ * previous page's last key (repeats) are dropped. Never a silently short or endless listing.
+ *
+ * @example
+ * ```ts
+ * for await (const page of listPages(bucket, { prefix: 'logs/', pageSize: 500 })) console.log(page.lastKey)
+ * ```
  */
 export async function* listPages(ref: BucketRef, options: ListOptions = {}): AsyncGenerator<ListPage> {
   const pageSize = options.pageSize ?? 1000
@@ -167,9 +207,11 @@ export async function* listPages(ref: BucketRef, options: ListOptions = {}): Asy
   const { endBefore } = options
   let token: string | undefined
   let after = options.startAfter
+  let previousLast: string | undefined = options.startAfter
   let first = true
   while (first || token || after !== undefined) {
     throwIfAborted(options.signal, { bucket: ref.name })
+    const sent = token
     const raw = await fetchListPage(ref, {
       pageSize,
       ...(options.prefix ? { prefix: options.prefix } : {}),
@@ -180,18 +222,40 @@ export async function* listPages(ref: BucketRef, options: ListOptions = {}): Asy
       ...(options.signal ? { signal: options.signal } : {}),
     })
     first = false
-    token = raw.continuationToken
-    // A truncated page without a continuation token (some servers): go on after its last key
-    // rather than take a partial listing for a whole one.
-    const rawLast = lastKeyOf(raw.objects, raw.prefixes)
-    after = raw.truncated && !token ? rawLast : undefined
-    if (raw.truncated && !token && rawLast === undefined) {
-      throw new S3Error(`ListObjectsV2 of s3://${ref.name} was truncated with no continuation token and no key to continue after`, { bucket: ref.name }, 'TruncatedListing')
+    // Drop repeats of what an earlier page already gave.
+    let objects = raw.objects
+    let prefixes = raw.prefixes
+    if (previousLast !== undefined) {
+      const fresh = (k: string) => compareKeys(k, previousLast!) > 0
+      if (objects.some((o) => !fresh(o.key)) || prefixes.some((p) => !fresh(p))) {
+        objects = objects.filter((o) => fresh(o.key))
+        prefixes = prefixes.filter(fresh)
+      }
     }
-    const { objects, prefixes, reachedEnd } = clipPage(raw.objects, raw.prefixes, endBefore)
+    const rawLast = lastKeyOf(objects, prefixes)
+    token = raw.continuationToken
+    after = undefined
+    if (raw.truncated) {
+      if (rawLast === undefined) {
+        throw new S3Error(
+          `ListObjectsV2 of s3://${ref.name} answered a truncated page with nothing new after ${previousLast === undefined ? 'the start' : JSON.stringify(previousLast)}`,
+          { bucket: ref.name },
+          token ? 'ListingNotAdvancing' : 'TruncatedListing',
+        )
+      }
+      // No token, or the one just sent: go on after the page's last entry instead.
+      if (!token || token === sent) {
+        token = undefined
+        after = continueAfter(rawLast, options.delimiter)
+      }
+    }
+    if (rawLast !== undefined) previousLast = continueAfter(rawLast, options.delimiter)
+    const clipped = clipPage(objects, prefixes, endBefore)
     const more = token !== undefined || after !== undefined
-    if (objects.length > 0 || prefixes.length > 0 || !more) yield { objects, prefixes, lastKey: lastKeyOf(objects, prefixes) }
-    if (reachedEnd) return
+    if (clipped.objects.length > 0 || clipped.prefixes.length > 0 || !more) {
+      yield { objects: clipped.objects, prefixes: clipped.prefixes, lastKey: lastKeyOf(clipped.objects, clipped.prefixes) }
+    }
+    if (clipped.reachedEnd) return
   }
 }
 

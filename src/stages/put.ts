@@ -11,11 +11,14 @@
  * ```
  * @packageDocumentation
  */
+import { createHash } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from '../bucket-ref.js'
-import { prepareBody, type PutSource } from '../body.js'
-import { toBucketflowError } from '../errors.js'
+import { prepareBody, sourceError, type PutSource } from '../body.js'
+import { plainMd5 } from '../checksums.js'
+import { clientSettings } from '../client.js'
+import { BucketflowError, IntegrityError, isTransient, toBucketflowError } from '../errors.js'
 import { createWriteStream } from '../sinks/multipart.js'
 import { mapResults, type Result, type StageOptions } from '../results.js'
 import { validateKey } from '../validate.js'
@@ -40,6 +43,11 @@ export interface PutResult {
   /** Bytes stored. */
   size: number
   etag: string
+  /**
+   * What the server checked the bytes against: `md5` (a Content-MD5 on the request, or on each
+   * part), `crc32` (the SDK's flexible checksum, on AWS), `none` (neither).
+   */
+  verified?: 'md5' | 'crc32' | 'none'
 }
 
 function baseInput(ref: BucketRef, key: string, opts: PutOptions): PutObjectCommandInput {
@@ -67,29 +75,19 @@ export async function putObject(ref: BucketRef, source: PutSource, key: string, 
   const body = await prepareBody(source, opts.literal ?? false, key)
   const input = baseInput(ref, key, opts)
   const abortSignal = opts.signal
-  if (body.kind === 'bytes') {
-    try {
-      const out = await ref.client.send(
-        new PutObjectCommand({ ...input, Body: body.bytes, ContentLength: body.bytes.byteLength }),
-        abortSignal ? { abortSignal } : {},
-      )
-      return { key, size: body.bytes.byteLength, etag: out.ETag ?? '' }
-    } catch (err) {
-      throw toBucketflowError(err, { ...where, operation: 'PutObject' })
-    }
-  }
+  if (body.kind === 'bytes') return putBytes(ref, key, body.bytes, input, abortSignal)
   // Streams and large files: the bounded-memory multipart sink (a single PutObject when the
   // stream turns out smaller than one part). It aborts its upload on any failure and checks the
-  // completed object's size against the bytes written.
+  // completed object against the parts it sent.
   let sink
   try {
     sink = createWriteStream(ref, key, {
-    ...(opts.partSize !== undefined ? { partSize: opts.partSize } : {}),
-    ...(opts.queueSize !== undefined ? { queueSize: opts.queueSize } : {}),
-    ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}),
-    ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
-    ...(opts.storageClass !== undefined ? { storageClass: opts.storageClass } : {}),
-    ...(abortSignal ? { signal: abortSignal } : {}),
+      ...(opts.partSize !== undefined ? { partSize: opts.partSize } : {}),
+      ...(opts.queueSize !== undefined ? { queueSize: opts.queueSize } : {}),
+      ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}),
+      ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
+      ...(opts.storageClass !== undefined ? { storageClass: opts.storageClass } : {}),
+      ...(abortSignal ? { signal: abortSignal } : {}),
     })
   } catch (err) {
     body.stream.destroy()
@@ -99,10 +97,46 @@ export async function putObject(ref: BucketRef, source: PutSource, key: string, 
     await pipeline(body.stream, sink)
   } catch (err) {
     await sink.done.catch(() => undefined)
-    throw toBucketflowError(err, { ...where, operation: 'Upload' })
+    throw sourceError(err, where) ?? toBucketflowError(err, { ...where, operation: 'Upload' }, abortSignal)
   }
-  const { size, etag } = await sink.done
-  return { key, size, etag }
+  const { size, etag, verified } = await sink.done
+  return { key, size, etag, ...(verified ? { verified } : {}) }
+}
+
+/**
+ * One PutObject of bytes held in memory, with a Content-MD5 (unless the SDK adds its own
+ * checksum, on AWS) so the server rejects a body corrupted on the way (`BadDigest`); such a
+ * rejection, like any transient failure, is sent again from the same bytes, up to the client's
+ * `maxAttempts` times beyond the SDK's own retries. The ETag of the answer, when it is a plain
+ * MD5, must be the MD5 sent.
+ */
+async function putBytes(ref: BucketRef, key: string, bytes: Uint8Array, input: PutObjectCommandInput, signal?: AbortSignal): Promise<PutResult> {
+  const where = { bucket: ref.name, key }
+  const settings = clientSettings(ref.client)
+  const md5 = settings.sdkChecksums ? undefined : createHash('md5').update(bytes).digest()
+  const command = () =>
+    new PutObjectCommand({ ...input, Body: bytes, ContentLength: bytes.byteLength, ...(md5 ? { ContentMD5: md5.toString('base64') } : {}) })
+  for (let attempt = 1; ; attempt++) {
+    let typed: BucketflowError
+    try {
+      const out = await ref.client.send(command(), signal ? { abortSignal: signal } : {})
+      const etag = out.ETag ?? ''
+      const stored = plainMd5(etag)
+      if (md5 && stored !== undefined && out.ServerSideEncryption !== 'aws:kms' && out.ServerSideEncryption !== 'aws:kms:dsse' && stored !== md5.toString('hex')) {
+        throw new IntegrityError(`PutObject s3://${ref.name}/${key} answered ETag ${etag}, not the MD5 of the bytes sent (${md5.toString('hex')})`, {
+          ...where,
+          algorithm: 'md5',
+          expected: md5.toString('hex'),
+          actual: stored,
+        })
+      }
+      return { key, size: bytes.byteLength, etag, verified: md5 ? 'md5' : settings.sdkChecksums ? 'crc32' : 'none' }
+    } catch (err) {
+      typed = toBucketflowError(err, { ...where, operation: 'PutObject' }, signal)
+    }
+    if (attempt >= settings.maxAttempts || !isTransient(typed)) throw typed
+    await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)))
+  }
 }
 
 /** One item for {@link putObjects}: a source and the key to store it under. */

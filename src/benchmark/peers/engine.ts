@@ -17,7 +17,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { hasGnuTime, median, measure, type Measurement } from './measure.js'
-import { DEFAULT_PEERS, findPeer, isNodePeer } from './tools/index.js'
+import { DEFAULT_PEERS, PEERS, findPeer, isNodePeer } from './tools/index.js'
 import { runQuiet } from './tools/tools.js'
 import type { Invocation, Peer, PreparedTool, S3Target } from './tools/types.js'
 import { supports } from './tools/types.js'
@@ -169,7 +169,7 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
   const peers: Peer[] = []
   for (const n of names) {
     const p = findPeer(n)
-    if (!p) throw new Error(`Unknown tool ${JSON.stringify(n)}; known: ${DEFAULT_PEERS.join(', ')}, corrupt`)
+    if (!p) throw new Error(`Unknown tool ${JSON.stringify(n)}; known: ${PEERS.map((p) => p.name).join(', ')}`)
     if (options.external === false && p.kind === 'external') continue
     peers.push(p)
   }

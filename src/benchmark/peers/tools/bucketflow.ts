@@ -12,7 +12,9 @@ function check<T>(result: Result<T>): void {
   if (!result.ok) throw result.error
 }
 
-export async function run(task: PhaseTask): Promise<void> {
+/** `verify: false` is the `bucketflow-noverify` peer: the cost of checking downloads, measured. */
+export async function run(task: PhaseTask, options: { verify?: boolean } = {}): Promise<void> {
+  const verify = options.verify ?? true
   const bucket = new Bucket(task.bucket, {
     endpoint: task.s3.endpoint,
     region: task.s3.region,
@@ -23,7 +25,7 @@ export async function run(task: PhaseTask): Promise<void> {
     if (task.workload === 'W3' && task.phase === 'put') {
       await bucket.putStream(process.stdin, task.key, { partSize: task.partSize, queueSize: task.concurrency })
     } else if (task.workload === 'W3' && task.phase === 'get') {
-      await pipeline(bucket.stream(task.key), process.stdout)
+      await pipeline(bucket.stream(task.key, { verify }), process.stdout)
     } else if (task.phase === 'put') {
       const names = await sourceFiles(task.dir)
       const results = await bucket.put(
@@ -35,7 +37,7 @@ export async function run(task: PhaseTask): Promise<void> {
       const items = async function* () {
         for await (const key of bucket.list(task.prefix)) yield { key, destination: localPath(task, key) }
       }
-      for await (const r of getObjects(bucket, { ordered: false })(items())) check(r)
+      for await (const r of getObjects(bucket, { ordered: false, verify })(items())) check(r)
     } else if (task.phase === 'list') {
       const keys: string[] = []
       for await (const page of listPartitioned(bucket, { prefix: task.prefix })) for (const o of page.objects) keys.push(o.key)

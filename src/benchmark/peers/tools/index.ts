@@ -13,6 +13,13 @@ export const PEERS: readonly Peer[] = [
     supports: { ...objects, W3: ['put', 'get'], W4: ['list'], W5: ['class'] },
   },
   {
+    name: 'bucketflow-noverify',
+    kind: 'node',
+    hidden: true,
+    description: 'bucketflow as above with verify: false (downloads checked by length only): the cost of verification',
+    supports: { ...objects, W3: ['put', 'get'] },
+  },
+  {
     name: 'sdk-naive',
     kind: 'node',
     description: '@aws-sdk/client-s3, one awaited request after another (W3 put: reads the whole stream, then one PutObject)',
@@ -52,6 +59,7 @@ export function findPeer(name: string): Peer | undefined {
 /** The code of a node peer (imported inside its child process only). */
 export const NODE_PEER_CODE: Record<string, () => Promise<{ run(task: PhaseTask): Promise<void> }>> = {
   bucketflow: () => import('./bucketflow.js'),
+  'bucketflow-noverify': () => import('./bucketflow.js').then((m) => ({ run: (task: PhaseTask) => m.run(task, { verify: false }) })),
   'sdk-naive': () => import('./sdk-naive.js'),
   'sdk-batch': () => import('./sdk-batch.js'),
   'lib-storage': () => import('./lib-storage.js'),

@@ -1,0 +1,75 @@
+/**
+ * Downloads into a folder never write outside it, whatever symbolic links exist inside it.
+ * Each case runs in a throw-away root with a sibling "elsewhere" folder that must stay empty.
+ */
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { InvalidArgumentError } from '../src/index.js'
+import { useBucket } from './support/s3.js'
+
+describe('containment by real paths', () => {
+  const bucket = useBucket('contain')
+  beforeAll(async () => {
+    const keys = ['link/x.txt', 'link/deep/y.txt', 'inner/z.txt', 'ok/a.txt', 'planted.txt', 'loop/w.txt']
+    const put = await bucket().put(keys, keys, { literal: true })
+    expect(put.every((r) => r.ok)).toBe(true)
+  })
+
+  async function sandbox() {
+    const base = await mkdtemp(join(tmpdir(), 'bf-contain-'))
+    const root = join(base, 'root')
+    const elsewhere = join(base, 'elsewhere')
+    await mkdir(root)
+    await mkdir(elsewhere)
+    return { base, root, elsewhere }
+  }
+
+  it('refuses a key whose folder is a link leading outside the destination, and writes nothing there', async () => {
+    const { root, elsewhere } = await sandbox()
+    await symlink(elsewhere, join(root, 'link'))
+    const results = await bucket().get(['link/x.txt', 'link/deep/y.txt', 'ok/a.txt'], root)
+    expect(results.map((r) => r.ok)).toEqual([false, false, true])
+    for (const r of results.slice(0, 2)) {
+      expect(r.ok ? null : r.error).toBeInstanceOf(InvalidArgumentError)
+      expect(r.ok ? '' : r.error.message).toMatch(/outside the destination folder .* is a link to/)
+    }
+    expect(await readdir(elsewhere)).toEqual([])
+    expect(await readFile(join(root, 'ok/a.txt'), 'utf8')).toBe('ok/a.txt')
+  })
+
+  it('follows a link that stays inside the destination', async () => {
+    const { root } = await sandbox()
+    await mkdir(join(root, 'real'))
+    await symlink(join(root, 'real'), join(root, 'inner'))
+    const [r] = await bucket().get(['inner/z.txt'], root)
+    expect(r!.ok).toBe(true)
+    expect(await readFile(join(root, 'real', 'z.txt'), 'utf8')).toBe('inner/z.txt')
+  })
+
+  it('replaces a planted link at the file name instead of writing through it', async () => {
+    const { root, elsewhere } = await sandbox()
+    const victim = join(elsewhere, 'victim.txt')
+    await writeFile(victim, 'do not touch')
+    await symlink(victim, join(root, 'planted.txt'))
+    const [r] = await bucket().get(['planted.txt'], root)
+    expect(r!.ok).toBe(true)
+    expect(await readFile(victim, 'utf8')).toBe('do not touch')
+    expect((await lstat(join(root, 'planted.txt'))).isSymbolicLink()).toBe(false)
+    expect(await readFile(join(root, 'planted.txt'), 'utf8')).toBe('planted.txt')
+  })
+
+  it('refuses through a relative link and a link to a link, for getToFile with root as well', async () => {
+    const { root, elsewhere } = await sandbox()
+    await symlink('../elsewhere', join(root, 'rel'))
+    await symlink(join(root, 'rel'), join(root, 'loop'))
+    const [r] = await bucket().get(['loop/w.txt'], root)
+    expect(r!.ok).toBe(false)
+    expect(r!.ok ? null : r!.error).toBeInstanceOf(InvalidArgumentError)
+    const err = await bucket().get('loop/w.txt', join(root, 'rel', 'w.txt'), { root }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InvalidArgumentError)
+    expect(await readdir(elsewhere)).toEqual([])
+    expect(await readlink(join(root, 'rel'))).toBe('../elsewhere')
+  })
+})

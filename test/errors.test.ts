@@ -1,0 +1,159 @@
+/**
+ * Errors: bad arguments are InvalidArgumentErrors naming the argument, raised before any
+ * request and never thrown synchronously by a Promise-returning function; S3 errors are typed by
+ * their error code, not their HTTP status; the bucket named is the one that failed.
+ */
+import { Readable } from 'node:stream'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  AccessDeniedError,
+  Bucket,
+  copyObject,
+  getObject,
+  getToFile,
+  headObject,
+  InvalidArgumentError,
+  InvalidObjectStateError,
+  NoSuchBucketError,
+  putObject,
+  putStream,
+  S3Error,
+} from '../src/index.js'
+import { FaultProxy } from './support/proxy.js'
+import { bucketName, s3Options, useBucket } from './support/s3.js'
+
+describe('bad arguments', () => {
+  const bucket = useBucket('errors-args')
+
+  it('every Promise-returning verb and function rejects (never throws) with InvalidArgumentError, before any request', async () => {
+    const b = new Bucket(bucket().name, s3Options())
+    let requests = 0
+    b.client.middlewareStack.add(
+      (next) => async (args) => {
+        requests++
+        return next(args)
+      },
+      { step: 'initialize', name: 'count' },
+    )
+    const never = join(tmpdir(), 'bf-never-written')
+    const cases: [string, () => unknown, string][] = [
+      ['put: empty key', () => b.put(Buffer.from('x'), ''), 'key'],
+      ['put: bad source', () => b.put(12 as never, 'k'), 'source'],
+      ['put: lists of different lengths', () => b.put([Buffer.from('a')], ['a', 'b']), 'keys'],
+      ['put: one source, many keys', () => b.put(Buffer.from('a') as never, ['a']), 'sources'],
+      ['get: empty key', () => b.get(''), 'key'],
+      ['get: bad start', () => b.get('k', { start: 'x' as never }), 'start'],
+      ['get: range before the HEAD', () => b.get('k', { start: 10, end: 5.5 }), 'end'],
+      ['get: both range forms', () => b.get('k', { start: 1, length: 2 }), 'length'],
+      ['get many: bad start', () => b.get(['a', 'b'], { start: 1.5 }), 'start'],
+      ['get many: lists of different lengths', () => b.get(['a'], ['x', 'y']), 'destinations'],
+      ['get to file: bad partSize', () => b.get('k', never, { partSize: 1 }), 'partSize'],
+      ['get many: bad concurrency', () => b.get(['a'], { concurrency: 0 }), 'concurrency'],
+      ['read: empty key', () => b.read(''), 'key'],
+      ['head: empty key', () => b.head(''), 'key'],
+      ['exists: empty key', () => b.exists(''), 'key'],
+      ['cp: empty source', () => b.cp('', 'b'), 'source key'],
+      ['cp: bad destination bucket', () => b.cp('a', 'b', { destinationBucket: 'Bad_Name' }), 'bucket'],
+      ['cp: list and string', () => b.cp(['a'], 'b' as never), 'destinations'],
+      ['mv: list and string', () => b.mv(['a'], 'b' as never), 'destinations'],
+      ['mv: empty destination', () => b.mv('a', ''), 'destination key'],
+      ['rm: empty key', () => b.rm(''), 'key'],
+      ['freeze: empty key', () => b.freeze(''), 'source key'],
+      ['restore: empty key', () => b.restore(''), 'key'],
+      ['putStream: bad source', () => b.putStream(12 as never, 'k'), 'source'],
+      ['putStream: bad partSize', () => b.putStream(Readable.from([]), 'k', { partSize: 1 }), 'partSize'],
+      ['abortUploads: bad olderThan', () => b.abortUploads({ olderThan: -1 }), 'olderThan'],
+      ['Bucket.create: bad name', () => Bucket.create('Bad_Name', s3Options()), 'bucket'],
+      ['getObject: bad end', () => getObject(b, 'k', { end: Number.NaN }), 'end'],
+      ['getToFile: empty destination', () => getToFile(b, 'k', ''), 'destination'],
+      ['putObject: bad source', () => putObject(b, {} as never, 'k'), 'source'],
+      ['putStream(): bad queueSize', () => putStream(b, Readable.from([]), 'k', { queueSize: 0 }), 'queueSize'],
+      ['headObject: bad key', () => headObject(b, 5 as never), 'key'],
+      ['copyObject: bad multipartThreshold', () => copyObject(b, 'a', 'b', { multipartThreshold: -1 }), 'multipartThreshold'],
+    ]
+    for (const [name, call, argument] of cases) {
+      let result: unknown
+      expect(() => {
+        result = call()
+      }, name).not.toThrow()
+      expect(result, name).toBeInstanceOf(Promise)
+      const err = await (result as Promise<unknown>).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(err, name).toBeInstanceOf(InvalidArgumentError)
+      expect((err as InvalidArgumentError).argument, name).toBe(argument)
+      expect((err as InvalidArgumentError).code, name).toBe('InvalidArgument')
+    }
+    expect(requests).toBe(0)
+    b.client.destroy()
+  })
+
+  it('a null or malformed item of a list fails alone with InvalidArgumentError', async () => {
+    const b = bucket()
+    await b.put('fine', 'fine.txt', { literal: true })
+    const results = await b.get(['fine.txt', null as never, 42 as never, { key: 'fine.txt' } as never])
+    expect(results.map((r) => r.ok)).toEqual([true, false, false, true])
+    for (const r of [results[1]!, results[2]!]) {
+      expect(r.ok ? null : r.error).toBeInstanceOf(InvalidArgumentError)
+      expect(r.ok ? '' : r.error.code).toBe('InvalidArgument')
+    }
+    expect(results[1]!.key).toBe('null')
+  })
+})
+
+describe('errors by S3 error code', () => {
+  const bucket = useBucket('errors-codes')
+  let proxy: FaultProxy
+  let via: Bucket
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(s3Options().endpoint!)
+    via = new Bucket(bucket().name, s3Options({ endpoint: proxy.url }))
+    await bucket().put('archived', 'cold.txt', { literal: true })
+  })
+  afterAll(async () => {
+    via.client.destroy()
+    await proxy.close()
+  })
+
+  it('a 403 is AccessDenied only when its code says so: InvalidObjectState asks for a restore', async () => {
+    const cases: [string, (e: unknown) => void][] = [
+      ['InvalidObjectState', (e) => {
+        expect(e).toBeInstanceOf(InvalidObjectStateError)
+        expect((e as InvalidObjectStateError).code).toBe('InvalidObjectState')
+        expect((e as Error).message).toMatch(/restore/)
+      }],
+      ['AccessDenied', (e) => expect(e).toBeInstanceOf(AccessDeniedError)],
+      ['SignatureDoesNotMatch', (e) => {
+        expect(e).not.toBeInstanceOf(AccessDeniedError)
+        expect(e).toBeInstanceOf(S3Error)
+        expect((e as S3Error).code).toBe('SignatureDoesNotMatch')
+      }],
+    ]
+    for (const [code, check] of cases) {
+      proxy.addRule({ match: (r) => r.op === 'GetObject', respond: { status: 403, code }, times: 1 })
+      const err = await via.get('cold.txt').catch((e: unknown) => e)
+      check(err)
+      expect((err as S3Error).statusCode).toBe(403)
+      expect((err as S3Error).key).toBe('cold.txt')
+    }
+    // A HEAD's 403 has no body to carry a code: access denied.
+    proxy.addRule({ match: (r) => r.op === 'HeadObject', respond: { status: 403, code: 'AccessDenied' }, times: 1 })
+    await expect(via.head('cold.txt')).rejects.toBeInstanceOf(AccessDeniedError)
+  })
+
+  it('names the bucket that is missing in a copy: the destination, or the source', async () => {
+    const missing = bucketName('missing')
+    const err = await bucket().cp('cold.txt', 'copy.txt', { destinationBucket: missing }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(NoSuchBucketError)
+    expect((err as NoSuchBucketError).bucket).toBe(missing)
+    expect((err as Error).message).toContain(missing)
+    const ghost = new Bucket(missing, s3Options())
+    const e2 = await ghost.cp('cold.txt', 'copy.txt', { destinationBucket: bucket().name }).catch((e: unknown) => e)
+    expect(e2).toBeInstanceOf(NoSuchBucketError)
+    expect((e2 as NoSuchBucketError).bucket).toBe(missing)
+    ghost.client.destroy()
+  })
+})
