@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError as OptionValueError } from 'commander'
 import { isTailMarker } from '../stages/tail.js'
-import { act, EXIT_OK, globals, openBucket, parseS3Url, positiveInt } from './common.js'
+import { act, EXIT_OK, globals, openBucket, parseS3Url, positiveInt, type CliContext } from './common.js'
 
 function from(value: string): 'start' | 'end' | number {
   if (value === 'start' || value === 'end') return value
@@ -11,7 +11,7 @@ function from(value: string): 'start' | 'end' | number {
   return n
 }
 
-export function register(program: Command): void {
+export function register(program: Command, ctx: CliContext): void {
   program
     .command('tail')
     .description('print an object\'s bytes as it grows (like tail -f), or, for a prefix ending in /, each new object of a rotating log in key order')
@@ -21,22 +21,19 @@ export function register(program: Command): void {
     .option('--poll <ms>', 'milliseconds between polls', positiveInt('poll'), 1000)
     .option('--permit-missing', 'wait for the object to appear')
     .addHelpText('after', '\nExamples:\n  bucketflow tail -f s3://logs/app.log\n  bucketflow tail -f --from start s3://logs/shipper/\n  bucketflow tail --from -4096 s3://logs/app.log')
-    .action(act(async (url: string, opts: { follow?: boolean; from?: 'start' | 'end' | number; poll: number; permitMissing?: boolean }, cmd: Command) => {
+    .action(act(ctx, async (url: string, opts: { follow?: boolean; from?: 'start' | 'end' | number; poll: number; permitMissing?: boolean }, cmd: Command) => {
       const g = globals(cmd)
       const { bucket: name, key } = parseS3Url(url)
       const bucket = openBucket(name, g)
       const rotation = key === '' || key.endsWith('/')
-      const controller = new AbortController()
-      const stop = () => controller.abort()
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
+      const { stdout, stderr } = ctx.io
       if (!opts.follow) {
         // One pass: print what is there now.
         if (rotation) {
-          for (const k of await bucket.list(key)) await new Promise<void>((resolve, reject) => bucket.stream(k).on('error', reject).on('end', resolve).pipe(process.stdout, { end: false }))
+          for (const k of await bucket.list(key, { signal: ctx.signal })) await new Promise<void>((resolve, reject) => bucket.stream(k, { signal: ctx.signal }).on('error', reject).on('end', resolve).pipe(stdout, { end: false }))
         } else {
           const start = typeof opts.from === 'number' ? opts.from : 0
-          await new Promise<void>((resolve, reject) => bucket.stream(key, start === 0 ? {} : { start }).on('error', reject).on('end', resolve).pipe(process.stdout, { end: false }))
+          await new Promise<void>((resolve, reject) => bucket.stream(key, start === 0 ? { signal: ctx.signal } : { start, signal: ctx.signal }).on('error', reject).on('end', resolve).pipe(stdout, { end: false }))
         }
         return EXIT_OK
       }
@@ -44,17 +41,18 @@ export function register(program: Command): void {
         follow: rotation ? 'rotation' : 'object',
         from: opts.from ?? 'end',
         pollMs: opts.poll,
-        signal: controller.signal,
+        signal: ctx.signal,
         permitMissing: opts.permitMissing ?? false,
         markers: true,
       })
       for await (const chunk of t) {
         if (isTailMarker(chunk)) {
-          if (chunk.marker === 'reset') process.stderr.write(`tail: ${chunk.key} was ${chunk.reason}; reading it again from byte 0\n`)
-          else if (!g.quiet) process.stderr.write(`==> ${chunk.key} <==\n`)
+          if (chunk.marker === 'reset') stderr.write(`tail: ${chunk.key} was ${chunk.reason}; reading it again from byte 0\n`)
+          else if (!g.quiet) stderr.write(`==> ${chunk.key} <==\n`)
           continue
         }
-        if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once('drain', resolve))
+        if (ctx.stdoutClosed) break
+        if (!stdout.write(chunk)) await new Promise((resolve) => stdout.once('drain', resolve))
       }
       return EXIT_OK
     }))
