@@ -17,12 +17,15 @@
  */
 import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
+import { checkSource, prepareBody, type PutSource } from '../body.js'
 import { IntegrityError, InvalidArgumentError, NoSuchKeyError, NotDirectoryBucketError, toBucketflowError } from '../errors.js'
 import { describeValue, validateKey } from '../validate.js'
 import { headObject } from './head.js'
 
 /** Options for {@link appendObject}. */
 export interface AppendOptions {
+  /** Treat a string source as the bytes to append (UTF-8), not a file path, as for `put`. Default false. */
+  literal?: boolean
   /**
    * The object's current size, where the bytes go. Default: found with a HEAD (0 when the
    * object does not exist yet, which creates it). S3 refuses an offset that is not the size.
@@ -67,8 +70,10 @@ export function appendInput(bucket: string, key: string, data: Uint8Array, offse
 }
 
 /**
- * Append `data` (bytes, or a string as UTF-8) to the object `key` of a directory bucket.
- * Resolves to `{ key, offset, size, etag }`. A bucket whose name is not a directory bucket's
+ * Append `data` to the object `key` of a directory bucket. `data` is any source `put` takes
+ * (bytes, a file path, a string with `{ literal: true }`, a Readable, an (async) iterable of
+ * chunks, a web ReadableStream); a stream is read into memory first, since the request needs
+ * its length. Resolves to `{ key, offset, size, etag }`. A bucket whose name is not a directory bucket's
  * fails with NotDirectoryBucketError, and no request is sent. Two appenders racing: one of
  * them gets S3's error for a wrong offset (an S3Error, code `InvalidWriteOffset`); find the new
  * size and try again. Memory: `data`.
@@ -78,12 +83,10 @@ export function appendInput(bucket: string, key: string, data: Uint8Array, offse
  * const { size } = await appendObject(bucket, `${new Date().toISOString()} ok\n`, 'health.log')
  * ```
  */
-export async function appendObject(ref: BucketRef, data: Uint8Array | string, key: string, opts: AppendOptions = {}): Promise<AppendResult> {
+export async function appendObject(ref: BucketRef, data: PutSource, key: string, opts: AppendOptions = {}): Promise<AppendResult> {
   validateKey(key, ref.name)
   const where = { bucket: ref.name, key }
-  if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-    throw new InvalidArgumentError(`Expected data to be a Uint8Array or a string, got ${describeValue(data)}`, { ...where, argument: 'data' })
-  }
+  checkSource(data, key)
   if (opts.offset !== undefined && (!Number.isSafeInteger(opts.offset) || opts.offset < 0)) {
     throw new InvalidArgumentError(`Expected offset to be an integer >= 0, got ${describeValue(opts.offset)}`, { ...where, argument: 'offset' })
   }
@@ -94,7 +97,8 @@ export async function appendObject(ref: BucketRef, data: Uint8Array | string, ke
       where,
     )
   }
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+  const body = await prepareBody(data, opts.literal ?? false, key)
+  const bytes = body.kind === 'bytes' ? body.bytes : await readAll(body.stream, where)
   const signalOpt = opts.signal ? { signal: opts.signal } : {}
   let offset = opts.offset
   if (offset === undefined) {
@@ -119,4 +123,15 @@ export async function appendObject(ref: BucketRef, data: Uint8Array | string, ke
     )
   }
   return { key, offset, size: expected, etag: out.ETag ?? '' }
+}
+
+/** A stream source's bytes, in memory (an append is one request of known length). */
+async function readAll(stream: AsyncIterable<Uint8Array | string>, where: { bucket: string; key: string }): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  try {
+    for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk))
+  } catch (err) {
+    throw toBucketflowError(err, { ...where, operation: 'Append (reading the source)' })
+  }
+  return Buffer.concat(chunks)
 }

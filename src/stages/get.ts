@@ -26,7 +26,7 @@ import { bodyToBuffer } from '../body.js'
 import { AbortError, BucketflowError, IntegrityError, InvalidArgumentError, InvalidRangeError, toBucketflowError } from '../errors.js'
 import { safeDestination } from '../paths.js'
 import { linkedController, boundedMap, mapResults, type Result, type StageOptions } from '../results.js'
-import { validateInteger, validateKey } from '../validate.js'
+import { describeValue, validateInteger, validateKey } from '../validate.js'
 import { headObject } from './head.js'
 
 const MiB = 1024 * 1024
@@ -72,7 +72,7 @@ export interface GetOptions extends ByteRange {
 
 function checkIndex(value: number | undefined, name: string, key: string, bucket: string): void {
   if (value !== undefined && !Number.isSafeInteger(value)) {
-    throw new InvalidArgumentError(`Expected ${name} to be an integer, got ${String(value)}`, { argument: name, key, bucket })
+    throw new InvalidArgumentError(`Expected ${name} to be an integer, got ${describeValue(value)}`, { argument: name, key, bucket })
   }
 }
 
@@ -492,6 +492,11 @@ export interface GetObjectsOptions extends StageOptions, ByteRange {
    * `dir/a/b.png`). Keys that would land outside it fail alone with InvalidArgumentError.
    */
   destination?: string
+  /**
+   * With `destination`: the folder the paths are relative to (`'logs/'`: `logs/2024/a` ->
+   * `destination/2024/a`); `'logs'` means `'logs/'`. A key outside it fails alone.
+   */
+  relativeTo?: string
 }
 
 /**
@@ -522,7 +527,9 @@ export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}) {
         const opts = { ...range, signal }
         if (explicit !== undefined) return getToFile(ref, key, explicit, opts)
         if (options.destination !== undefined) {
-          return getToFile(ref, key, safeDestination(options.destination, key, ref.name), opts)
+          const base = options.relativeTo === undefined || options.relativeTo === '' || options.relativeTo.endsWith('/') ? (options.relativeTo ?? '') : `${options.relativeTo}/`
+          if (!key.startsWith(base)) throw new InvalidArgumentError(`Key ${JSON.stringify(key)} is not under relativeTo ${JSON.stringify(base)}`, { argument: 'relativeTo', key, bucket: ref.name })
+          return getToFile(ref, key, safeDestination(options.destination, key.slice(base.length), ref.name), opts)
         }
         return getObject(ref, key, opts)
       },

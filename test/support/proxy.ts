@@ -58,7 +58,7 @@ export interface ProxiedRequest {
   /** Response status sent to the client; undefined while in flight or when reset. */
   status?: number
   /** The fault applied, if any. */
-  fault?: 'reset' | 'delay' | 'rewrite'
+  fault?: 'reset' | 'delay' | 'rewrite' | 'stall'
   /** When the proxy started sending the response (status and headers) to the client. */
   respondedAt?: number
   /** Set when the request finished (response sent or connection reset). */
@@ -78,6 +78,11 @@ export interface FaultRule {
    * HEAD, to simulate a server that stored something else).
    */
   rewriteHeaders?: (headers: IncomingHttpHeaders) => IncomingHttpHeaders
+  /**
+   * Send the response's status, headers and first this many body bytes, then nothing more (a
+   * server that stalls mid-body); the connection stays open until a side closes it.
+   */
+  stallAfterBytes?: number
   /** Apply to this many matching requests, then stop. Default: every matching request. */
   times?: number
 }
@@ -223,6 +228,7 @@ export class FaultProxy {
     }
     if (rule?.delayMs) info.fault = 'delay'
     else if (rule?.rewriteHeaders) info.fault = 'rewrite'
+    else if (rule?.stallAfterBytes !== undefined) info.fault = 'stall'
 
     const upstream = httpRequest(
       {
@@ -237,7 +243,19 @@ export class FaultProxy {
           info.status = up.statusCode ?? 502
           info.respondedAt = Date.now()
           res.writeHead(up.statusCode ?? 502, rule?.rewriteHeaders ? rule.rewriteHeaders({ ...up.headers }) : up.headers)
-          up.pipe(res)
+          const stallAt = rule?.stallAfterBytes
+          if (stallAt === undefined) {
+            up.pipe(res)
+          } else {
+            let sent = 0
+            up.on('data', (chunk: Buffer) => {
+              if (sent >= stallAt) return void up.pause()
+              const part = chunk.subarray(0, stallAt - sent)
+              sent += part.length
+              res.write(part)
+              if (sent >= stallAt) up.pause()
+            })
+          }
           res.on('finish', () => {
             info.finishedAt = Date.now()
           })
