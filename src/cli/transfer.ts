@@ -15,7 +15,7 @@ import { copyObject, copyObjects, type CopyOptions } from '../stages/copy.js'
 import { deleteObject } from '../stages/delete.js'
 import { getToFile } from '../stages/get.js'
 import { putObject, putObjects, type PutOptions } from '../stages/put.js'
-import { EXIT_OK, formatBytes, openBucket, s3Url, type CliContext, type GlobalOptions, type Output, type S3Url } from './common.js'
+import { EXIT_OK, openBucket, s3Url, type CliContext, type GlobalOptions, type Output, type S3Url } from './common.js'
 import type { PathFilter } from './filters.js'
 import { runItems, type Planned, type Refused } from './run-items.js'
 import { baseName, checkOneKey, folderOf, listSources, localTarget, singleKey, singleLocalTarget, type S3Source } from './targets.js'
@@ -71,7 +71,7 @@ export async function upload(ctx: CliContext, out: Output, g: GlobalOptions, sou
     ctx.activity = { what: `upload of stdin to ${line.destination}`, done: 0, total: 1, cleanup: 'the multipart upload was aborted on the server' }
     const r = await bucket.put(ctx.io.stdin, dest.key, { ...putOptions, signal })
     ctx.activity.done = 1
-    out.item(`upload: - to ${line.destination} (${formatBytes(r.size)})`, { ok: true, ...line, key: r.key, value: r })
+    out.item(`upload: - to ${line.destination}`, { ok: true, ...line, key: r.key, value: r })
     return EXIT_OK
   }
   const infos: { source: string; folder: boolean; size: number }[] = []
