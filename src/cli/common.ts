@@ -346,7 +346,7 @@ export function reportInterrupted(ctx: CliContext, opts: GlobalOptions, reason: 
   const a = ctx.activity
   let line = `interrupted by ${reason.signalName}`
   if (a) {
-    line += `: ${a.what} stopped after ${a.done}${a.total !== undefined ? ` of ${a.total}` : ''} item${(a.total ?? a.done) === 1 ? '' : 's'}`
+    line += `: ${a.what} stopped, ${a.done}${a.total !== undefined ? ` of ${a.total}` : ''} done`
     if (a.cleanup) line += `; ${a.cleanup}`
   }
   const out = new Output(ctx, { ...opts, quiet: false })

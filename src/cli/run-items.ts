@@ -7,7 +7,7 @@
  */
 import type { BucketflowError } from '../errors.js'
 import type { Result } from '../results.js'
-import { describeError, errorJson, EXIT_FAILED, EXIT_OK, type CliContext, type Output } from './common.js'
+import { describeError, errorJson, EXIT_FAILED, EXIT_OK, type Activity, type CliContext, type Output } from './common.js'
 
 /** The verbs of the lines, as aws-cli prints them (plus freeze and restore). */
 export type Op = 'upload' | 'download' | 'copy' | 'move' | 'delete' | 'freeze' | 'restore'
@@ -65,7 +65,7 @@ export async function runItems<P extends Planned, T>(
   plan: AsyncIterable<P | Refused>,
   execute: (items: AsyncIterable<P>) => AsyncIterable<Result<T>>,
 ): Promise<number> {
-  const activity = { what: options.what, done: 0, ...(options.cleanup ? { cleanup: options.cleanup } : {}) }
+  const activity: Activity = { what: options.what, done: 0, total: 0, ...(options.cleanup ? { cleanup: options.cleanup } : {}) }
   ctx.activity = activity
   const progress = out.progress(0)
   let seen = 0
@@ -83,10 +83,12 @@ export async function runItems<P extends Planned, T>(
       if (ctx.signal.aborted) return
       if ('refused' in p) {
         activity.done++
+        activity.total = (activity.total ?? 0) + 1
         fail(p, p.error, true)
         continue
       }
       seen++
+      activity.total = seen
       progress.setTotal(seen)
       if (options.dryRun) {
         ok++
@@ -105,14 +107,13 @@ export async function runItems<P extends Planned, T>(
         let i = queue.findIndex((p) => p.key === r.key)
         if (i < 0) i = 0
         const p = queue.splice(i, 1)[0]
-        activity.done++
-        progress.tick(p?.size ?? 0)
         if (!p) continue
+        if (!r.ok && ctx.signal.aborted) continue // stopped by the interruption: reported once, by the caller
+        activity.done++
+        progress.tick(p.size ?? 0)
         if (r.ok) {
           ok++
           out.item(line(p), { ok: true, ...where(p), key: p.key, value: r.value ?? null })
-        } else if (ctx.signal.aborted) {
-          // Stopped by the interruption: reported once, by the caller.
         } else {
           fail(p, r.error, false)
         }
