@@ -330,10 +330,11 @@ describe('bucketflow CLI as a process: pipes and signals', () => {
 
   it('ends quietly with exit 0 when its stdout is closed (ls -r | head -1, cat | head -c 100)', async () => {
     const b = bucket()
-    // 1200 lines (~80 KiB) do not fit in a pipe's buffer: the listing writes on after the reader left.
-    const keys = Array.from({ length: 1200 }, (_, i) => `many/${String(i).padStart(5, '0')}`)
+    // 800 lines of ~100 bytes do not fit in a pipe's buffer (64 KiB): the listing writes on
+    // after the reader left.
+    const keys = Array.from({ length: 800 }, (_, i) => `many/${String(i).padStart(5, '0')}-a-longer-name-so-that-lines-fill-the-pipe`)
     await b.put(keys.map(() => null), keys, { concurrency: 32 })
-    await b.put(Buffer.alloc(4 << 20, 7), 'big.bin')
+    await b.put(Buffer.alloc(2 << 20, 7), 'big.bin')
     for (const args of [['ls', '-r', `s3://${b.name}/`], ['cat', `s3://${b.name}/big.bin`]]) {
       const { child, exit } = start(args)
       // Read the first chunk, then close the pipe, as `head` does.
@@ -352,7 +353,8 @@ describe('bucketflow CLI as a process: pipes and signals', () => {
       // Parts stall at the server: the upload is surely in flight when the signal comes.
       proxy.addRule({ match: (r) => r.op === 'UploadPart', delayMs: 120_000 })
       const dir = await temp('sigint-put')
-      await writeFile(join(dir, 'big.bin'), Buffer.alloc(40 << 20, 1))
+      // Over 16 MiB, a file is uploaded in parts.
+      await writeFile(join(dir, 'big.bin'), Buffer.alloc(20 << 20, 1))
       const { child, exit } = start(['--endpoint', proxy.url, 'put', join(dir, 'big.bin'), `s3://${b.name}/sig/big.bin`])
       await until(() => proxy.count('UploadPart') > 0, 'an UploadPart request')
       child.kill('SIGINT')
@@ -375,7 +377,8 @@ describe('bucketflow CLI as a process: pipes and signals', () => {
     try {
       proxy.addRule({ match: (r) => r.op === 'UploadPart', delayMs: 120_000 })
       const { child, exit } = start(['--endpoint', proxy.url, 'put', '-', `s3://${b.name}/sig/stdin.bin`])
-      child.stdin.write(Buffer.alloc(12 << 20, 2))
+      // Over one part (8 MiB), a stream is uploaded in parts.
+      child.stdin.write(Buffer.alloc(10 << 20, 2))
       await until(() => proxy.count('UploadPart') > 0, 'an UploadPart request')
       child.kill('SIGTERM')
       const r = await exit
@@ -389,11 +392,12 @@ describe('bucketflow CLI as a process: pipes and signals', () => {
 
   it('SIGINT during get removes the partial file', async () => {
     const b = bucket()
-    await b.put(Buffer.alloc(24 << 20, 3), 'sig/download.bin')
+    // Over 8 MiB, a download is written to its partial file as it arrives.
+    await b.put(Buffer.alloc(12 << 20, 3), 'sig/download.bin')
     const proxy = await FaultProxy.start(s3.endpoint)
     try {
-      // The body stops after 10 MiB: a partial file is on disk when the signal comes.
-      proxy.addRule({ match: (r) => r.op === 'GetObject', stallAfterBytes: 10 << 20 })
+      // The body stops after 3 MiB: a partial file is on disk when the signal comes.
+      proxy.addRule({ match: (r) => r.op === 'GetObject', stallAfterBytes: 3 << 20 })
       const dir = await temp('sigint-get')
       const { child, exit } = start(['--endpoint', proxy.url, 'get', `s3://${b.name}/sig/download.bin`, `${dir}/`])
       await until(async () => (await readdir(dir)).some((f) => f.includes('bucketflow-partial')), 'the partial file')
