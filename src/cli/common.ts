@@ -78,6 +78,8 @@ export class CliContext {
   stdoutClosed = false
   /** SIGINT/SIGTERM is the normal end of this command (serve): exit 0, print nothing. */
   interruptEndsNormally = false
+  /** The progress bar being drawn, if any (lines printed meanwhile go above it). */
+  bar: cliProgress.SingleBar | undefined
 
   constructor(io: CliIo) {
     this.io = io
@@ -198,7 +200,15 @@ export class Output {
 
   #write(stream: Writable, text: string): void {
     if (stream === this.ctx.io.stdout && this.ctx.stdoutClosed) return
+    const bar = this.ctx.bar
+    if (!bar) return void stream.write(text)
+    // A line while a progress bar is drawn (both usually on one terminal): clear the bar's
+    // line, print, draw the bar again below.
+    this.ctx.io.stderr.write('\r\x1b[2K')
     stream.write(text)
+    // The bar restores the cursor position saved when it started once it stops: save the new one.
+    this.ctx.io.stderr.write('\x1b7')
+    bar.render()
   }
 
   /** Print a data line (or a JSON object with --json) on stdout. */
@@ -232,11 +242,16 @@ export class Output {
         stream: this.ctx.io.stderr as NodeJS.WritableStream,
         hideCursor: true,
         etaBuffer: 50,
+        // Lines printed meanwhile clear the bar's line: it must be drawn again even if unchanged.
+        forceRedraw: true,
       },
       cliProgress.Presets.shades_classic,
     )
     bar.start(total, 0, { bytes: '0 B', rate: '' })
-    return new Progress(bar)
+    this.ctx.bar = bar
+    return new Progress(bar, () => {
+      if (this.ctx.bar === bar) this.ctx.bar = undefined
+    })
   }
 }
 
@@ -245,7 +260,10 @@ export class Progress {
   #bytes = 0
   #count = 0
   readonly #started = Date.now()
-  constructor(private readonly bar: cliProgress.SingleBar | undefined) {}
+  constructor(
+    private readonly bar: cliProgress.SingleBar | undefined,
+    private readonly onStop: () => void = () => undefined,
+  ) {}
   tick(bytes = 0): void {
     this.#bytes += bytes
     this.#count++
@@ -263,6 +281,7 @@ export class Progress {
     this.bar.update(value, { bytes: `${keys} keys`, rate: `${(keys / secs).toFixed(0)} keys/s` })
   }
   stop(): void {
+    this.onStop()
     this.bar?.stop()
   }
 }

@@ -86,7 +86,11 @@ export function appendInput(bucket: string, key: string, data: Uint8Array, offse
 export async function appendObject(ref: BucketRef, data: PutSource, key: string, opts: AppendOptions = {}): Promise<AppendResult> {
   validateKey(key, ref.name)
   const where = { bucket: ref.name, key }
-  checkSource(data, key)
+  try {
+    checkSource(data, key)
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message, { ...where, argument: 'data' })
+  }
   if (opts.offset !== undefined && (!Number.isSafeInteger(opts.offset) || opts.offset < 0)) {
     throw new InvalidArgumentError(`Expected offset to be an integer >= 0, got ${describeValue(opts.offset)}`, { ...where, argument: 'offset' })
   }
