@@ -23,7 +23,7 @@ export function register(program: Command, ctx: CliContext): void {
       act(ctx, async (url: string, _opts: unknown, cmd: Command) => {
         const g = globals(cmd)
         const { bucket, key } = parseS3Url(url)
-        checkOneKey({ bucket, key }, 'head')
+        checkOneKey({ bucket, key }, 'head', false)
         const info = await openBucket(bucket, g).head(key, { signal: ctx.signal })
         const human = Object.entries(info)
           .map(([k, v]) => `${k.padEnd(13)} ${v instanceof Date ? v.toISOString() : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '')}`)
@@ -44,7 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
       act(ctx, async (url: string, opts: { start?: number; end?: number }, cmd: Command) => {
         const g = globals(cmd)
         const { bucket, key } = parseS3Url(url)
-        checkOneKey({ bucket, key }, 'cat')
+        checkOneKey({ bucket, key }, 'cat', false)
         const range: GetOptions = { signal: ctx.signal }
         if (opts.start !== undefined) range.start = opts.start
         if (opts.end !== undefined) range.end = opts.end

@@ -56,6 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
 
 /**
  * Run one command line (`args` without the node and script paths) and resolve to its exit code.
+ * One run at a time per process (the run's context is module state, for the subcommands).
  *
  * @example
  * ```ts

@@ -126,9 +126,10 @@ export async function* targetsOf(bucket: Bucket, urls: S3Url[], recursive: boole
 }
 
 /** Throws InvalidArgumentError for a URL that names a folder when one key is expected. */
-export function checkOneKey(url: S3Url, verb: string): void {
+export function checkOneKey(url: S3Url, verb: string, recursive = true): void {
   if (url.key === '' || url.key.endsWith('/')) {
-    throw new InvalidArgumentError(`s3://${url.bucket}/${url.key} names a folder; pass --recursive to ${verb} every key under it`, { argument: 'url' })
+    const hint = recursive ? `; pass --recursive to ${verb} every key under it` : `: ${verb} takes one object`
+    throw new InvalidArgumentError(`s3://${url.bucket}/${url.key} names a folder${hint}`, { argument: 'url' })
   }
 }
 
