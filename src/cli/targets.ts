@@ -32,10 +32,10 @@ export function joinKey(folder: string, relativePath: string): string {
   return folderOf(folder) + relativePath
 }
 
-/** The last `/`-separated segment of a key or path. */
+/** The last segment of a key (`/`-separated) or a local path. */
 export function baseName(keyOrPath: string): string {
-  const parts = keyOrPath.split(keyOrPath.includes(sep) && sep !== '/' ? /[\\/]/ : '/')
-  return parts.at(-1) ?? ''
+  const cut = Math.max(keyOrPath.lastIndexOf('/'), sep === '/' ? -1 : keyOrPath.lastIndexOf(sep))
+  return keyOrPath.slice(cut + 1)
 }
 
 /** True for a folder marker: an empty object whose key ends in `/`. */
