@@ -62,8 +62,8 @@ try {
 
   // 4. Append, where the server can.
   try {
-    await bucket.append('first line\n', 'app.log')
-    const { size } = await bucket.append('second line\n', 'app.log')
+    await bucket.append('first line\n', 'app.log', { literal: true })
+    const { size } = await bucket.append('second line\n', 'app.log', { literal: true })
     console.log(`append: app.log is ${size} bytes`)
   } catch (err) {
     if (!(err instanceof NotDirectoryBucketError)) throw err

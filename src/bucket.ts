@@ -13,7 +13,11 @@
  * ```
  * @packageDocumentation
  */
-import type { Readable } from 'node:stream'
+import { stat } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { Writable, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { fileURLToPath } from 'node:url'
 import type { Table } from 'apache-arrow'
 import { CreateBucketCommand, DeleteBucketCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from './bucket-ref.js'
@@ -21,6 +25,8 @@ import type { PutSource, StreamSource } from './body.js'
 import { checkSource } from './body.js'
 import { createClient, type ClientOptions } from './client.js'
 import { InvalidArgumentError, NoSuchKeyError, toBucketflowError } from './errors.js'
+import { compareKeys } from './keys.js'
+import { walkFiles } from './local-files.js'
 import { collect, mapResults, type Result, type StageOptions } from './results.js'
 import { copyObject, copyObjects, type CopyOptions, type CopyResult } from './stages/copy.js'
 import { deleteObject, deleteObjects } from './stages/delete.js'
@@ -77,8 +83,58 @@ export class Listing<T> implements AsyncIterable<T>, PromiseLike<T[]> {
   }
 }
 
-function isList<T>(value: T | readonly T[]): value is readonly T[] {
-  return Array.isArray(value)
+/**
+ * Keys for the parallel forms: an array, or any other iterable of key strings (a Set, a
+ * generator, an Arrow column like `index.getChild('Key')`), or an async iterable (a
+ * `bucket.list()`, streamed with bounded memory where no second list must match it). A null
+ * in it fails its own item.
+ */
+export type KeyList = Iterable<string> | Iterable<string | null> | AsyncIterable<string>
+
+/** Options of a folder upload (`bucket.put(dir, 'prefix/')`). */
+export interface FolderOptions {
+  /** Follow symbolic links under the folder. With false they are skipped. Default true. */
+  followSymlinks?: boolean
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return value != null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function'
+}
+
+/** A list of keys: any (async) iterable but a string. */
+function isKeyList(value: unknown): boolean {
+  return typeof value !== 'string' && (isIterable(value) || (value != null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'))
+}
+
+/** The keys of a list as one array (for forms that pair them with a second list). */
+async function keyArray(keys: KeyList): Promise<string[]> {
+  return (Symbol.asyncIterator in Object(keys) ? await collect(keys as AsyncIterable<string>) : Array.from(keys as Iterable<string>)) as string[]
+}
+
+/** The keys of a list as a stage source (streamed, not copied). */
+function keySource(keys: KeyList): AsyncIterable<string> | Iterable<string> {
+  return keys as AsyncIterable<string> | Iterable<string>
+}
+
+/** A list of sources: any iterable but a string or bytes (which are one source). */
+function isSourceList(value: unknown): value is Iterable<PutSource> {
+  return typeof value !== 'string' && !(value instanceof Uint8Array) && isIterable(value)
+}
+
+function isWritable(value: unknown): value is Writable {
+  return value instanceof Writable || (value != null && typeof value === 'object' && typeof (value as Writable).write === 'function' && typeof (value as Writable).on === 'function' && typeof (value as Writable).end === 'function')
+}
+
+/** Options, not a destination: a plain object that is no path, URL, Writable or list. */
+function isOptionsObject(value: unknown): boolean {
+  return value != null && typeof value === 'object' && !(value instanceof URL) && !isWritable(value) && !isIterable(value)
+}
+
+/** A `file:` URL as a path; any other URL is refused; other values pass through. */
+function fileUrlPath<T>(value: T | URL, argument: string): T | string {
+  if (!(value instanceof URL)) return value
+  if (value.protocol !== 'file:') throw new InvalidArgumentError(`Expected ${argument} to be a local path or a file: URL, got ${value.href}`, { argument })
+  return fileURLToPath(value)
 }
 
 /** An S3 bucket and the verbs to work with its objects. */
@@ -163,73 +219,137 @@ export class Bucket implements BucketRef {
   }
 
   /**
-   * Upload. `source` is a Buffer/Uint8Array, a local file path, a string with
+   * Upload. `source` is a Buffer/Uint8Array, a local file path (or `file:` URL), a string with
    * `{ literal: true }`, a Readable, an AsyncIterable of chunks, a web ReadableStream, or null
-   * for an empty object. Given arrays of sources and keys, uploads them in parallel and resolves
-   * to one result per item.
+   * for an empty object. A file's content type comes from its extension unless `contentType` is
+   * given.
+   *
+   * Folders: a local path with a key that is a prefix ending in `/` (or `''`, the bucket's
+   * root) uploads a folder's files under that prefix (`photos/cat.png` -> `cats/cat.png`), or
+   * one file as `prefix + its name`, in parallel, and resolves to one result per file. Symbolic
+   * links are followed (`followSymlinks: false` skips them); a link to a missing target fails
+   * its own item.
+   *
+   * Given lists (arrays, or any iterable: a Set, a generator) of sources and keys, uploads them
+   * in parallel and resolves to one result per item.
    *
    * @example
    * ```ts
    * await bucket.put('./report.csv', 'reports/2024.csv')
    * await bucket.put('hello', 'hello.txt', { literal: true, contentType: 'text/plain' })
    * const results = await bucket.put([buf1, buf2], ['a.bin', 'b.bin'])
+   * const uploaded = await bucket.put('./photos', 'cats/') // every file under ./photos
    * ```
    */
-  put(source: PutSource, key: string, options?: PutOptions): Promise<PutResult>
-  put(sources: readonly PutSource[], keys: readonly string[], options?: PutOptions & ParallelOptions): Promise<Result<PutResult>[]>
-  async put(source: PutSource | readonly PutSource[], key: string | readonly string[], options: PutOptions & ParallelOptions = {}): Promise<PutResult | Result<PutResult>[]> {
-    if (isList(key)) {
-      if (!isList(source)) throw invalidList('sources', source)
-      validateSameLength(source, key, 'sources', 'keys')
-      const items = source.map((s, i) => ({ source: s, key: key[i]! }))
+  put(folder: string | URL, prefix: '' | `${string}/`, options?: PutOptions & ParallelOptions & FolderOptions & { literal?: false }): Promise<Result<PutResult>[]>
+  put(source: PutSource | URL, key: string, options?: PutOptions): Promise<PutResult>
+  put(sources: Iterable<PutSource>, keys: KeyList, options?: PutOptions & ParallelOptions): Promise<Result<PutResult>[]>
+  async put(source: PutSource | URL | Iterable<PutSource>, key: string | KeyList, options: PutOptions & ParallelOptions & FolderOptions = {}): Promise<PutResult | Result<PutResult>[]> {
+    if (isKeyList(key)) {
+      if (!isSourceList(source)) throw invalidList('sources', source)
+      const sources = Array.from(source)
+      const keys = await keyArray(key as KeyList)
+      validateSameLength(sources, keys, 'sources', 'keys')
+      const items = sources.map((s, i) => ({ source: s, key: keys[i] as string }))
       return collect(putObjects(this, { ...options, ...this.#parallel(options) })(items))
     }
-    checkSource(source, key)
-    return putObject(this, source as PutSource, key, options)
+    const src = fileUrlPath(source, 'source')
+    if (typeof src === 'string' && !options.literal && typeof key === 'string') {
+      const info = await stat(src).catch(() => undefined)
+      if (key === '' || key.endsWith('/')) {
+        if (info?.isDirectory()) return this.#putFolder(src, key, options)
+        if (info) return collect(putObjects(this, { ...options, ...this.#parallel(options) })([{ source: src, key: key + basename(src) }]))
+      } else if (info?.isDirectory()) {
+        throw new InvalidArgumentError(`Source path ${src} is a folder; to upload the files in it, pass a key prefix ending in "/" (e.g. "${key}/")`, {
+          argument: 'source',
+          bucket: this.name,
+          key,
+        })
+      }
+    }
+    checkSource(src, typeof key === 'string' ? key : undefined)
+    return putObject(this, src as PutSource, key as string, options)
+  }
+
+  /** Upload every file under `folder` to `prefix + relative path`, one result per file. */
+  async #putFolder(folder: string, prefix: string, options: PutOptions & ParallelOptions & FolderOptions): Promise<Result<PutResult>[]> {
+    const { followSymlinks, ...rest } = options
+    const problems: Result<PutResult>[] = []
+    const self = this
+    async function* items() {
+      for await (const f of walkFiles(folder, { followSymlinks: followSymlinks ?? true, ...(options.signal ? { signal: options.signal } : {}) })) {
+        const key = prefix + f.relativePath
+        if (f.kind === 'problem') problems.push({ ok: false, key, error: new InvalidArgumentError(f.error.message, { argument: 'source', bucket: self.name, key, cause: f.error }) })
+        else yield { source: f.path, key }
+      }
+    }
+    const uploaded = await collect(putObjects(this, { ...rest, ...this.#parallel(rest) })(items()))
+    return [...uploaded, ...problems].sort((a, b) => compareKeys(a.key, b.key))
   }
 
   /**
-   * Download into memory (a Buffer), or into a local file when given a destination path.
-   * Given an array of keys, downloads in parallel: into Buffers, into the given destination
-   * paths, or, with one folder, into that folder mirroring the keys as paths (a key that would
-   * escape the folder, by text or through a symbolic link, fails alone). Ranges: `{ start, end }`
-   * or `{ offset, length }`, Python slice semantics (an end past the object is clamped). Every
-   * download is verified (checksum, ETag MD5 or length; `verify: false` to skip): see
-   * `onVerified`, or `verified` on each result of the array forms.
+   * Download into memory (a Buffer), into a local file (a path or `file:` URL), or into a
+   * Writable. Given a list of keys (an array, or any iterable: a Set, a generator, an Arrow
+   * column such as `index.getChild('Key')`), downloads in parallel: into Buffers, into the given
+   * destination paths, or, with one folder, into that folder mirroring the keys as paths (a key
+   * that would escape the folder fails alone); `relativeTo: 'logs/'` drops that folder from the
+   * paths (`logs/2024/a` -> `dir/2024/a`); a key that would escape the folder, by text or through a
+   * symbolic link, fails alone. Ranges: `{ start, end }` or `{ offset, length }`, Python slice
+   * semantics (an end past the object is clamped). Every download is verified (checksum, ETag MD5
+   * or length; `verify: false` to skip): see `onVerified`, or `verified` on each result of the
+   * array forms.
    *
    * @example
    * ```ts
    * const buf = await bucket.get('cute/1.png')
    * await bucket.get('cute/1.png', './cat.png')
+   * await bucket.get('big.csv', process.stdout)
    * const last100 = await bucket.get('log.txt', { start: -100 })
    * const results = await bucket.get(keys, 'mirror/') // files under mirror/
    * console.log(results.map((r) => (r.ok ? r.verified : r.error.code))) // ['md5', ...]
+   * await bucket.get(bucket.list('logs/'), 'mirror', { relativeTo: 'logs/' }) // logs/2024/a -> mirror/2024/a
    * ```
    */
   get(key: string, options?: GetOptions): Promise<Buffer>
-  get(key: string, destination: string, options?: GetOptions): Promise<string>
-  get(keys: readonly string[], options?: GetManyOptions): Promise<Result<Buffer>[]>
-  get(keys: readonly string[], destinations: readonly string[] | string, options?: GetManyOptions): Promise<Result<string>[]>
+  get(key: string, destination: string | URL, options?: GetOptions): Promise<string>
+  get(key: string, destination: Writable, options?: GetOptions): Promise<void>
+  get(keys: KeyList, options?: GetManyOptions): Promise<Result<Buffer>[]>
+  get(keys: KeyList, destination: string | URL, options?: GetManyOptions & { relativeTo?: string }): Promise<Result<string>[]>
+  get(keys: KeyList, destinations: Iterable<string | URL>, options?: GetManyOptions): Promise<Result<string>[]>
   async get(
-    key: string | readonly string[],
-    destination?: string | readonly string[] | (GetOptions & ParallelOptions),
-    options: GetOptions & ParallelOptions = {},
-  ): Promise<Buffer | string | Result<Buffer>[] | Result<string>[]> {
-    const isOptions = typeof destination === 'object' && !Array.isArray(destination)
-    const opts = isOptions ? (destination as GetOptions & ParallelOptions) : options
-    const dest = isOptions ? undefined : (destination as string | readonly string[] | undefined)
-    if (isList(key)) {
+    key: string | KeyList,
+    destination?: string | URL | Writable | Iterable<string | URL> | (GetOptions & ParallelOptions & { relativeTo?: string }),
+    options: GetOptions & ParallelOptions & { relativeTo?: string } = {},
+  ): Promise<Buffer | string | void | Result<Buffer>[] | Result<string>[]> {
+    const isOptions = isOptionsObject(destination)
+    const opts = isOptions ? (destination as GetOptions & ParallelOptions & { relativeTo?: string }) : options
+    const dest = isOptions ? undefined : fileUrlPath(destination, 'destination')
+    if (isKeyList(key)) {
       const stageOptions = { ...opts, ...this.#parallel(opts) }
-      if (isList(dest)) {
-        validateSameLength(key, dest, 'keys', 'destinations')
-        const items = key.map((k, i) => ({ key: k, destination: dest[i]! }))
+      if (isKeyList(dest)) {
+        const keys = await keyArray(key as KeyList)
+        const dests = Array.from(dest as Iterable<string | URL>, (d) => fileUrlPath(d, 'destinations') as string)
+        validateSameLength(keys, dests, 'keys', 'destinations')
+        const items = keys.map((k, i) => ({ key: k, destination: dests[i]! }))
         return collect(getObjects(this, stageOptions)(items)) as Promise<Result<string>[]>
       }
-      if (typeof dest === 'string') return collect(getObjects(this, { ...stageOptions, destination: dest })(key)) as Promise<Result<string>[]>
-      return collect(getObjects(this, stageOptions)(key)) as Promise<Result<Buffer>[]>
+      // A null key (from a nullable column) fails its own item with a clear message.
+      const items = (async function* () {
+        for await (const k of key as AsyncIterable<string | null>) yield k === null ? ({ key: k } as unknown as string) : k
+      })()
+      if (typeof dest === 'string') return collect(getObjects(this, { ...stageOptions, destination: dest })(items)) as Promise<Result<string>[]>
+      if (dest !== undefined) throw new InvalidArgumentError(`Expected the destination of a list of keys to be a folder path or a list of paths, got ${describeValue(dest)}`, { argument: 'destination', bucket: this.name })
+      return collect(getObjects(this, stageOptions)(items)) as Promise<Result<Buffer>[]>
     }
-    if (typeof dest === 'string') return getToFile(this, key, dest, opts)
-    return getObject(this, key, opts)
+    if (typeof key !== 'string') validateKey(key, this.name)
+    const k = key as string
+    if (isWritable(dest)) {
+      await pipeline(streamObject(this, k, opts), dest)
+      return
+    }
+    if (typeof dest === 'string') return getToFile(this, k, dest, opts)
+    if (dest !== undefined) throw new InvalidArgumentError(`Expected destination to be a file path, a file: URL or a Writable, got ${describeValue(dest)}`, { argument: 'destination', bucket: this.name, key: k })
+    return getObject(this, k, opts)
   }
 
   /**
@@ -272,10 +392,10 @@ export class Bucket implements BucketRef {
    * ```
    */
   head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo>
-  head(keys: readonly string[], options?: ParallelOptions): Promise<Result<ObjectInfo>[]>
-  async head(key: string | readonly string[], options: ParallelOptions = {}): Promise<ObjectInfo | Result<ObjectInfo>[]> {
-    if (isList(key)) return collect(headObjects(this, this.#parallel(options))(key))
-    return headObject(this, key, options.signal ? { signal: options.signal } : {})
+  head(keys: KeyList, options?: ParallelOptions): Promise<Result<ObjectInfo>[]>
+  async head(key: string | KeyList, options: ParallelOptions = {}): Promise<ObjectInfo | Result<ObjectInfo>[]> {
+    if (isKeyList(key)) return collect(headObjects(this, this.#parallel(options))(keySource(key as KeyList)))
+    return headObject(this, key as string, options.signal ? { signal: options.signal } : {})
   }
 
   /**
@@ -308,15 +428,19 @@ export class Bucket implements BucketRef {
    * ```
    */
   cp(src: string, dst?: string, options?: CopyOptions): Promise<CopyResult>
-  cp(srcs: readonly string[], dsts?: readonly string[], options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
-  async cp(src: string | readonly string[], dst?: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
-    if (isList(src)) {
-      if (dst !== undefined && !isList(dst)) throw invalidList('destinations', dst)
-      if (dst !== undefined) validateSameLength(src, dst, 'sources', 'destinations')
-      const items = src.map((s, i) => ({ source: s, destination: dst?.[i] ?? s }))
-      return collect(copyObjects(this, { ...options, ...this.#parallel(options) })(items))
+  cp(srcs: KeyList, dsts?: KeyList, options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
+  async cp(src: string | KeyList, dst?: string | KeyList, options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+    if (isKeyList(src)) {
+      if (dst !== undefined && !isKeyList(dst)) throw invalidList('destinations', dst)
+      const stage = copyObjects(this, { ...options, ...this.#parallel(options) })
+      if (dst === undefined) return collect(stage(keySource(src as KeyList)))
+      const srcs = await keyArray(src as KeyList)
+      const dsts = await keyArray(dst as KeyList)
+      validateSameLength(srcs, dsts, 'sources', 'destinations')
+      return collect(stage(srcs.map((s, i) => ({ source: s, destination: dsts[i]! }))))
     }
-    return copyObject(this, src, (dst as string | undefined) ?? src, options)
+    if (isKeyList(dst)) throw invalidList('destination', dst)
+    return copyObject(this, src as string, (dst as string | undefined) ?? (src as string), options)
   }
 
   /**
@@ -329,21 +453,23 @@ export class Bucket implements BucketRef {
    * ```
    */
   mv(src: string, dst: string, options?: CopyOptions): Promise<CopyResult>
-  mv(srcs: readonly string[], dsts: readonly string[], options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
-  async mv(src: string | readonly string[], dst: string | readonly string[], options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+  mv(srcs: KeyList, dsts: KeyList, options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
+  async mv(src: string | KeyList, dst: string | KeyList, options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
     const moveOne = async (s: string, d: string, signal?: AbortSignal): Promise<CopyResult> => {
       const copied = await copyObject(this, s, d, { ...options, ...(signal ? { signal } : {}) })
       if (copied.bucket !== this.name || copied.key !== s) await deleteObject(this, s)
       return copied
     }
-    if (isList(src)) {
-      if (!isList(dst)) throw invalidList('destinations', dst)
-      validateSameLength(src, dst, 'sources', 'destinations')
-      const items = src.map((s, i) => [s, dst[i]!] as const)
+    if (isKeyList(src)) {
+      if (!isKeyList(dst)) throw invalidList('destinations', dst)
+      const srcs = await keyArray(src as KeyList)
+      const dsts = await keyArray(dst as KeyList)
+      validateSameLength(srcs, dsts, 'sources', 'destinations')
+      const items = srcs.map((s, i) => [s, dsts[i]!] as const)
       return collect(mapResults(items, ([s]) => s, ([s, d], signal) => moveOne(s, d, signal), { ...this.#parallel(options), bucket: this.name }))
     }
-    if (isList(dst)) throw invalidList('destination', dst)
-    return moveOne(src, dst)
+    if (isKeyList(dst)) throw invalidList('destination', dst)
+    return moveOne(src as string, dst as string)
   }
 
   /**
@@ -357,10 +483,10 @@ export class Bucket implements BucketRef {
    * ```
    */
   rm(key: string): Promise<void>
-  rm(keys: readonly string[], options?: ParallelOptions): Promise<Result<void>[]>
-  async rm(key: string | readonly string[], options: ParallelOptions = {}): Promise<void | Result<void>[]> {
-    if (isList(key)) return collect(deleteObjects(this, { ...options, ordered: true })(key))
-    return deleteObject(this, key)
+  rm(keys: KeyList, options?: ParallelOptions): Promise<Result<void>[]>
+  async rm(key: string | KeyList, options: ParallelOptions = {}): Promise<void | Result<void>[]> {
+    if (isKeyList(key)) return collect(deleteObjects(this, { ...options, ordered: true })(keySource(key as KeyList)))
+    return deleteObject(this, key as string)
   }
 
   /**
@@ -374,10 +500,10 @@ export class Bucket implements BucketRef {
    * ```
    */
   freeze(key: string, storageClass?: StorageClass): Promise<CopyResult>
-  freeze(keys: readonly string[], storageClass?: StorageClass, options?: ParallelOptions): Promise<Result<CopyResult>[]>
-  async freeze(key: string | readonly string[], storageClass: StorageClass = 'DEEP_ARCHIVE', options: ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
-    if (isList(key)) return collect(freezeObjects(this, { ...this.#parallel(options), storageClass })(key))
-    return freezeObject(this, key, storageClass)
+  freeze(keys: KeyList, storageClass?: StorageClass, options?: ParallelOptions): Promise<Result<CopyResult>[]>
+  async freeze(key: string | KeyList, storageClass: StorageClass = 'DEEP_ARCHIVE', options: ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
+    if (isKeyList(key)) return collect(freezeObjects(this, { ...this.#parallel(options), storageClass })(keySource(key as KeyList)))
+    return freezeObject(this, key as string, storageClass)
   }
 
   /**
@@ -390,10 +516,10 @@ export class Bucket implements BucketRef {
    * ```
    */
   restore(key: string, options?: RestoreOptions): Promise<void>
-  restore(keys: readonly string[], options?: Omit<RestoreOptions, 'signal'> & ParallelOptions): Promise<Result<void>[]>
-  async restore(key: string | readonly string[], options: RestoreOptions & ParallelOptions = {}): Promise<void | Result<void>[]> {
-    if (isList(key)) return collect(restoreObjects(this, { ...options, ...this.#parallel(options) })(key))
-    return restoreObject(this, key, options)
+  restore(keys: KeyList, options?: Omit<RestoreOptions, 'signal'> & ParallelOptions): Promise<Result<void>[]>
+  async restore(key: string | KeyList, options: RestoreOptions & ParallelOptions = {}): Promise<void | Result<void>[]> {
+    if (isKeyList(key)) return collect(restoreObjects(this, { ...options, ...this.#parallel(options) })(keySource(key as KeyList)))
+    return restoreObject(this, key as string, options)
   }
 
   /**
@@ -505,18 +631,20 @@ export class Bucket implements BucketRef {
   }
 
   /**
-   * Append bytes (or a string, as UTF-8) to an object of an S3 Express One Zone directory
-   * bucket (`WriteOffsetBytes`), or of any bucket on Ceph radosgw (`?append&position=`). Elsewhere
-   * it raises NotDirectoryBucketError (on AWS without a request). Resolves to `{ key, offset, size, etag }`.
+   * Append to an object of an S3 Express One Zone directory bucket (`WriteOffsetBytes`), or of
+   * any bucket on Ceph radosgw (`?append&position=`). `data` is any source `put` takes, with the
+   * same rule: a string is a file path unless `{ literal: true }`. Elsewhere it raises
+   * NotDirectoryBucketError (on AWS without a request). Resolves to `{ key, offset, size, etag }`.
    *
    * @example
    * ```ts
    * const express = new Bucket('events--use1-az4--x-s3')
-   * await express.append('{"ok":true}\n', 'events.ndjson')
+   * await express.append('{"ok":true}\n', 'events.ndjson', { literal: true })
+   * await express.append('./batch-0042.ndjson', 'events.ndjson')
    * ```
    */
-  async append(data: Uint8Array | string, key: string, options: AppendOptions = {}): Promise<AppendResult> {
-    return appendObject(this, data, key, options)
+  append(data: PutSource | URL, key: string, options: AppendOptions = {}): Promise<AppendResult> {
+    return appendObject(this, fileUrlPath(data, 'data') as PutSource, key, options)
   }
 
   /**
@@ -550,9 +678,9 @@ export class Bucket implements BucketRef {
   /**
    * The bucket's index (hostess `df()`): an Arrow Table with one row per object (Key,
    * LastModified, ETag, Size, StorageClass), listed in parallel key ranges. The first call lists
-   * the bucket (or reads `cache`, a Parquet file, when it exists) and keeps the table as
-   * `bucket.contents`; later calls with the same prefix and columns return it without a request.
-   * `updateContents()` lists again.
+   * the bucket, or, given `cache` (a Parquet file) that exists, reads it without a request; the
+   * table is kept as `bucket.contents`, and later calls with the same prefix and columns return
+   * it. `updateContents()` or `refresh: true` lists again (and rewrites `cache`).
    *
    * @example
    * ```ts
@@ -565,7 +693,7 @@ export class Bucket implements BucketRef {
   async index(options: IndexOptions = {}): Promise<Table> {
     const key = contentsKey(options)
     if (this.contents && this.#contentsKey === key && !options.refresh) return this.contents
-    return this.updateContents(options)
+    return this.#index(options)
   }
 
   /**
@@ -578,10 +706,15 @@ export class Bucket implements BucketRef {
    * ```
    */
   async updateContents(options: IndexOptions = {}): Promise<Table> {
+    return this.#index({ ...options, refresh: true })
+  }
+
+  /** Index through the cache file unless `refresh`; keep the table as `contents`. */
+  async #index(options: IndexOptions): Promise<Table> {
     // Loaded on first use: Arrow and Parquet cost ~0.2 s and ~20 MiB to import, and most uses of
     // a Bucket never index it.
     const { indexBucket } = await import('./arrow/index-table.js')
-    const table = await indexBucket(this, { concurrency: this.#concurrency, ...options, refresh: true })
+    const table = await indexBucket(this, { concurrency: this.#concurrency, ...options })
     this.contents = table
     this.#contentsKey = contentsKey(options)
     return table

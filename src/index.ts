@@ -11,7 +11,7 @@
  * ```
  * @packageDocumentation
  */
-export { Bucket, Listing, type BucketOptions, type GetManyOptions, type LsOptions, type ParallelOptions } from './bucket.js'
+export { Bucket, Listing, type BucketOptions, type FolderOptions, type GetManyOptions, type KeyList, type LsOptions, type ParallelOptions } from './bucket.js'
 export type { BucketRef, StorageClass } from './bucket-ref.js'
 export type { PutSource, StreamSource } from './body.js'
 export { createHasher, multipartEtag, type ChecksumAlgorithm, type Hasher, type Verification } from './checksums.js'
@@ -36,6 +36,7 @@ export {
   type ErrorFields,
 } from './errors.js'
 export { compareKeys } from './keys.js'
+export { contentTypeOf } from './mime.js'
 export { safeDestination } from './paths.js'
 export { boundedMap, collect, isOk, mapResults, partition, type Failed, type Ok, type Result, type ResultNote, type StageOptions } from './results.js'
 export { copyObject, copyObjects, type CopyItem, type CopyOptions, type CopyResult } from './stages/copy.js'

@@ -3,10 +3,26 @@ import { InvalidArgumentError } from './errors.js'
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
 
+/**
+ * A short description of a value for error messages: a string (cut at 80 characters), a number,
+ * `a function (name)`, `an array of 3`, `a Readable`; never a function's source or a large
+ * object's contents.
+ */
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value)
+  if (typeof value === 'function') return value.name ? `a function (${value.name})` : 'a function'
+  if (typeof value === 'symbol') return value.toString()
+  if (typeof value === 'bigint') return `${value}n`
   if (value === null || value === undefined || typeof value !== 'object') return String(value)
-  return Object.prototype.toString.call(value)
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  if (value instanceof Date) return `a Date (${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()})`
+  let name: unknown
+  try {
+    name = (value as { constructor?: { name?: unknown } }).constructor?.name
+  } catch {
+    name = undefined
+  }
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object'
 }
 
 /** Throws InvalidArgumentError unless `name` is a valid S3 bucket name. */

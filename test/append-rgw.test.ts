@@ -21,7 +21,7 @@ describe('append on Ceph radosgw (?append&position=)', () => {
 
   it('creates an appendable object and appends to its end, one signed PUT each with Content-MD5', async () => {
     proxy.clearRequests()
-    const first = await bucket.append('line 1\n', 'app.log')
+    const first = await bucket.append('line 1\n', 'app.log', { literal: true })
     expect(first).toEqual({ key: 'app.log', offset: 0, size: 7, etag: expect.stringMatching(/^"[0-9a-f]{32}"$/) })
     const second = await bucket.append(Buffer.from('line 2 ü\n'), 'app.log')
     expect(second).toMatchObject({ offset: 7, size: 17 })
@@ -33,35 +33,35 @@ describe('append on Ceph radosgw (?append&position=)', () => {
     expect(puts.every((r) => typeof r.headers['content-md5'] === 'string' && String(r.headers.authorization).startsWith('AWS4-HMAC-SHA256'))).toBe(true)
     // With an offset: no HEAD.
     proxy.clearRequests()
-    expect(await bucket.append('line 3\n', 'app.log', { offset: 17 })).toMatchObject({ offset: 17, size: 24 })
+    expect(await bucket.append('line 3\n', 'app.log', { literal: true, offset: 17 })).toMatchObject({ offset: 17, size: 24 })
     expect(proxy.requests.map((r) => r.op)).toEqual(['PutObject'])
   })
 
   it('refuses a pinned offset that is taken by other bytes: PositionNotEqualToLength, nothing overwritten', async () => {
-    await bucket.append('abc', 'pinned.log', { offset: 0 })
-    const err = await bucket.append('xyz', 'pinned.log', { offset: 0 }).catch((e: unknown) => e)
+    await bucket.append('abc', 'pinned.log', { literal: true, offset: 0 })
+    const err = await bucket.append('xyz', 'pinned.log', { literal: true, offset: 0 }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(S3Error)
     expect((err as S3Error).code).toBe('PositionNotEqualToLength')
     expect((err as S3Error).statusCode).toBe(409)
     expect((err as Error).message).toMatch(/3 bytes/)
-    const past = await bucket.append('xyz', 'pinned.log', { offset: 9 }).catch((e: unknown) => e)
+    const past = await bucket.append('xyz', 'pinned.log', { literal: true, offset: 9 }).catch((e: unknown) => e)
     expect((past as S3Error).code).toBe('PositionNotEqualToLength')
     expect(await bucket.read('pinned.log')).toBe('abc')
   })
 
   it('takes a pinned append whose bytes are already in place as done (a retry after a lost answer), writing nothing twice', async () => {
-    await bucket.append('hello ', 'again.log', { offset: 0 })
-    await bucket.append('world\n', 'again.log', { offset: 6 })
-    const again = await bucket.append('hello ', 'again.log', { offset: 0 })
+    await bucket.append('hello ', 'again.log', { literal: true, offset: 0 })
+    await bucket.append('world\n', 'again.log', { literal: true, offset: 6 })
+    const again = await bucket.append('hello ', 'again.log', { literal: true, offset: 0 })
     expect(again).toMatchObject({ offset: 0, size: 12, recovered: true })
     expect(await bucket.read('again.log')).toBe('hello world\n')
   })
 
   it('recovers from a lost answer: the SDK resends, radosgw says 409, the bytes are found in place', async () => {
-    await bucket.append('first\n', 'lost.log')
+    await bucket.append('first\n', 'lost.log', { literal: true })
     proxy.clearRequests()
     proxy.addRule({ match: isAppend, fault: 'reset-after', times: 1 })
-    const out = await bucket.append('second\n', 'lost.log')
+    const out = await bucket.append('second\n', 'lost.log', { literal: true })
     proxy.clearRules()
     expect(out).toMatchObject({ offset: 6, size: 13, recovered: true })
     expect(await bucket.read('lost.log')).toBe('first\nsecond\n')
@@ -73,11 +73,11 @@ describe('append on Ceph radosgw (?append&position=)', () => {
   })
 
   it('follows a moved end when no offset was given (another writer appended after the HEAD)', async () => {
-    await bucket.append('A\n', 'moved.log')
+    await bucket.append('A\n', 'moved.log', { literal: true })
     // The HEAD reports a stale length, as if another writer appended right after it.
     proxy.addRule({ match: (r) => r.op === 'HeadObject' && r.key === 'moved.log', rewriteHeaders: (h) => ({ ...h, 'content-length': '0' }), times: 1 })
     proxy.clearRequests()
-    const out = await bucket.append('B\n', 'moved.log')
+    const out = await bucket.append('B\n', 'moved.log', { literal: true })
     proxy.clearRules()
     expect(out).toMatchObject({ offset: 2, size: 4 })
     expect(out.recovered).toBeUndefined()
@@ -90,15 +90,15 @@ describe('append on Ceph radosgw (?append&position=)', () => {
 
   it('refuses to append to an object written by a plain PUT (typed), and validates before any request', async () => {
     await bucket.put('plain', 'plain.txt', { literal: true })
-    const err = await bucket.append('more', 'plain.txt').catch((e: unknown) => e)
+    const err = await bucket.append('more', 'plain.txt', { literal: true }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(BucketflowError)
     expect((err as BucketflowError).code).toBe('ObjectNotAppendable')
     expect(await bucket.read('plain.txt')).toBe('plain')
     proxy.clearRequests()
     for (const [call, argument] of [
       [() => bucket.append(42 as never, 'k'), 'data'],
-      [() => bucket.append('x', 'k', { offset: -1 }), 'offset'],
-      [() => bucket.append('x', ''), 'key'],
+      [() => bucket.append('x', 'k', { literal: true, offset: -1 }), 'offset'],
+      [() => bucket.append('x', '', { literal: true }), 'key'],
     ] as const) {
       const e = await call().catch((x: unknown) => x)
       expect(e).toBeInstanceOf(InvalidArgumentError)

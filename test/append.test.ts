@@ -81,7 +81,7 @@ describe('append (S3 Express One Zone directory buckets)', () => {
     })
     const express = new Bucket(expressName, { client })
     proxy.clearRequests()
-    const err = await express.append('hello\n', 'app.log', { offset: 7 }).catch((e: unknown) => e)
+    const err = await express.append('hello\n', 'app.log', { offset: 7, literal: true }).catch((e: unknown) => e)
     expect(proxy.requests.map((r) => [r.method, r.op, r.bucket, r.key])).toEqual([['PUT', 'PutObject', expressName, 'app.log']])
     const [put] = proxy.requests
     expect(put!.headers['x-amz-write-offset-bytes']).toBe('7')
@@ -101,7 +101,7 @@ describe('append (S3 Express One Zone directory buckets)', () => {
     // With the SDK's default S3 Express session auth, CreateSession comes first and fails typed.
     proxy.clearRequests()
     const sessions = new Bucket(expressName, s3Options({ endpoint: proxy.url, maxAttempts: 1 }))
-    const err2 = await sessions.append('x', 'app.log', { offset: 0 }).catch((e: unknown) => e)
+    const err2 = await sessions.append('x', 'app.log', { offset: 0, literal: true }).catch((e: unknown) => e)
     expect(err2).toBeInstanceOf(BucketflowError)
     expect(proxy.requests[0]!.op).toBe('CreateSession')
     expect(proxy.of('PutObject')).toEqual([])

@@ -80,7 +80,10 @@ export async function indexBucket(ref: BucketRef, options: IndexOptions = {}): P
     throw new InvalidArgumentError(`Expected cache to be a file path, got ${describeValue(options.cache)}`, { argument: 'cache' })
   }
   if (options.cache !== undefined && !options.refresh && (await exists(options.cache))) {
-    return readParquet(options.cache)
+    const cached = await readParquet(options.cache)
+    // A cache written with other columns is not this index: list again and rewrite it.
+    const names = cached.schema.fields.map((f) => f.name)
+    if (names.length === columns.length && names.every((n, i) => n === columns[i])) return cached
   }
   const prefix = options.prefix ?? ''
   if (options.source !== undefined) return indexFromInventory(ref, options, columns, prefix)

@@ -305,31 +305,87 @@ export async function writeParquet(
   const onAbort = (): void => fail(new AbortError('The Parquet write was aborted', { cause: signal?.reason }))
   signal?.addEventListener('abort', onAbort, { once: true })
 
+  const accept = (value: unknown): RecordBatch => {
+    if (!(value instanceof RecordBatch)) {
+      throw new InvalidArgumentError(`Expected batch ${count} to be an arrow RecordBatch, got ${describeValue(value)}`, { argument: 'batches' })
+    }
+    if (schema === undefined) schema = value.schema
+    else if (value.schema !== schema) checkSameSchema(schema, value.schema, count)
+    count++
+    return value
+  }
+  const next = async (): Promise<IteratorResult<RecordBatch>> => {
+    try {
+      return await iterator.next()
+    } catch (err) {
+      sourceFinished = true
+      throw err
+    }
+  }
+
+  // Read ahead to the first batch with rows before anything is created at the destination: a
+  // source that fails at once (the listing of a missing bucket) rejects here and leaves
+  // nothing behind, and a source of only empty batches still gives the file its schema.
+  let primed: RecordBatch | undefined
+  {
+    let aborted: (() => void) | undefined
+    const abortedPromise = new Promise<never>((_, reject) => {
+      aborted = () => reject(new AbortError('The Parquet write was aborted', { cause: signal?.reason }))
+      signal?.addEventListener('abort', aborted, { once: true })
+    })
+    abortedPromise.catch(() => undefined)
+    try {
+      for (;;) {
+        const n = await Promise.race([next(), abortedPromise])
+        if (n.done) {
+          sourceFinished = true
+          break
+        }
+        const batch = accept(n.value)
+        primed ??= batch
+        if (batch.numRows > 0) {
+          primed = batch
+          break
+        }
+      }
+    } catch (err) {
+      if (!sourceFinished) await iterator.return?.().catch(() => undefined)
+      throw err
+    } finally {
+      if (aborted) signal?.removeEventListener('abort', aborted)
+    }
+  }
+  if (primed === undefined) {
+    throw new InvalidArgumentError(
+      'Expected batches to hold at least one record batch (a Parquet file needs a schema); toRecordBatches gives an empty listing one batch of 0 rows',
+      { argument: 'batches' },
+    )
+  }
+
   const input = new ReadableStream<ParquetWasm.RecordBatch>(
     {
       async pull(controller) {
         try {
           for (;;) {
-            let next: IteratorResult<RecordBatch>
-            try {
-              next = await iterator.next()
-            } catch (err) {
-              sourceFinished = true
-              throw err
+            let batch: RecordBatch
+            if (primed !== undefined) {
+              // The batch read ahead; of 0 rows only when the source had no rows at all.
+              batch = primed
+              primed = undefined
+            } else {
+              if (sourceFinished) {
+                controller.close()
+                return
+              }
+              const n = await next()
+              if (n.done) {
+                sourceFinished = true
+                controller.close()
+                return
+              }
+              batch = accept(n.value)
+              if (batch.numRows === 0) continue
             }
-            if (next.done) {
-              sourceFinished = true
-              controller.close()
-              return
-            }
-            const batch = next.value
-            if (!(batch instanceof RecordBatch)) {
-              throw new InvalidArgumentError(`Expected batch ${count} to be an arrow RecordBatch, got ${describeValue(batch)}`, { argument: 'batches' })
-            }
-            if (schema === undefined) schema = batch.schema
-            else if (batch.schema !== schema) checkSameSchema(schema, batch.schema, count)
-            count++
-            if (batch.numRows === 0) continue
             rows += batch.numRows
             const table = pw.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'))
             try {
@@ -365,6 +421,10 @@ export async function writeParquet(
   } else {
     sink = destination
   }
+  // Errors reach the caller through the pipeline (or the catch below), never as an unhandled
+  // 'error' event of a sink the pipeline was not attached to yet.
+  const ignore = (): void => undefined
+  sink.on('error', ignore)
 
   try {
     const properties = new pw.WriterPropertiesBuilder().setCompression(pw.Compression[CODECS[compression]]).setMaxRowGroupSize(rowGroupRows).build()

@@ -259,7 +259,8 @@ export class ListingBatchBuilder {
 
 /**
  * A stage: listing pages in, Arrow record batches out, one fixed schema for every batch
- * ({@link listingSchema}). Empty pages make no batch.
+ * ({@link listingSchema}). Empty pages make no batch, but a listing with no rows at all yields
+ * one batch of 0 rows, so the schema reaches a writer (an empty listing is a valid empty file).
  *
  * @example
  * ```ts
@@ -277,14 +278,21 @@ export async function* toRecordBatches(
   if (options.batchRows !== undefined) validateInteger(options.batchRows, 'batchRows', 1)
   const builder = new ListingBatchBuilder(columns)
   const batchRows = options.batchRows
+  let rows = 0
   if (batchRows === undefined) {
-    for await (const page of pages) if (page.objects.length > 0) yield builder.build(page.objects)
+    for await (const page of pages) {
+      if (page.objects.length === 0) continue
+      rows += page.objects.length
+      yield builder.build(page.objects)
+    }
+    if (rows === 0) yield builder.build([])
     return
   }
   let pending: ObjectEntry[] = []
   for await (const page of pages) {
     let from = 0
     const objects = page.objects
+    rows += objects.length
     while (from < objects.length) {
       const take = Math.min(batchRows - pending.length, objects.length - from)
       if (pending.length === 0 && take === batchRows) {
@@ -299,5 +307,5 @@ export async function* toRecordBatches(
       from += take
     }
   }
-  if (pending.length > 0) yield builder.build(pending)
+  if (pending.length > 0 || rows === 0) yield builder.build(pending)
 }

@@ -1,42 +1,46 @@
-/** `bucketflow cp` and `bucketflow mv`: server-side copies and moves between S3 URLs. */
+/**
+ * `bucketflow cp` and `bucketflow mv`, as `aws s3 cp` / `aws s3 mv`: between S3 URLs
+ * (server-side), from local files or folders (or stdin `-`) to S3, from S3 to local files or
+ * folders (or stdout `-`). Paths follow aws-cli's rules (src/cli/targets.ts).
+ */
 import type { Command } from 'commander'
-import type { StorageClass } from '../bucket-ref.js'
-import type { CopyOptions } from '../stages/copy.js'
-import { act, globals, Output, parseS3Url, reportResults } from './common.js'
-import { resolveTargets } from './targets.js'
+import { InvalidArgumentError } from '../errors.js'
+import { act, globals, isS3Url, Output, parseS3Url, type CliContext } from './common.js'
+import { addSelection, addSymlinks, transferFlags, type SharedOptionValues } from './options.js'
+import { copy, download, upload } from './transfer.js'
 
-function plan(keys: string[], srcKey: string, dstKey: string, recursive: boolean): string[] {
-  if (!recursive) return [dstKey === '' || dstKey.endsWith('/') ? dstKey + keys[0]!.split('/').at(-1)! : dstKey]
-  const base = dstKey === '' || dstKey.endsWith('/') ? dstKey : `${dstKey}/`
-  return keys.map((k) => base + k.slice(srcKey.length))
-}
-
-function registerOne(program: Command, verb: 'cp' | 'mv'): void {
-  program
+function registerOne(program: Command, ctx: CliContext, verb: 'cp' | 'mv'): void {
+  const cmd = program
     .command(verb)
-    .description(verb === 'cp' ? 'copy objects server-side (same or another bucket; same key with --storage-class changes the class)' : 'move objects server-side (copy, then delete the source)')
-    .argument('<source>', 's3://bucket/key or, with --recursive, s3://bucket/prefix/')
-    .argument('[destination]', 's3://bucket/key-or-prefix (cp default: the source itself)')
-    .option('-r, --recursive', 'every key under the source prefix')
-    .option('--storage-class <class>', 'storage class of the copies')
-    .addHelpText('after', `\nExamples:\n  bucketflow ${verb} s3://cats/cute/1.png s3://backup/cute/1.png\n  bucketflow ${verb} -r s3://cats/cute/ s3://cats/adorable/${verb === 'cp' ? '\n  bucketflow cp s3://cats/big.tar --storage-class STANDARD_IA' : ''}`)
-    .action(act(async (source: string, destination: string | undefined, opts: { recursive?: boolean; storageClass?: StorageClass }, cmd: Command) => {
-      const g = globals(cmd)
-      const out = new Output(g)
-      const recursive = opts.recursive ?? false
-      const { bucket, keys } = await resolveTargets([source], recursive, g)
-      const src = parseS3Url(source)
-      const dst = destination ? parseS3Url(destination, 'destination') : src
-      const dstKeys = plan(keys, src.key, dst.key, recursive)
-      const copyOptions: CopyOptions = {}
-      if (dst.bucket !== bucket.name) copyOptions.destinationBucket = dst.bucket
-      if (opts.storageClass) copyOptions.storageClass = opts.storageClass
-      const results = verb === 'cp' ? await bucket.cp(keys, dstKeys, copyOptions) : await bucket.mv(keys, dstKeys, copyOptions)
-      return reportResults(out, results, verb, (v) => `-> s3://${v.bucket}/${v.key}`)
-    }))
+    .description(
+      verb === 'cp'
+        ? 'copy objects server-side, or upload/download like aws s3 cp (a local path or - on either side)'
+        : 'move objects (copy, then delete the source): between S3 URLs, or between S3 and local files',
+    )
+    .argument('<source>', 's3://bucket/key, a local path, or - (stdin); with --recursive a folder: s3://bucket/prefix or a local folder')
+    .argument(verb === 'cp' ? '[destination]' : '<destination>', 's3://bucket/key-or-prefix/, a local path, or - (stdout)' + (verb === 'cp' ? '; default: the source itself (with --storage-class)' : ''))
+  addSymlinks(addSelection(cmd, 'every key (or file) under the source folder: s3://b/p means the folder p/'))
+    .option('--storage-class <class>', 'storage class of the new objects')
+    .option('--content-type <type>', 'content type of uploaded objects (default: from the file extension)')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  bucketflow ${verb} s3://cats/cute/1.png s3://backup/cute/\n  bucketflow ${verb} -r s3://cats/cute s3://cats/adorable\n  bucketflow ${verb} -r --exclude '*' --include '*.png' photos s3://cats/photos\n  bucketflow ${verb} --dry-run -r s3://cats/2019 ./archive${verb === 'cp' ? '\n  bucketflow cp s3://cats/big.tar --storage-class STANDARD_IA' : ''}`,
+    )
+    .action(
+      act(ctx, async (source: string, destination: string | undefined, opts: SharedOptionValues, c: Command) => {
+        const g = globals(c)
+        const out = new Output(ctx, g)
+        const flags = transferFlags(c, opts)
+        const dest = destination ?? source
+        if (isS3Url(source) && isS3Url(dest)) return copy(ctx, out, g, parseS3Url(source), parseS3Url(dest, 'destination'), flags, verb === 'mv')
+        if (isS3Url(dest)) return upload(ctx, out, g, [source], parseS3Url(dest, 'destination'), flags, verb)
+        if (isS3Url(source)) return download(ctx, out, g, parseS3Url(source), dest, flags, verb)
+        throw new InvalidArgumentError(`Expected an s3:// URL on at least one side, got ${JSON.stringify(source)} and ${JSON.stringify(dest)}`, { argument: 'source' })
+      }),
+    )
 }
 
-export function register(program: Command): void {
-  registerOne(program, 'cp')
-  registerOne(program, 'mv')
+export function register(program: Command, ctx: CliContext): void {
+  registerOne(program, ctx, 'cp')
+  registerOne(program, ctx, 'mv')
 }

@@ -11,7 +11,7 @@ import { AbortError, InvalidArgumentError } from '../errors.js'
 import type { LogStreamOptions, LogStreamResult } from '../sinks/rotating.js'
 import { schemaFromJson } from '../sinks/ndjson.js'
 import { SpoolLockedError } from '../sinks/spool.js'
-import { act, EXIT_FAILED, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, positiveInt } from './common.js'
+import { act, currentContext, EXIT_FAILED, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, positiveInt } from './common.js'
 
 const MiB = 1024 * 1024
 
@@ -87,6 +87,8 @@ export function register(program: Command): void {
     )
     .action(
       act(async (url: string, opts: ShipOptions, cmd: Command) => {
+        // A signal is how shipping ends: this command stores what was read and reports it.
+        currentContext().interruptEndsNormally = true
         const g = globals(cmd)
         const out = new Output(g)
         const { bucket: name, key: prefix } = parseS3Url(url)

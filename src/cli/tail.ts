@@ -6,7 +6,7 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError as OptionValueError } from 'commander'
 import { isTailMarker, readObjectText } from '../stages/tail.js'
-import { act, EXIT_OK, globals, openBucket, parseS3Url, positiveInt } from './common.js'
+import { act, EXIT_OK, globals, openBucket, parseS3Url, positiveInt, type CliContext } from './common.js'
 
 function from(value: string): 'start' | 'end' | number {
   if (value === 'start' || value === 'end') return value
@@ -15,32 +15,7 @@ function from(value: string): 'start' | 'end' | number {
   return n
 }
 
-/** Write to stdout with backpressure; false once stdout is closed (EPIPE). */
-function stdoutWriter(controller: AbortController): (chunk: Buffer) => Promise<boolean> {
-  let closed = false
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err
-    closed = true
-    controller.abort()
-  })
-  return async (chunk) => {
-    if (closed) return false
-    if (!process.stdout.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          process.stdout.off('drain', done)
-          process.stdout.off('error', done)
-          resolve()
-        }
-        process.stdout.once('drain', done)
-        process.stdout.once('error', done)
-      })
-    }
-    return !closed
-  }
-}
-
-export function register(program: Command): void {
+export function register(program: Command, ctx: CliContext): void {
   program
     .command('tail')
     .description('print an object\'s bytes as it grows (like tail -f), or, for a prefix ending in /, each new object of a rotating log in key order; gzip and zstd objects are decompressed')
@@ -51,51 +26,56 @@ export function register(program: Command): void {
     .option('--permit-missing', 'wait for the object to appear')
     .option('--raw', 'print compressed objects as they are stored')
     .addHelpText('after', '\nExamples:\n  bucketflow tail -f s3://logs/app.log\n  bucketflow tail -f --from start s3://logs/shipper/\n  bucketflow tail --from -4096 s3://logs/app.log')
-    .action(act(async (url: string, opts: { follow?: boolean; from?: 'start' | 'end' | number; poll: number; permitMissing?: boolean; raw?: boolean }, cmd: Command) => {
+    .action(act(ctx, async (url: string, opts: { follow?: boolean; from?: 'start' | 'end' | number; poll: number; permitMissing?: boolean; raw?: boolean }, cmd: Command) => {
       const g = globals(cmd)
       const { bucket: name, key } = parseS3Url(url)
       const bucket = openBucket(name, g)
       const rotation = key === '' || key.endsWith('/')
-      const controller = new AbortController()
-      const stop = () => controller.abort()
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-      const write = stdoutWriter(controller)
+      const { stdout, stderr } = ctx.io
+      const signal = ctx.signal
       const decompress = !opts.raw
-      try {
-        if (!opts.follow) {
-          // One pass: print what is there now.
-          const keys = rotation ? await bucket.list(key).toArray() : [key]
-          const start = !rotation && typeof opts.from === 'number' ? opts.from : 0
-          for (const k of keys) {
-            for await (const chunk of readObjectText(bucket, k, { start, decompress, signal: controller.signal })) {
-              if (!(await write(chunk))) return EXIT_OK
-            }
-            if (controller.signal.aborted) break
+      /** Write with backpressure; false once stdout's reader is gone. */
+      const write = async (chunk: Buffer): Promise<boolean> => {
+        if (ctx.stdoutClosed) return false
+        if (!stdout.write(chunk)) await new Promise<void>((resolve) => {
+          const done = () => {
+            stdout.off('drain', done)
+            signal.removeEventListener('abort', done)
+            resolve()
           }
-          return EXIT_OK
-        }
-        const t = bucket.tail(key, {
-          follow: rotation ? 'rotation' : 'object',
-          from: opts.from ?? 'end',
-          pollMs: opts.poll,
-          signal: controller.signal,
-          permitMissing: opts.permitMissing ?? false,
-          markers: true,
-          decompress,
+          stdout.once('drain', done)
+          signal.addEventListener('abort', done, { once: true })
         })
-        for await (const chunk of t) {
-          if (isTailMarker(chunk)) {
-            if (chunk.marker === 'reset') process.stderr.write(`tail: ${chunk.key} was ${chunk.reason}; reading it again from byte 0\n`)
-            else if (!g.quiet) process.stderr.write(`==> ${chunk.key} <==\n`)
-            continue
+        return !ctx.stdoutClosed
+      }
+      if (!opts.follow) {
+        // One pass: print what is there now.
+        const keys = rotation ? await bucket.list(key, { signal }).toArray() : [key]
+        const start = !rotation && typeof opts.from === 'number' ? opts.from : 0
+        for (const k of keys) {
+          for await (const chunk of readObjectText(bucket, k, { start, decompress, signal })) {
+            if (!(await write(chunk))) return EXIT_OK
           }
-          if (!(await write(chunk))) break
         }
         return EXIT_OK
-      } finally {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
       }
+      const t = bucket.tail(key, {
+        follow: rotation ? 'rotation' : 'object',
+        from: opts.from ?? 'end',
+        pollMs: opts.poll,
+        signal,
+        permitMissing: opts.permitMissing ?? false,
+        markers: true,
+        decompress,
+      })
+      for await (const chunk of t) {
+        if (isTailMarker(chunk)) {
+          if (chunk.marker === 'reset') stderr.write(`tail: ${chunk.key} was ${chunk.reason}; reading it again from byte 0\n`)
+          else if (!g.quiet) stderr.write(`==> ${chunk.key} <==\n`)
+          continue
+        }
+        if (!(await write(chunk))) break
+      }
+      return EXIT_OK
     }))
 }

@@ -13,12 +13,13 @@
  * @example
  * ```ts
  * const express = new Bucket('logs--use1-az4--x-s3')
- * await express.append('second line\n', 'app.log')
+ * await express.append('second line\n', 'app.log', { literal: true })
  * ```
  * @packageDocumentation
  */
 import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
+import { checkSource, prepareBody, type PutSource } from '../body.js'
 import { IntegrityError, InvalidArgumentError, NoSuchKeyError, NotDirectoryBucketError, toBucketflowError } from '../errors.js'
 import { describeValue, validateKey } from '../validate.js'
 import { appendRgw, isRgw } from './append-rgw.js'
@@ -26,6 +27,8 @@ import { headObject } from './head.js'
 
 /** Options for {@link appendObject}. */
 export interface AppendOptions {
+  /** Treat a string source as the bytes to append (UTF-8), not a file path, as for `put`. Default false. */
+  literal?: boolean
   /**
    * The object's current size, where the bytes go. Default: found with a HEAD (0 when the
    * object does not exist yet, which creates it). S3 refuses an offset that is not the size.
@@ -72,39 +75,45 @@ export function appendInput(bucket: string, key: string, data: Uint8Array, offse
 }
 
 /**
- * Append `data` (bytes, or a string as UTF-8) to the object `key` of a directory bucket.
- * Resolves to `{ key, offset, size, etag }`. Another bucket appends through radosgw's API when
- * its server is radosgw (one HeadBucket tells, per client and bucket); anywhere else it fails with
- * NotDirectoryBucketError, and on AWS endpoints no request is sent. Two appenders racing: one of
+ * Append `data` to the object `key` of a directory bucket. `data` is any source `put` takes
+ * (bytes, a file path, a string with `{ literal: true }`, a Readable, an (async) iterable of
+ * chunks, a web ReadableStream); a stream is read into memory first, since the request needs
+ * its length. Resolves to `{ key, offset, size, etag }`. Another bucket appends through radosgw's
+ * API when its server is radosgw (one HeadBucket tells, per client and bucket); anywhere else it
+ * fails with NotDirectoryBucketError, and on AWS endpoints no request is sent. Two appenders racing: one of
  * them gets S3's error for a wrong offset (an S3Error, code `InvalidWriteOffset`); find the new
  * size and try again. Memory: `data`.
  *
  * @example
  * ```ts
- * const { size } = await appendObject(bucket, `${new Date().toISOString()} ok\n`, 'health.log')
+ * const { size } = await appendObject(bucket, `${new Date().toISOString()} ok\n`, 'health.log', { literal: true })
  * ```
  */
-export async function appendObject(ref: BucketRef, data: Uint8Array | string, key: string, opts: AppendOptions = {}): Promise<AppendResult> {
+export async function appendObject(ref: BucketRef, data: PutSource, key: string, opts: AppendOptions = {}): Promise<AppendResult> {
   validateKey(key, ref.name)
   const where = { bucket: ref.name, key }
-  if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-    throw new InvalidArgumentError(`Expected data to be a Uint8Array or a string, got ${describeValue(data)}`, { ...where, argument: 'data' })
+  try {
+    checkSource(data, key)
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message, { ...where, argument: 'data' })
   }
   if (opts.offset !== undefined && (!Number.isSafeInteger(opts.offset) || opts.offset < 0)) {
     throw new InvalidArgumentError(`Expected offset to be an integer >= 0, got ${describeValue(opts.offset)}`, { ...where, argument: 'offset' })
   }
-  if (!isDirectoryBucket(ref.name)) {
-    if (await isRgw(ref, opts.signal)) {
-      const rgwOptions = { ...(opts.offset !== undefined ? { offset: opts.offset } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }
-      return appendRgw(ref, key, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, rgwOptions)
-    }
+  const directory = isDirectoryBucket(ref.name)
+  if (!directory && !(await isRgw(ref, opts.signal))) {
     throw new NotDirectoryBucketError(
       `Cannot append to s3://${ref.name}/${key}: appending needs an S3 Express One Zone directory bucket (a name ending in --x-s3) or a Ceph radosgw server. ` +
         'Elsewhere, write a new object (createLogStream) or put the whole object again.',
       where,
     )
   }
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+  const body = await prepareBody(data, opts.literal ?? false, key)
+  const bytes = body.kind === 'bytes' ? body.bytes : await readAll(body.stream, where)
+  if (!directory) {
+    const rgwOptions = { ...(opts.offset !== undefined ? { offset: opts.offset } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }
+    return appendRgw(ref, key, bytes, rgwOptions)
+  }
   const signalOpt = opts.signal ? { signal: opts.signal } : {}
   let offset = opts.offset
   if (offset === undefined) {
@@ -129,4 +138,15 @@ export async function appendObject(ref: BucketRef, data: Uint8Array | string, ke
     )
   }
   return { key, offset, size: expected, etag: out.ETag ?? '' }
+}
+
+/** A stream source's bytes, in memory (an append is one request of known length). */
+async function readAll(stream: AsyncIterable<Uint8Array | string>, where: { bucket: string; key: string }): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  try {
+    for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk))
+  } catch (err) {
+    throw toBucketflowError(err, { ...where, operation: 'Append (reading the source)' })
+  }
+  return Buffer.concat(chunks)
 }

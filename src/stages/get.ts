@@ -913,6 +913,11 @@ export interface GetObjectsOptions extends StageOptions, ByteRange {
    * that leads elsewhere) fail alone with InvalidArgumentError.
    */
   destination?: string
+  /**
+   * With `destination`: the folder the paths are relative to (`'logs/'`: `logs/2024/a` ->
+   * `destination/2024/a`); `'logs'` means `'logs/'`. A key outside it fails alone.
+   */
+  relativeTo?: string
   /** Check each download against its checksum, ETag MD5 or length. @default true */
   verify?: boolean
   /** Bytes per ranged GET and the part size multipart ETags are checked with. @default 8388608 */
@@ -955,7 +960,9 @@ export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}) {
         const opts: GetOptions = { ...perItem, signal, onVerified: (info) => annotate({ verified: info.verified }) }
         if (explicit !== undefined) return getToFile(ref, key, explicit, opts)
         if (options.destination !== undefined) {
-          return getToFile(ref, key, safeDestination(options.destination, key, ref.name), { ...opts, root: options.destination })
+          const base = options.relativeTo === undefined || options.relativeTo === '' || options.relativeTo.endsWith('/') ? (options.relativeTo ?? '') : `${options.relativeTo}/`
+          if (!key.startsWith(base)) throw new InvalidArgumentError(`Key ${JSON.stringify(key)} is not under relativeTo ${JSON.stringify(base)}`, { argument: 'relativeTo', key, bucket: ref.name })
+          return getToFile(ref, key, safeDestination(options.destination, key.slice(base.length), ref.name), { ...opts, root: options.destination })
         }
         return getObject(ref, key, opts)
       },

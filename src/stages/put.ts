@@ -20,6 +20,7 @@ import { plainMd5 } from '../checksums.js'
 import { clientSettings } from '../client.js'
 import { BucketflowError, IntegrityError, isTransient, toBucketflowError } from '../errors.js'
 import { createWriteStream } from '../sinks/multipart.js'
+import { contentTypeOf } from '../mime.js'
 import { mapResults, type Result, type StageOptions } from '../results.js'
 import { validateKey } from '../validate.js'
 
@@ -27,6 +28,7 @@ import { validateKey } from '../validate.js'
 export interface PutOptions {
   /** Treat a string source as the object's content, not a file path (hostess `literal_str`). */
   literal?: boolean
+  /** Content type of the object. Default: from a file path's extension ({@link contentTypeOf}), else none. */
   contentType?: string
   metadata?: Record<string, string>
   storageClass?: StorageClass
@@ -73,6 +75,10 @@ export async function putObject(ref: BucketRef, source: PutSource, key: string, 
   validateKey(key, ref.name)
   const where = { bucket: ref.name, key }
   const body = await prepareBody(source, opts.literal ?? false, key)
+  if (opts.contentType === undefined && typeof source === 'string' && !opts.literal) {
+    const guessed = contentTypeOf(source)
+    if (guessed !== undefined) opts = { ...opts, contentType: guessed }
+  }
   const input = baseInput(ref, key, opts)
   const abortSignal = opts.signal
   if (body.kind === 'bytes') return putBytes(ref, key, body.bytes, input, abortSignal)
