@@ -322,7 +322,9 @@ describe('createLogStream', () => {
     let now = Date.UTC(2026, 11, 31, 23, 59, 58, 0)
     const controller = new AbortController()
     const followed: string[] = []
-    const t = b.tail(prefix, { follow: 'rotation', from: 'end', pollMs: 50, signal: controller.signal })
+    // The prefix is empty: 'start' follows every object to come. ('end' would race the first
+    // object against the tail's first listing.)
+    const t = b.tail(prefix, { follow: 'rotation', from: 'start', pollMs: 50, signal: controller.signal })
     const reading = (async () => {
       for await (const line of t.lines()) followed.push(line)
     })()
