@@ -202,6 +202,12 @@ const RESULT_ELEMENT: Record<string, string> = {
 
 const checked = new WeakSet<S3Client>()
 
+/**
+ * The raw answers the result check turned from a 200 into a 503 (so code that reads the answer
+ * later, such as the `sdk` transport's own check, can still tell the error came in a 200's body).
+ */
+export const ANSWERS_WITH_ERROR_IN_BODY = new WeakSet<object>()
+
 interface RawResponse {
   statusCode: number
   headers: Record<string, string>
@@ -255,6 +261,7 @@ function installResultCheck(client: S3Client): void {
     const root = rootElement(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'))
     if (root === element) return result
     response.statusCode = 503
+    ANSWERS_WITH_ERROR_IN_BODY.add(response as object)
     if (root !== 'Error') {
       const what = root === undefined ? 'an empty or unreadable body' : `<${root}>`
       const op = (context.commandName ?? '').replace(/Command$/, '')

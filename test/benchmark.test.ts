@@ -63,7 +63,7 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
       get: (r) => r.op === 'GetObject',
       stat: (r) => r.op === 'HeadObject',
       delete: (r) => r.op === 'DeleteObject',
-      copy: (r) => r.op === 'PutObject' && r.headers['x-amz-copy-source'] !== undefined,
+      copy: (r) => r.op === 'CopyObject' && r.headers['x-amz-copy-source'] !== undefined,
       list: (r) => r.op === 'ListObjects',
     }
     for (const workload of ['put', 'get', 'stat', 'delete', 'copy', 'list'] as const) {
@@ -77,7 +77,7 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
       if (workload === 'list') expect(onWire.filter((r) => r.query.get('prefix') === base).length).toBe(samples.length)
       else expect(onWire.length, workload).toBe(samples.length)
       // Writes and deletes only under the run's own keys.
-      const writes = proxy.requests.filter((r) => ['PutObject', 'DeleteObject', 'DeleteObjects', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload'].includes(r.op))
+      const writes = proxy.requests.filter((r) => ['PutObject', 'CopyObject', 'DeleteObject', 'DeleteObjects', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload'].includes(r.op))
       for (const r of requests.filter((x) => writes.includes(x))) expect(r.op === 'DeleteObjects' || r.key.startsWith(base), `${r.op} ${r.key}`).toBe(true)
       // Every sample is in the Parquet file.
       const [row] = await sql(`SELECT count(*)::INT AS n, count(DISTINCT worker)::INT AS workers, min(concurrency)::INT AS c FROM '${file}'`)

@@ -55,7 +55,7 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
     const started = Date.now()
     const err = await rejection(transport.getObject({ Bucket: bucket, Key: 'small' }))
     expect(err.name).toBe('TimeoutError')
-    expect(toBucketflowError(err, { bucket, key: 'small' }).code).toBe('TimeoutError')
+    expect(toBucketflowError(err, { bucket, key: 'small' }).code).toBe('Timeout')
     // Every attempt timed out: the client's maxAttempts (3) requests, each after the idle timeout.
     expect(proxy.seen((r) => r.path.endsWith('/small')).length).toBe(3)
     expect(Date.now() - started).toBeGreaterThanOrEqual(3 * IDLE_MS - 50)
@@ -80,7 +80,7 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
     )
     expect(read).toBe(256 * 1024)
     expect(err.name).toBe('TimeoutError')
-    expect(toBucketflowError(err, { bucket, key: 'big' }).code).toBe('TimeoutError')
+    expect(toBucketflowError(err, { bucket, key: 'big' }).code).toBe('Timeout')
   })
 
   it('aborts a stalled request at once with AbortError', async () => {
