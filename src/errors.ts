@@ -87,7 +87,8 @@ export class AccessDeniedError extends BucketflowError {
 /**
  * The object is archived (S3 `InvalidObjectState`: a GET of a GLACIER or DEEP_ARCHIVE object that
  * has not been restored). Restore it first (`bucket.restore(key)`), then read it once the restore
- * has finished.
+ * has finished. A restore of an object that is not archived fails with the same S3 code;
+ * `archived` tells the two apart.
  *
  * @example
  * ```ts
@@ -100,8 +101,11 @@ export class AccessDeniedError extends BucketflowError {
  * ```
  */
 export class InvalidObjectStateError extends BucketflowError {
-  constructor(message: string, fields: ErrorFields = {}) {
+  /** True when the object is archived (a read); false when a restore found it is not. */
+  readonly archived: boolean
+  constructor(message: string, fields: ErrorFields = {}, archived = true) {
     super(message, fields, 'InvalidObjectState')
+    this.archived = archived
   }
 }
 
@@ -285,6 +289,9 @@ export function toBucketflowError(err: unknown, where: ErrorFields & { operation
     return new NoSuchBucketError(`Bucket ${where.bucket ?? ''} does not exist`, fields)
   }
   if (code === 'InvalidObjectState') {
+    if (operation === 'RestoreObject') {
+      return new InvalidObjectStateError(`${target} is not archived: only GLACIER and DEEP_ARCHIVE objects can be restored`, fields, false)
+    }
     return new InvalidObjectStateError(
       `${target} is archived and cannot be read until it is restored: restore it (bucket.restore(key), or \`bucketflow restore\`), then read it when the restore has finished`,
       fields,

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream'
 import { Command, InvalidArgumentError as OptionValueError, Option } from 'commander'
 import cliProgress from 'cli-progress'
 import { Bucket, type BucketOptions } from '../bucket.js'
-import { BucketflowError, InvalidArgumentError } from '../errors.js'
+import { BucketflowError, InvalidArgumentError, InvalidObjectStateError } from '../errors.js'
 import { resolveEndpoint } from '../client.js'
 
 /** Exit codes: 0 all good, 1 some items failed (or nothing found), 2 usage error. */
@@ -328,7 +328,7 @@ export function describeError(err: BucketflowError): string {
   const code = s3Code(err)
   if (code === 'InvalidObjectState') {
     const where = err.bucket && err.key ? `s3://${err.bucket}/${err.key}` : 'the object'
-    if (/restore/i.test(err.message) || /Restore/.test(String((err.cause as { message?: string } | undefined)?.message ?? ''))) {
+    if (err instanceof InvalidObjectStateError ? !err.archived : /restore/i.test(err.message)) {
       return `${where} is not archived (InvalidObjectState): only GLACIER and DEEP_ARCHIVE objects can be restored`
     }
     return `${where} is archived (InvalidObjectState): its bytes cannot be read until it is restored; run \`bucketflow restore ${where}\` and try again once the restore has finished`
