@@ -60,7 +60,8 @@ export async function containedPath(root: string, target: string, where: { bucke
   const rootAbs = resolve(root)
   const targetAbs = resolve(rootAbs, target)
   const rel = relative(rootAbs, targetAbs)
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+  // `..` or `../x` is outside; a name that merely starts with two dots (`..config`) is not.
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
     throw new InvalidArgumentError(`${targetAbs} is outside the destination folder ${rootAbs}`, fields)
   }
   await mkdir(rootAbs, { recursive: true })

@@ -12,7 +12,7 @@ import { useBucket } from './support/s3.js'
 describe('containment by real paths', () => {
   const bucket = useBucket('contain')
   beforeAll(async () => {
-    const keys = ['link/x.txt', 'link/deep/y.txt', 'inner/z.txt', 'ok/a.txt', 'planted.txt', 'loop/w.txt']
+    const keys = ['link/x.txt', 'link/deep/y.txt', 'inner/z.txt', 'ok/a.txt', 'planted.txt', 'loop/w.txt', '..dots', 'ok/..dots/b.txt', '../up.txt', 'ok/../../up2.txt']
     const put = await bucket().put(keys, keys, { literal: true })
     expect(put.every((r) => r.ok)).toBe(true)
   })
@@ -37,6 +37,16 @@ describe('containment by real paths', () => {
     }
     expect(await readdir(elsewhere)).toEqual([])
     expect(await readFile(join(root, 'ok/a.txt'), 'utf8')).toBe('ok/a.txt')
+  })
+
+  it('writes names that start with two dots (..dots) and refuses .. segments that climb out', async () => {
+    const { base, root } = await sandbox()
+    const results = await bucket().get(['..dots', 'ok/..dots/b.txt', '../up.txt', 'ok/../../up2.txt'], root)
+    expect(results.map((r) => r.ok)).toEqual([true, true, false, false])
+    expect(await readFile(join(root, '..dots'), 'utf8')).toBe('..dots')
+    expect(await readFile(join(root, 'ok/..dots/b.txt'), 'utf8')).toBe('ok/..dots/b.txt')
+    for (const r of results.slice(2)) expect(r.ok ? null : r.error).toBeInstanceOf(InvalidArgumentError)
+    expect((await readdir(base)).sort()).toEqual(['elsewhere', 'root'])
   })
 
   it('follows a link that stays inside the destination', async () => {
