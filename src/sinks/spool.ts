@@ -43,7 +43,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { constants as fsConstants, writevSync } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import zlib from 'node:zlib'
 import { BucketflowError, IntegrityError, InvalidArgumentError } from '../errors.js'
@@ -414,22 +414,39 @@ export class Spool {
     }
   }
 
+  /**
+   * Take the folder's lock: a file holding our pid, made complete under a temporary name and
+   * linked into place (link fails if the lock exists, so no one ever reads a half-written lock).
+   * A lock whose process is gone is taken over under a second lock (`lock.takeover`), after
+   * reading it again: two processes that both found it stale cannot both take it.
+   */
   static async #lock(lockPath: string): Promise<void> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx' })
-        return
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    const mine = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}`
+    await writeFile(mine, `${process.pid}\n`)
+    try {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        if (await linkOnce(mine, lockPath)) return
+        const pid = await readPid(lockPath)
+        if (pid === undefined) continue // released meanwhile: try again
+        if (isAlive(pid)) throw new SpoolLockedError(`The spool ${lockPath.slice(0, -'/lock'.length)} is in use by process ${pid}`)
+        // Left by a process that is gone: take it over, one process at a time.
+        const takeover = `${lockPath}.takeover`
+        if (!(await linkOnce(mine, takeover))) {
+          const holder = await readPid(takeover)
+          if (holder !== undefined && !isAlive(holder)) await unlink(takeover).catch(() => undefined)
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          continue
+        }
+        try {
+          if ((await readPid(lockPath)) === pid) await unlink(lockPath).catch(() => undefined)
+        } finally {
+          await unlink(takeover).catch(() => undefined)
+        }
       }
-      const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim())
-      if (isAlive(pid)) {
-        throw new SpoolLockedError(`The spool ${lockPath.slice(0, -'/lock'.length)} is in use by process ${pid}`)
-      }
-      // Left by a process that is gone: take it over.
-      await unlink(lockPath).catch(() => undefined)
+      throw new SpoolLockedError(`Could not lock ${lockPath}: other processes keep taking it`)
+    } finally {
+      await unlink(mine).catch(() => undefined)
     }
-    throw new SpoolLockedError(`Could not lock ${lockPath}: other processes keep taking it`)
   }
 
   /** Where the inferred Parquet schema is kept. */
@@ -642,4 +659,21 @@ export class SpoolSegment {
     if (this.#spool.fsync !== 'never' && this.#dirty) await fh.datasync().catch(() => undefined)
     await fh.close()
   }
+}
+
+/** Hard-link `from` to `to`; false when `to` exists. */
+async function linkOnce(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  }
+}
+
+/** The pid in a lock file, or undefined when there is no such file. */
+async function readPid(path: string): Promise<number | undefined> {
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)))
+  return text === undefined ? undefined : Number(text.trim())
 }
