@@ -12,11 +12,17 @@ import { run } from './program.js'
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
 const controller = new AbortController()
-let signals = 0
+let firstSignalAt: number | undefined
 for (const name of ['SIGINT', 'SIGTERM'] as const) {
   process.on(name, () => {
     const reason = new Interrupted(name)
-    if (++signals > 1) process.exit(reason.exitCode)
+    if (firstSignalAt !== undefined) {
+      // The same Ctrl-C often arrives twice at once (from the terminal and from a wrapper such
+      // as npx that forwards it): only a later one means "stop now".
+      if (Date.now() - firstSignalAt > 300) process.exit(reason.exitCode)
+      return
+    }
+    firstSignalAt = Date.now()
     controller.abort(reason)
   })
 }
