@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 import { stat } from 'node:fs/promises'
-import { basename } from 'node:path'
+import { basename, join } from 'node:path'
 import { Writable, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
@@ -288,7 +288,8 @@ export class Bucket implements BucketRef {
   }
 
   /**
-   * Download into memory (a Buffer), into a local file (a path or `file:` URL), or into a
+   * Download into memory (a Buffer), into a local file (a path or `file:` URL; an existing
+   * folder, or a path ending in '/', receives the object under its key's last segment), or into a
    * Writable. Given a list of keys (an array, or any iterable: a Set, a generator, an Arrow
    * column such as `index.getChild('Key')`), downloads in parallel: into Buffers, into the given
    * destination paths, or, with one folder, into that folder mirroring the keys as paths (a key
@@ -347,7 +348,11 @@ export class Bucket implements BucketRef {
       await pipeline(streamObject(this, k, opts), dest)
       return
     }
-    if (typeof dest === 'string') return getToFile(this, k, dest, opts)
+    if (typeof dest === 'string') {
+      // A folder (existing, or named with a final '/') receives the object under its own name, as with cp.
+      const folder = /[\\/]$/.test(dest) || (await stat(dest).catch(() => undefined))?.isDirectory() === true
+      return getToFile(this, k, folder && k !== '' && !k.endsWith('/') ? join(dest, basename(k)) : dest, opts)
+    }
     if (dest !== undefined) throw new InvalidArgumentError(`Expected destination to be a file path, a file: URL or a Writable, got ${describeValue(dest)}`, { argument: 'destination', bucket: this.name, key: k })
     return getObject(this, k, opts)
   }

@@ -422,6 +422,33 @@ describe('parallel forms', () => {
     await expect(b.get(['p/missing-1', 'p/missing-2'], { stopOnError: true })).rejects.toBeInstanceOf(NoSuchKeyError)
   })
 
+  it('downloads one object into an existing folder or a path ending in / under its own name', async () => {
+    const b = bucket()
+    await b.put('into a folder', 'deep/name.txt', { literal: true })
+    const root = await mkdtemp(join(tmpdir(), 'bf-into-'))
+    expect(await b.get('deep/name.txt', root)).toBe(join(root, 'name.txt'))
+    expect(await b.get('deep/name.txt', `${root}/new/`)).toBe(join(root, 'new', 'name.txt'))
+    expect(await readFile(join(root, 'name.txt'), 'utf8')).toBe('into a folder')
+    expect(await readFile(join(root, 'new', 'name.txt'), 'utf8')).toBe('into a folder')
+    expect((await readdir(root)).sort()).toEqual(['name.txt', 'new'])
+  })
+
+  it('skips folder markers (keys ending in /) when downloading a listing into a folder', async () => {
+    const b = bucket()
+    await b.put(Buffer.alloc(0), 'fm/')
+    await b.put(Buffer.alloc(0), 'fm/sub/')
+    await b.put('inside', 'fm/sub/x.txt', { literal: true })
+    const root = await mkdtemp(join(tmpdir(), 'bf-markers-'))
+    const results = await b.get(b.list('fm/'), root, { relativeTo: 'fm/' })
+    expect(results.map((r) => [r.key, r.ok])).toEqual([
+      ['fm/', true],
+      ['fm/sub/', true],
+      ['fm/sub/x.txt', true],
+    ])
+    expect(await readdir(root)).toEqual(['sub'])
+    expect(await readFile(join(root, 'sub', 'x.txt'), 'utf8')).toBe('inside')
+  })
+
   it('downloads into given paths and into a mirror folder, refusing keys that escape it', async () => {
     const b = bucket()
     const keys = ['m/a.txt', 'm/deep/b.txt', '../../escape.txt', '/abs.txt', 'm/../../up.txt']

@@ -6,7 +6,7 @@ import { Field, Float64, Int64, Schema, TimestampMillisecond, Utf8, Bool } from 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Bucket } from '../src/bucket.js'
 import { createLogStream, type StoredLogObject } from '../src/sinks/rotating.js'
-import { schemaFromJson } from '../src/sinks/ndjson.js'
+import { inferSchema, schemaFromJson } from '../src/sinks/ndjson.js'
 import { useBucket } from './support/s3.js'
 
 let db: DuckDBConnection
@@ -202,5 +202,20 @@ describe('createLogStream: NDJSON lines -> Parquet objects, bad lines -> error o
     const files = await download(b, keys)
     const rows = await query<{ i: number; even: boolean; name: string }>(`SELECT i, even, name FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`)
     expect(rows).toEqual(records)
+  })
+})
+
+describe('inferSchema', () => {
+  it('gives each field the kind most of its values have; the few others do not fit (they go to the error objects)', () => {
+    const records = [{ n: 1, s: 'a', b: true, j: { x: 1 } }, { n: 2.5, s: 'b', b: false, j: [1] }, { n: 'three', s: 3, b: null, j: 'text' }, { n: 4, s: 'd' }]
+    const schema = inferSchema(records)
+    expect(schema.fields.map((f) => [f.name, String(f.type)])).toEqual([
+      ['n', 'Float64'],
+      ['s', 'Utf8'],
+      ['b', 'Bool'],
+      ['j', 'Utf8'],
+    ])
+    // A tie is text.
+    expect(String(inferSchema([{ t: 1 }, { t: 'one' }]).fields[0]!.type)).toBe('Utf8')
   })
 })

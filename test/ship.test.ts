@@ -158,6 +158,12 @@ describe('bucketflow ship', () => {
     expect(json.code, json.stderr).toBe(0)
     expect(JSON.parse(json.stdout)).toMatchObject({ objects: 1, lines: 2, bytes: 4, dropped: { writes: 0, bytes: 0, lines: 0 }, recovered: 0 })
     expect(json.stderr).toBe('')
+
+    // A URL without the final '/' names the same folder (as in aws s3), not a key prefix.
+    const bare = await cli(['--json', 'ship', `s3://${b.name}/bare`], { input: 'c\n' })
+    expect(bare.code, bare.stderr).toBe(0)
+    expect(JSON.parse(bare.stdout).firstKey).toMatch(/^bare\/\d{8}T\d{6}\.\d{3}Z-\d{6}\.log$/)
+    expect((await b.list('bare/').toArray()).length).toBe(1)
   })
 
   it('refuses bad options with exit 2 before any request', async () => {

@@ -14,7 +14,7 @@ const WORKLOADS = {
   mixed: 'get, stat, put and delete by weight (default 45/30/15/10, like warp)',
   list: 'list objects uploaded first, one ListObjectsV2 page per request',
   stat: 'HEAD objects uploaded first',
-  delete: 'delete objects uploaded first (DeleteObject, or DeleteObjects with --batch)',
+  delete: 'delete objects uploaded first (DeleteObject, or DeleteObjects of N keys with --batch N)',
   multipart: 'upload large streams through the multipart sink (putStream)',
   copy: 'server-side copies of objects uploaded first (CopyObject)',
 } as const

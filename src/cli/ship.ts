@@ -91,7 +91,9 @@ export function register(program: Command): void {
         currentContext().interruptEndsNormally = true
         const g = globals(cmd)
         const out = new Output(g)
-        const { bucket: name, key: prefix } = parseS3Url(url)
+        const { bucket: name, key: given } = parseS3Url(url)
+        // The URL names a folder of log objects, as with aws s3: a final '/' is implied.
+        const prefix = given === '' || given.endsWith('/') ? given : `${given}/`
         if (opts.gzip && opts.zstd) throw new InvalidArgumentError('Pass either --gzip or --zstd', { argument: 'compression' })
         if (opts.schema !== undefined && !opts.parquet) throw new InvalidArgumentError('--schema needs --parquet', { argument: 'schema' })
         if (opts.errorPrefix !== undefined && !opts.parquet) throw new InvalidArgumentError('--error-prefix needs --parquet', { argument: 'errorPrefix' })

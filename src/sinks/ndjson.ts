@@ -10,9 +10,11 @@
  * not in the schema is an error.
  *
  * Inference (no schema given): from the first `inferRecords` JSON objects, the fields in order
- * of first appearance, all nullable: `bool` when every value seen is a boolean, `float64` when
- * every value is a number (integers too: a later 2.5 still fits), `utf8` otherwise (strings,
- * and objects or arrays as JSON text). The schema is then fixed for the whole stream.
+ * of first appearance, all nullable, each of the kind most of its values have: `bool`,
+ * `float64` for numbers (integers too: a later 2.5 still fits), `utf8` for strings, and objects
+ * or arrays as JSON text (`utf8`); a tie is `utf8`. The schema is then fixed for the whole
+ * stream, so the few records of another kind (a `"three"` among numbers) go to the error objects
+ * like any later record that does not fit.
  *
  * @example
  * ```ts
@@ -271,17 +273,21 @@ export function validateLogSchema(schema: unknown): asserts schema is Schema {
  * ```
  */
 export function inferSchema(records: readonly Record<string, unknown>[]): Schema {
-  const kinds = new Map<string, Set<string>>()
+  const kinds = new Map<string, Map<string, number>>()
   for (const r of records) {
     for (const [k, v] of Object.entries(r)) {
-      let set = kinds.get(k)
-      if (!set) kinds.set(k, (set = new Set()))
-      if (v !== null && v !== undefined) set.add(typeof v === 'object' ? 'json' : typeof v)
+      let counts = kinds.get(k)
+      if (!counts) kinds.set(k, (counts = new Map()))
+      if (v === null || v === undefined) continue
+      // Strings and JSON text are both stored as utf8: they count as one kind.
+      const kind = typeof v === 'object' || typeof v === 'string' ? 'text' : typeof v
+      counts.set(kind, (counts.get(kind) ?? 0) + 1)
     }
   }
-  const fields = [...kinds].map(([name, set]) => {
-    const only = set.size === 1 ? [...set][0] : undefined
-    const type = only === 'boolean' ? new Bool() : only === 'number' ? new Float64() : new Utf8()
+  const fields = [...kinds].map(([name, counts]) => {
+    const ranked = [...counts].sort((a, b) => b[1] - a[1])
+    const top = ranked[0] !== undefined && (ranked[1] === undefined || ranked[1][1] < ranked[0][1]) ? ranked[0][0] : 'text'
+    const type = top === 'boolean' ? new Bool() : top === 'number' ? new Float64() : new Utf8()
     return new Field(name, type, true)
   })
   return new Schema(fields)

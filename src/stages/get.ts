@@ -39,7 +39,7 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, resolve as resolvePath } from 'node:path'
 import { Readable } from 'node:stream'
 import { HeadObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
@@ -962,7 +962,13 @@ export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}) {
         if (options.destination !== undefined) {
           const base = options.relativeTo === undefined || options.relativeTo === '' || options.relativeTo.endsWith('/') ? (options.relativeTo ?? '') : `${options.relativeTo}/`
           if (!key.startsWith(base)) throw new InvalidArgumentError(`Key ${JSON.stringify(key)} is not under relativeTo ${JSON.stringify(base)}`, { argument: 'relativeTo', key, bucket: ref.name })
-          return getToFile(ref, key, safeDestination(options.destination, key.slice(base.length), ref.name), { ...opts, root: options.destination })
+          const rel = key.slice(base.length)
+          // A folder marker (`logs/`): nothing to write, as aws s3 skips it; ok with the folder's path.
+          if ((rel === '' || rel.endsWith('/')) && !rel.split('/').includes('..')) {
+            annotate({ verified: 'none' })
+            return resolvePath(options.destination, rel)
+          }
+          return getToFile(ref, key, safeDestination(options.destination, rel, ref.name), { ...opts, root: options.destination })
         }
         return getObject(ref, key, opts)
       },
@@ -974,6 +980,6 @@ export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}) {
 /** The key of a get item, for its result (a bad item's key is its description). */
 function keyOfItem(item: GetItem | null | undefined): string {
   if (typeof item === 'string') return item
-  if (item !== null && typeof item === 'object' && typeof item.key === 'string') return item.key
+  if (item !== null && typeof item === 'object' && 'key' in item) return typeof item.key === 'string' ? item.key : describeValue(item.key)
   return describeValue(item)
 }
