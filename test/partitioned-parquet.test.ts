@@ -12,6 +12,9 @@ const KEYS: string[] = []
 for (let i = 0; i < 120; i++) KEYS.push(`logs/${2020 + (i % 4)}/${String(i % 12).padStart(2, '0')}/${i}.gz`)
 for (let i = 0; i < 30; i++) KEYS.push(`images/cat ${i}.png`)
 KEYS.push('top-level.txt', 'README', 'été/ü.txt', 'a=b/c.txt', '100%/x', 'plus+/y', 'q"uote/z', 'deep/one', '/leading', '__HIVE_DEFAULT_PARTITION__/x')
+// A prefix too long for one folder name (over 255 bytes): its row goes to the NULL partition.
+const LONG = `${'x'.repeat(300)}/long`
+KEYS.push(LONG)
 
 /** Counts per prefix at `depth` levels from the SDK's listing: the reference (null: no prefix). */
 function referenceCounts(keys: string[], depth: number): Map<string | null, number> {
@@ -19,7 +22,8 @@ function referenceCounts(keys: string[], depth: number): Map<string | null, numb
   for (const key of keys) {
     const parts = key.split('/')
     const levels = Math.min(depth, parts.length - 1)
-    const prefix = levels === 0 ? null : `${parts.slice(0, levels).join('/')}/`
+    const value = levels === 0 ? null : `${parts.slice(0, levels).join('/')}/`
+    const prefix = key === LONG ? null : value
     counts.set(prefix, (counts.get(prefix) ?? 0) + 1)
   }
   return counts

@@ -7,7 +7,9 @@
  * - The partition of a key is its prefix up to and including its `depth`-th '/' (a key with fewer
  *   slashes: up to its last '/'; a key with none: no prefix, written as Hive's
  *   `__HIVE_DEFAULT_PARTITION__`, which engines read as NULL). Values keep their trailing '/', so
- *   `prefix = 'logs/2024/'` is exactly the listing's common prefix.
+ *   `prefix = 'logs/2024/'` is exactly the listing's common prefix. A prefix whose encoded folder
+ *   name would pass 255 bytes (a file system's limit for one name) goes to the NULL partition
+ *   too; its rows keep their full Key.
  * - Values are percent-encoded (every UTF-8 byte but `A-Z a-z 0-9 . _ ~ -`), so no value can
  *   make a path outside `root`, and engines decode them back (DuckDB does).
  * - Batches need a `Key` column (a listing's or an inventory's). Rows are routed in runs, so
@@ -69,6 +71,18 @@ export function prefixOf(key: string, depth: number): string | null {
     at = next
   }
   return at === -1 ? null : key.slice(0, at + 1)
+}
+
+/**
+ * The partition a key is written under: {@link prefixOf}, or null (Hive's default partition)
+ * when the encoded folder name would pass the 255 bytes a file system allows in one name (the
+ * row keeps its full Key; only the partition column is NULL for it).
+ */
+function partitionValue(key: string, depth: number): string | null {
+  const value = prefixOf(key, depth)
+  // Most values are short: encode only when the folder could be too long.
+  if (value === null || value.length * 9 + 7 <= 255) return value
+  return Buffer.byteLength(partitionFolder(value)) > 255 ? null : value
 }
 
 /** `prefix=<value>` with the value percent-encoded (or Hive's null partition). */
@@ -209,9 +223,6 @@ export async function writePartitioned(
     counters.set(partition, n + 1)
     const folder = partitionFolder(partition)
     const name = `part-${String(n).padStart(5, '0')}.parquet`
-    if (Buffer.byteLength(folder) > 255) {
-      throw new InvalidArgumentError(`The partition folder for prefix ${describeValue(partition)} would be ${Buffer.byteLength(folder)} bytes, over the 255 a file system allows: partition by fewer levels`, { argument: 'partitionBy' })
-    }
     const path = s3 ? `${root}${folder}/${name}` : join(root, folder, name)
     if (s3) validateKey(path, s3.name, 'destination')
     const channel = new Channel()
@@ -242,7 +253,7 @@ export async function writePartitioned(
       let runPartition: string | null | undefined
       for (let i = 0; i < batch.numRows; i++) {
         const key = keys.get(i) as string | null
-        const partition = key === null ? null : prefixOf(key, by.prefix)
+        const partition = key === null ? null : partitionValue(key, by.prefix)
         if (i === 0) runPartition = partition
         else if (partition !== runPartition) {
           await send(await fileFor(runPartition!), batch.slice(runStart, i))
