@@ -162,7 +162,8 @@ describe('ranges', () => {
     const b = bucket()
     await b.put(data, 'r3.txt')
     const sent: string[] = []
-    const r = new Bucket(b.name, s3Options())
+    // Requests are recorded by the S3Client's middleware: send them through it.
+    const r = new Bucket(b.name, s3Options({ transport: 'sdk' }))
     r.client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { Range?: string }
@@ -192,7 +193,8 @@ describe('ranges', () => {
   it('refuses a non-integer bound, a negative length or both range forms before any request', async () => {
     const b = bucket()
     const sent: string[] = []
-    const r = new Bucket(b.name, s3Options())
+    // Requests are recorded by the S3Client's middleware: send them through it.
+    const r = new Bucket(b.name, s3Options({ transport: 'sdk' }))
     r.client.middlewareStack.add(
       (next, context) => async (args) => {
         sent.push(String(context.commandName))

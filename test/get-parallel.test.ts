@@ -28,7 +28,8 @@ interface Sent {
  * response body closes). `before` may delay or act before a request goes out.
  */
 function recorded(name: string, extra: { endpoint?: string; before?: (s: Sent) => Promise<void> } = {}) {
-  const b = new Bucket(name, s3Options(extra.endpoint ? { endpoint: extra.endpoint } : {}))
+  // The record is taken from the S3Client's middleware, so this bucket's requests go through it.
+  const b = new Bucket(name, s3Options({ transport: 'sdk', ...(extra.endpoint ? { endpoint: extra.endpoint } : {}) }))
   const sent: Sent[] = []
   b.client.middlewareStack.add(
     (next, context) => async (args) => {

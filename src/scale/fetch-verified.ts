@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { GetObjectCommand } from '@aws-sdk/client-s3'
-import type { BucketRef } from '../bucket-ref.js'
+import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { IntegrityError, toBucketflowError } from '../errors.js'
 
 /** A verified download: its bytes, or a temporary file holding them. */
@@ -22,7 +21,7 @@ export const DEFAULT_SPOOL_BYTES = 64 * 1024 * 1024
 
 async function open(ref: BucketRef, key: string, signal: AbortSignal | undefined): Promise<{ body: Readable; etag: string; length: number | undefined }> {
   try {
-    const out = await ref.client.send(new GetObjectCommand({ Bucket: ref.name, Key: key }), signal ? { abortSignal: signal } : {})
+    const out = await transportOf(ref).getObject({ Bucket: ref.name, Key: key }, signal ? { signal } : {})
     return { body: out.Body as Readable, etag: out.ETag ?? '', length: out.ContentLength }
   } catch (err) {
     throw toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' })

@@ -26,16 +26,13 @@ import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   ListMultipartUploadsCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type CompletedPart,
   type CreateMultipartUploadCommandInput,
 } from '@aws-sdk/client-s3'
-import type { BucketRef, StorageClass } from '../bucket-ref.js'
+import { transportOf, type BucketRef, type StorageClass } from '../bucket-ref.js'
+import type { CompletedPart, CreateMultipartUploadInput } from '../transport/types.js'
 import { sourceError, toReadable, type StreamSource } from '../body.js'
 import { multipartEtag, multipartEtagParts, plainMd5 } from '../checksums.js'
 import { clientSettings } from '../client.js'
@@ -243,7 +240,7 @@ export class MultipartSink extends Writable {
 
   readonly #ref: BucketRef
   readonly #opts: Options
-  readonly #input: CreateMultipartUploadCommandInput
+  readonly #input: CreateMultipartUploadInput
   readonly #onProgress: ((p: UploadProgress) => void) | undefined
   readonly #signal: AbortSignal | undefined
   readonly #onAbort: () => void
@@ -290,7 +287,7 @@ export class MultipartSink extends Writable {
     this.partSize = options.partSize
     this.queueSize = options.queueSize
     this.#onProgress = opts.onProgress
-    const input: CreateMultipartUploadCommandInput = { Bucket: ref.name, Key: key }
+    const input: CreateMultipartUploadInput = { Bucket: ref.name, Key: key }
     if (opts.contentType !== undefined) input.ContentType = opts.contentType
     if (opts.contentEncoding !== undefined) input.ContentEncoding = opts.contentEncoding
     if (opts.metadata !== undefined) input.Metadata = opts.metadata
@@ -458,7 +455,7 @@ export class MultipartSink extends Writable {
       const started = Date.now()
       let out
       try {
-        out = await this.#ref.client.send(new CreateMultipartUploadCommand(this.#input))
+        out = await this.#ref.client.send(new CreateMultipartUploadCommand(this.#input as CreateMultipartUploadCommandInput))
       } catch (err) {
         throw toBucketflowError(err, { ...this.#where(), operation: 'CreateMultipartUpload' })
       }
@@ -509,8 +506,8 @@ export class MultipartSink extends Writable {
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw this.#abortError()
       try {
-        const out = await this.#ref.client.send(
-          new UploadPartCommand({
+        const out = await transportOf(this.#ref).uploadPart(
+          {
             Bucket: this.bucket,
             Key: this.key,
             UploadId: uploadId,
@@ -518,8 +515,8 @@ export class MultipartSink extends Writable {
             Body: body,
             ContentLength: body.length,
             ...(contentMd5 ? { ContentMD5: contentMd5 } : {}),
-          }),
-          { abortSignal: signal },
+          },
+          { signal },
         )
         if (!out.ETag) {
           throw new BucketflowError(`UploadPart ${partNumber} of s3://${this.bucket}/${this.key} returned no ETag`, { ...this.#where(), partNumber }, 'NoETag')
@@ -562,18 +559,18 @@ export class MultipartSink extends Writable {
     await this.#drained()
     if (this.#failure) throw this.#failure
     const uploadId = this.#uploadId!
-    const parts = [...this.#completed].sort((a, b) => a.PartNumber! - b.PartNumber!)
+    const parts = [...this.#completed].sort((a, b) => a.PartNumber - b.PartNumber)
     // The ETag the completed object must have: md5 of the parts' MD5s, "-N" (undefined when a
     // part's ETag is not its MD5, as with SSE-KMS).
-    const expected = multipartEtag(parts.map((p) => p.ETag!))
+    const expected = multipartEtag(parts.map((p) => p.ETag))
     let completedEtag: string | undefined
     try {
       // A 200 whose body is an <Error> (or anything but the result) is turned into a retried
       // 503 by the client's result check; the SDK's retries of a lost answer may meet
       // NoSuchUpload (the first attempt completed it), settled below by a HEAD.
-      const out = await this.#ref.client.send(
-        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-        { abortSignal: this.#controller.signal },
+      const out = await transportOf(this.#ref).completeMultipartUpload(
+        { Bucket: this.bucket, Key: this.key, UploadId: uploadId, Parts: parts },
+        { signal: this.#controller.signal },
       )
       completedEtag = out.ETag || undefined
     } catch (err) {
@@ -670,9 +667,9 @@ export class MultipartSink extends Writable {
     const signal = this.#controller.signal
     for (let attempt = 1; ; attempt++) {
       try {
-        const out = await this.#ref.client.send(
-          new PutObjectCommand({ ...this.#input, Body: body, ContentLength: body.length, ...(contentMd5 ? { ContentMD5: contentMd5 } : {}) }),
-          { abortSignal: signal },
+        const out = await transportOf(this.#ref).putObject(
+          { ...this.#input, Body: body, ContentLength: body.length, ...(contentMd5 ? { ContentMD5: contentMd5 } : {}) },
+          { signal },
         )
         const stored = plainMd5(out.ETag)
         if (contentMd5 && stored !== undefined && out.ServerSideEncryption !== 'aws:kms' && out.ServerSideEncryption !== 'aws:kms:dsse') {
@@ -741,7 +738,7 @@ export class MultipartSink extends Writable {
     let lastError: unknown
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        await this.#ref.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }))
+        await transportOf(this.#ref).abortMultipartUpload({ Bucket: this.bucket, Key: this.key, UploadId: uploadId })
         await this.#abortLostCreates()
         return
       } catch (err) {

@@ -3,8 +3,7 @@
  * DeleteObjects requests of up to 1000 and yields one result per key, in input order.
  * @packageDocumentation
  */
-import { DeleteObjectCommand, DeleteObjectsCommand } from '@aws-sdk/client-s3'
-import type { BucketRef } from '../bucket-ref.js'
+import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { S3Error, toBucketflowError } from '../errors.js'
 import type { Result, StageOptions } from '../results.js'
 import { boundedMap, throwIfAborted } from '../results.js'
@@ -14,7 +13,7 @@ import { validateConcurrency, validateInteger, validateKey } from '../validate.j
 export async function deleteObject(ref: BucketRef, key: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
   validateKey(key, ref.name)
   try {
-    await ref.client.send(new DeleteObjectCommand({ Bucket: ref.name, Key: key }), opts.signal ? { abortSignal: opts.signal } : {})
+    await transportOf(ref).deleteObject({ Bucket: ref.name, Key: key }, opts.signal ? { signal: opts.signal } : {})
   } catch (err) {
     throw toBucketflowError(err, { bucket: ref.name, key, operation: 'DeleteObject' })
   }
@@ -39,15 +38,12 @@ async function deleteBatch(ref: BucketRef, keys: string[], signal?: AbortSignal)
   })
   if (valid.length > 0) {
     try {
-      const out = await ref.client.send(
-        new DeleteObjectsCommand({
-          Bucket: ref.name,
-          Delete: { Objects: valid.map(({ key }) => ({ Key: key })), Quiet: true },
-        }),
-        signal ? { abortSignal: signal } : {},
+      const out = await transportOf(ref).deleteObjects(
+        { Bucket: ref.name, Objects: valid.map(({ key }) => ({ Key: key })), Quiet: true },
+        signal ? { signal } : {},
       )
       const failed = new Map<string, { Code?: string | undefined; Message?: string | undefined }>()
-      for (const e of out.Errors ?? []) if (e.Key !== undefined) failed.set(e.Key, e)
+      for (const e of out.Errors) failed.set(e.Key, e)
       for (const { key, index } of valid) {
         const e = failed.get(key)
         results[index] = e

@@ -6,11 +6,14 @@
  * @packageDocumentation
  */
 import { Readable } from 'node:stream'
-import { GetObjectCommand, type GetObjectCommandInput, type GetObjectCommandOutput } from '@aws-sdk/client-s3'
-import type { BucketRef } from '../bucket-ref.js'
+import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { clientSettings } from '../client.js'
 import { BucketflowError, IntegrityError, TimeoutError, isTransient, toBucketflowError } from '../errors.js'
 import type { Where } from '../ranges.js'
+import type { GetObjectInput, GetObjectOutput } from '../transport/types.js'
+
+/** What a stage passes to a GET besides the bucket and key. */
+export type GetInput = Partial<Omit<GetObjectInput, 'Bucket' | 'Key'>>
 
 
 /** What pins later requests of a download to the object its first answer came from. */
@@ -20,7 +23,7 @@ export interface Pin {
   lastModified?: Date
 }
 
-export function pinInput(pin: Pin): Partial<GetObjectCommandInput> {
+export function pinInput(pin: Pin): GetInput {
   if (pin.etag) return { IfMatch: pin.etag }
   if (pin.versionId) return { VersionId: pin.versionId }
   if (pin.lastModified) return { IfUnmodifiedSince: pin.lastModified }
@@ -40,12 +43,12 @@ export interface Answer {
   total: number | undefined
   /** A 200: the whole object. */
   whole: boolean
-  out: GetObjectCommandOutput
+  out: GetObjectOutput
 }
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/
 
-export function answerOf(out: GetObjectCommandOutput, where: Where): Answer {
+export function answerOf(out: GetObjectOutput, where: Where): Answer {
   if (out.ContentRange === undefined) {
     const length = out.ContentLength ?? 0
     return { body: out.Body, start: 0, end: length, total: length, whole: true, out }
@@ -60,7 +63,7 @@ export function answerOf(out: GetObjectCommandOutput, where: Where): Answer {
   return { body: out.Body, start, end, total: m[3] === '*' ? undefined : Number(m[3]), whole: false, out }
 }
 
-export function pinOf(out: GetObjectCommandOutput): Pin {
+export function pinOf(out: GetObjectOutput): Pin {
   const pin: Pin = {}
   if (out.ETag) pin.etag = out.ETag
   if (out.VersionId && out.VersionId !== 'null') pin.versionId = out.VersionId
@@ -68,23 +71,13 @@ export function pinOf(out: GetObjectCommandOutput): Pin {
   return pin
 }
 
-/** Ask for stored checksums without the SDK validating them itself (bucketflow does). */
-function withChecksumMode(command: GetObjectCommand): GetObjectCommand {
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> }
-      if (request.headers) request.headers['x-amz-checksum-mode'] = 'ENABLED'
-      return next(args)
-    },
-    { step: 'build', name: 'bucketflowChecksumMode' },
-  )
-  return command
-}
-
-export async function send(ref: BucketRef, key: string, input: Partial<GetObjectCommandInput>, signal: AbortSignal, checksums = false): Promise<GetObjectCommandOutput> {
-  const command = new GetObjectCommand({ Bucket: ref.name, Key: key, ...input })
+/**
+ * Send one GET through the bucket's transport. With `checksums`, the stored checksums are asked
+ * for (`x-amz-checksum-mode`); bucketflow checks them itself, the transport does not.
+ */
+export async function send(ref: BucketRef, key: string, input: GetInput, signal: AbortSignal, checksums = false): Promise<GetObjectOutput> {
   try {
-    return await ref.client.send(checksums ? withChecksumMode(command) : command, { abortSignal: signal })
+    return await transportOf(ref).getObject({ ...input, Bucket: ref.name, Key: key, ...(checksums ? { ChecksumMode: 'ENABLED' as const } : {}) }, { signal })
   } catch (err) {
     const typed = toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' }, signal)
     if (typed.statusCode === 412 && (input.IfMatch !== undefined || input.IfUnmodifiedSince !== undefined)) {

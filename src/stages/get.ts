@@ -41,8 +41,8 @@ import { createReadStream } from 'node:fs'
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join, resolve as resolvePath } from 'node:path'
 import { Readable } from 'node:stream'
-import { HeadObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3'
-import type { BucketRef } from '../bucket-ref.js'
+import { transportOf, type BucketRef } from '../bucket-ref.js'
+import type { GetObjectOutput } from '../transport/types.js'
 import { expectationFor, hasherFor, createHasher, multipartEtagParts, plainMd5, type ContentClaims, type Expectation, type Hasher, type Verification } from '../checksums.js'
 import { clientSettings } from '../client.js'
 import {
@@ -282,7 +282,7 @@ async function settle(ref: BucketRef, key: string, s: Settings, signal: AbortSig
 
 async function confirmLayout(ref: BucketRef, key: string, exp: Expectation, signal: AbortSignal): Promise<boolean> {
   try {
-    const out = await ref.client.send(new HeadObjectCommand({ Bucket: ref.name, Key: key, PartNumber: 1 }), { abortSignal: signal })
+    const out = await transportOf(ref).headObject({ Bucket: ref.name, Key: key, PartNumber: 1 }, { signal })
     const parts = multipartEtagParts(exp.expected)?.parts
     return out.PartsCount !== undefined && out.PartsCount === parts && out.ContentLength === exp.partSize
   } catch {
@@ -320,7 +320,7 @@ async function openSequential(ref: BucketRef, key: string, s: Settings, signal: 
     return { want: [start, start], read: [start, start], pin: {}, total: head.size, ...(head.etag ? { etag: head.etag } : {}) }
   }
   const header = rangeHeader(slice)
-  let out: GetObjectCommandOutput
+  let out: GetObjectOutput
   try {
     out = await send(ref, key, header ? { Range: header } : {}, signal, s.verify && header === undefined)
   } catch (err) {
@@ -534,7 +534,7 @@ async function openParallel(ref: BucketRef, key: string, s: Settings, signal: Ab
     const start = slice?.start ?? 0
     const firstEnd = slice?.end !== undefined && slice.end > 0 ? Math.min(slice.end, start + s.partSize) : start + s.partSize
     if (firstEnd <= start) return 'sequential'
-    let out: GetObjectCommandOutput
+    let out: GetObjectOutput
     try {
       out = await send(ref, key, { Range: `bytes=${start}-${firstEnd - 1}` }, signal)
     } catch (err) {

@@ -2,8 +2,7 @@
  * Object metadata: `headObject` for one key, `headObjects` as a stage.
  * @packageDocumentation
  */
-import { HeadObjectCommand } from '@aws-sdk/client-s3'
-import type { BucketRef } from '../bucket-ref.js'
+import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { toBucketflowError } from '../errors.js'
 import { mapResults, type Result, type StageOptions } from '../results.js'
 import { validateKey } from '../validate.js'
@@ -33,7 +32,7 @@ export interface ObjectInfo {
 export async function headObject(ref: BucketRef, key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
   validateKey(key, ref.name)
   try {
-    const out = await ref.client.send(new HeadObjectCommand({ Bucket: ref.name, Key: key }), opts.signal ? { abortSignal: opts.signal } : {})
+    const out = await transportOf(ref).headObject({ Bucket: ref.name, Key: key }, opts.signal ? { signal: opts.signal } : {})
     return {
       key,
       size: out.ContentLength ?? 0,
@@ -41,7 +40,7 @@ export async function headObject(ref: BucketRef, key: string, opts: { signal?: A
       lastModified: out.LastModified,
       storageClass: out.StorageClass ?? 'STANDARD',
       contentType: out.ContentType,
-      metadata: out.Metadata ?? {},
+      metadata: out.Metadata,
       restore: out.Restore,
     }
   } catch (err) {

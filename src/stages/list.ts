@@ -12,8 +12,7 @@
  * ```
  * @packageDocumentation
  */
-import { ListObjectsV2Command, type _Object } from '@aws-sdk/client-s3'
-import type { BucketRef } from '../bucket-ref.js'
+import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { clientSettings } from '../client.js'
 import { S3Error, toBucketflowError } from '../errors.js'
 import { compareKeys } from '../keys.js'
@@ -64,7 +63,18 @@ export interface ListOptions {
 }
 
 /** Convert one SDK listing object. */
-export function toEntry(o: _Object): ObjectEntry {
+/** One object of a listing answer, as the transport (or the SDK) gives it. */
+export interface ListedObject {
+  Key?: string | undefined
+  Size?: number | undefined
+  LastModified?: Date | undefined
+  ETag?: string | undefined
+  StorageClass?: string | undefined
+  Owner?: { ID?: string | undefined; DisplayName?: string | undefined } | undefined
+  ChecksumAlgorithm?: string[] | undefined
+}
+
+export function toEntry(o: ListedObject): ObjectEntry {
   const entry: ObjectEntry = {
     kind: 'object',
     key: o.Key ?? '',
@@ -119,22 +129,22 @@ export async function fetchListPage(ref: BucketRef, request: ListPageRequest = {
   for (let attempt = 1; ; attempt++) {
     let out
     try {
-      out = await ref.client.send(
-        new ListObjectsV2Command({
+      out = await transportOf(ref).listObjectsV2(
+        {
           Bucket: ref.name,
           MaxKeys: pageSize,
           ...(request.prefix ? { Prefix: request.prefix } : {}),
           ...(request.delimiter ? { Delimiter: request.delimiter } : {}),
           ...(request.continuationToken ? { ContinuationToken: request.continuationToken } : request.startAfter ? { StartAfter: request.startAfter } : {}),
           ...(request.fetchOwner ? { FetchOwner: true } : {}),
-        }),
-        request.signal ? { abortSignal: request.signal } : {},
+        },
+        request.signal ? { signal: request.signal } : {},
       )
     } catch (err) {
       throw toBucketflowError(err, { bucket: ref.name, operation: 'ListObjectsV2' }, request.signal)
     }
-    const objects = (out.Contents ?? []).map(toEntry)
-    const prefixes = (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? '')
+    const objects = out.Contents.map(toEntry)
+    const prefixes = out.CommonPrefixes
     const entries = objects.length + prefixes.length
     if (out.KeyCount !== undefined && out.KeyCount !== entries) {
       if (attempt < maxAttempts) continue

@@ -13,8 +13,7 @@
  */
 import { createHash } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
-import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3'
-import type { BucketRef, StorageClass } from '../bucket-ref.js'
+import { transportOf, type BucketRef, type StorageClass } from '../bucket-ref.js'
 import { prepareBody, sourceError, type PutSource } from '../body.js'
 import { plainMd5 } from '../checksums.js'
 import { clientSettings } from '../client.js'
@@ -22,6 +21,7 @@ import { BucketflowError, IntegrityError, isTransient, toBucketflowError } from 
 import { createWriteStream } from '../sinks/multipart.js'
 import { contentTypeOf } from '../mime.js'
 import { mapResults, type Result, type StageOptions } from '../results.js'
+import type { PutObjectInput } from '../transport/types.js'
 import { validateKey } from '../validate.js'
 
 /** Options for uploads. */
@@ -52,8 +52,8 @@ export interface PutResult {
   verified?: 'md5' | 'crc32' | 'none'
 }
 
-function baseInput(ref: BucketRef, key: string, opts: PutOptions): PutObjectCommandInput {
-  const input: PutObjectCommandInput = { Bucket: ref.name, Key: key }
+function baseInput(ref: BucketRef, key: string, opts: PutOptions): Omit<PutObjectInput, 'Body'> {
+  const input: Omit<PutObjectInput, 'Body'> = { Bucket: ref.name, Key: key }
   if (opts.contentType !== undefined) input.ContentType = opts.contentType
   if (opts.metadata !== undefined) input.Metadata = opts.metadata
   if (opts.storageClass !== undefined) input.StorageClass = opts.storageClass
@@ -116,16 +116,18 @@ export async function putObject(ref: BucketRef, source: PutSource, key: string, 
  * `maxAttempts` times beyond the SDK's own retries. The ETag of the answer, when it is a plain
  * MD5, must be the MD5 sent.
  */
-async function putBytes(ref: BucketRef, key: string, bytes: Uint8Array, input: PutObjectCommandInput, signal?: AbortSignal): Promise<PutResult> {
+async function putBytes(ref: BucketRef, key: string, bytes: Uint8Array, input: Omit<PutObjectInput, 'Body'>, signal?: AbortSignal): Promise<PutResult> {
   const where = { bucket: ref.name, key }
   const settings = clientSettings(ref.client)
-  const md5 = settings.sdkChecksums ? undefined : createHash('md5').update(bytes).digest()
-  const command = () =>
-    new PutObjectCommand({ ...input, Body: bytes, ContentLength: bytes.byteLength, ...(md5 ? { ContentMD5: md5.toString('base64') } : {}) })
+  const transport = transportOf(ref)
+  // The SDK adds its own CRC32 where it computes flexible checksums; elsewhere (and on the fast
+  // transport, always) the body carries its MD5, which also proves the answer's ETag.
+  const md5 = settings.sdkChecksums && transport.kind === 'sdk' ? undefined : createHash('md5').update(bytes).digest()
+  const request = (): PutObjectInput => ({ ...input, Body: bytes, ContentLength: bytes.byteLength, ...(md5 ? { ContentMD5: md5.toString('base64') } : {}) })
   for (let attempt = 1; ; attempt++) {
     let typed: BucketflowError
     try {
-      const out = await ref.client.send(command(), signal ? { abortSignal: signal } : {})
+      const out = await transport.putObject(request(), signal ? { signal } : {})
       const etag = out.ETag ?? ''
       const stored = plainMd5(etag)
       if (md5 && stored !== undefined && out.ServerSideEncryption !== 'aws:kms' && out.ServerSideEncryption !== 'aws:kms:dsse' && stored !== md5.toString('hex')) {

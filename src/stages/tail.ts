@@ -38,11 +38,11 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Transform } from 'node:stream'
-import { GetObjectCommand, ListObjectsV2Command, type GetObjectCommandInput } from '@aws-sdk/client-s3'
-import type { BucketRef } from '../bucket-ref.js'
+import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { AbortError, IntegrityError, InvalidArgumentError, NoSuchKeyError, toBucketflowError } from '../errors.js'
 import { compressionOf, createDecompressor, sniffCompression, type LogCompression } from '../sinks/compression.js'
 import { describeValue, validateInteger, validateKey } from '../validate.js'
+import type { GetInput } from './get-body.js'
 
 /** Where to start: the current end (default), the first byte, or a byte offset (negative: from the end). */
 export type TailFrom = 'end' | 'start' | number
@@ -243,10 +243,10 @@ function parseContentRange(value: string | undefined): { start: number; size: nu
 }
 
 /** Send the GET; resolves once the response has arrived. 304, 416 and 404 are answers, not errors. */
-async function getObject(ref: BucketRef, key: string, input: Partial<GetObjectCommandInput>, signal: AbortSignal): Promise<Answer> {
+async function getObject(ref: BucketRef, key: string, input: GetInput, signal: AbortSignal): Promise<Answer> {
   let out
   try {
-    out = await ref.client.send(new GetObjectCommand({ Bucket: ref.name, Key: key, ...input }), { abortSignal: signal })
+    out = await transportOf(ref).getObject({ ...input, Bucket: ref.name, Key: key }, { signal })
   } catch (err) {
     if (signal.aborted) throw new Stop()
     const typed = toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' })
@@ -456,7 +456,7 @@ function followObject(ref: BucketRef, key: string, opts: TailOptions, from: Tail
     for (let first = true; ; first = false) {
       if (!first && !(await pause(pollMs, signal))) return
       const whole = gone || offset === 0
-      const input: Partial<GetObjectCommandInput> = whole ? {} : { Range: `bytes=${offset - 1}-` }
+      const input: GetInput = whole ? {} : { Range: `bytes=${offset - 1}-` }
       if (seen && !gone) input.IfNoneMatch = seen.etag
       const answer = await getObject(ref, key, input, signal)
       if (answer.status === 'not-modified') continue
@@ -511,20 +511,20 @@ async function listAfter(ref: BucketRef, prefix: string, after: string | undefin
   do {
     let page
     try {
-      page = await ref.client.send(
-        new ListObjectsV2Command({
+      page = await transportOf(ref).listObjectsV2(
+        {
           Bucket: ref.name,
           ...(prefix ? { Prefix: prefix } : {}),
           ...(after !== undefined && token === undefined ? { StartAfter: after } : {}),
           ...(token ? { ContinuationToken: token } : {}),
-        }),
-        { abortSignal: signal },
+        },
+        { signal },
       )
     } catch (err) {
       if (signal.aborted) throw new Stop()
       throw toBucketflowError(err, { bucket: ref.name, operation: 'ListObjectsV2' })
     }
-    for (const o of page.Contents ?? []) if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' })
+    for (const o of page.Contents) out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' })
     token = page.IsTruncated ? page.NextContinuationToken : undefined
   } while (token)
   return out

@@ -235,6 +235,22 @@ function requireResult(expected: string, state: SendState, collect: (body: unkno
 }
 
 /** The transport over the AWS SDK's S3Client. Build it with `createTransport`. */
+/**
+ * Ask for the stored checksums (`x-amz-checksum-mode`) without the SDK validating them itself:
+ * bucketflow's download stages check every byte against them, so the SDK's own pass would hash
+ * each body twice (and raise its own error type on a mismatch).
+ */
+function askChecksums(command: GetObjectCommand, mode: string): void {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> }
+      if (request.headers) request.headers['x-amz-checksum-mode'] = mode
+      return next(args)
+    },
+    { step: 'build', name: 'bucketflowChecksumMode' },
+  )
+}
+
 export class SdkTransport implements Transport {
   readonly kind = 'sdk' as const
   readonly #client: S3Client
@@ -274,7 +290,10 @@ export class SdkTransport implements Transport {
   }
 
   async getObject(input: GetObjectInput, options: RequestOptions = {}): Promise<GetObjectOutput> {
-    const out = await this.#send<Record<string, unknown> & MetadataBearer>(new GetObjectCommand(defined({ ...input })), options)
+    const { ChecksumMode, ...rest } = input
+    const command = new GetObjectCommand(defined({ ...rest }))
+    if (ChecksumMode !== undefined) askChecksums(command, ChecksumMode)
+    const out = await this.#send<Record<string, unknown> & MetadataBearer>(command, options)
     const result = headersOf(out) as GetObjectOutput
     result.StatusCode = out.$metadata.httpStatusCode ?? 200
     result.Body = out.Body as ResponseBody
