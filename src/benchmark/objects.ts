@@ -147,13 +147,23 @@ export async function prepareObjects(
   }
 }
 
-/** Delete every object under `base` and abort the multipart uploads under it. */
+/**
+ * Delete every object under `base` and abort the multipart uploads under it. After an abort, a
+ * PUT whose bytes had all reached the server may still be stored after the first listing: the
+ * listing is repeated after a pause until one finds nothing (at most five passes).
+ */
 export async function cleanupObjects(bucket: Bucket, base: string): Promise<{ deleted: number; failed: number; aborted: number }> {
   let deleted = 0
   let failed = 0
-  for await (const r of deleteObjects(bucket, { concurrency: 4 })(bucket.list(base))) {
-    if (r.ok) deleted++
-    else failed++
+  for (let pass = 0; pass < 5; pass++) {
+    if (pass > 0) await new Promise((resolve) => setTimeout(resolve, 300))
+    let found = 0
+    for await (const r of deleteObjects(bucket, { concurrency: 4 })(bucket.list(base))) {
+      found++
+      if (r.ok) deleted++
+      else failed++
+    }
+    if (found === 0 && pass > 0) break
   }
   let aborted = 0
   for (const r of await abortUploads(bucket, { prefix: base })) if (r.ok) aborted++
