@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Bucket, InvalidArgumentError } from '../src/index.js'
-import { benchmark, loadResults, type BenchmarkSummary, type BenchSample, type BenchWorkload, type LevelSummary } from '../src/benchmark/index.js'
+import { benchmark, loadResults, type BenchmarkSummary, type BenchSample, type BenchWorkload } from '../src/benchmark/index.js'
 import { FaultProxy, type ProxiedRequest } from './support/proxy.js'
 import { bucketName, s3Options } from './support/s3.js'
 
@@ -48,13 +48,31 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
     const file = join(dir, `${workload}.parquet`)
     const since = proxy.requests.length
     const samples: BenchSample[] = []
-    const summary = await benchmark(bucket, { workload, duration: 1200, concurrency: 4, sizes: 2048, objects: 24, seed: 7, prefix, results: file, onSample: (s) => samples.push(s), ...extra })
-    return { summary, samples, file, prefix, requests: seen(since, prefix), level: summary.levels[0]! }
+    // The measured phase on the proxy's clock (same process): from its start to the cleanup's.
+    // Every measured request reached the proxy before its answer, so before the cleanup began.
+    const window = { start: Number.NaN, end: Number.POSITIVE_INFINITY }
+    const summary = await benchmark(bucket, {
+      workload,
+      duration: 1200,
+      concurrency: 4,
+      sizes: 2048,
+      objects: 24,
+      seed: 7,
+      prefix,
+      results: file,
+      onSample: (s) => samples.push(s),
+      onPhase: (p) => {
+        if (p.phase === 'measure' && Number.isNaN(window.start)) window.start = Date.now()
+        if (p.phase === 'cleanup') window.end = Date.now()
+      },
+      ...extra,
+    })
+    return { summary, samples, file, prefix, requests: seen(since, prefix), level: summary.levels[0]!, window }
   }
 
   /** The measured phase's requests: those that started inside the level's interval. */
-  function measured(requests: ProxiedRequest[], level: LevelSummary): ProxiedRequest[] {
-    return requests.filter((r) => r.startedAt >= Math.floor(level.interval[0]) && r.startedAt <= Math.ceil(level.interval[1]))
+  function measured(requests: ProxiedRequest[], window: { start: number; end: number }): ProxiedRequest[] {
+    return requests.filter((r) => r.startedAt >= window.start && r.startedAt <= window.end)
   }
 
   it('runs each workload with the right requests, records every one as a sample, writes and deletes only under its own keys, and leaves the prefix empty', async () => {
@@ -67,13 +85,13 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
       list: (r) => r.op === 'ListObjects',
     }
     for (const workload of ['put', 'get', 'stat', 'delete', 'copy', 'list'] as const) {
-      const { summary, samples, file, prefix, requests, level } = await run(workload, workload === 'delete' ? { objects: 400 } : {})
+      const { summary, samples, file, prefix, requests, level, window } = await run(workload, workload === 'delete' ? { objects: 400 } : {})
       const base = summary.keyPrefix
       expect(base).toBe(`${prefix}${summary.runId}/${summary.clients[0]}/`)
       expect(samples.length, workload).toBeGreaterThan(0)
       expect(samples.every((s) => s.op === workload && s.outcome === 'ok'), workload).toBe(true)
       // One request on the wire per sample (listings: the prefix check and cleanup listed too).
-      const onWire = measured(requests, level).filter(expected[workload]!)
+      const onWire = measured(requests, window).filter(expected[workload]!)
       if (workload === 'list') expect(onWire.filter((r) => r.query.get('prefix') === base).length).toBe(samples.length)
       else expect(onWire.length, workload).toBe(samples.length)
       // Writes and deletes only under the run's own keys.
@@ -96,9 +114,9 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
   }, 240_000)
 
   it('multipart: each sample is one streamed upload of the whole size through the multipart sink', async () => {
-    const { samples, requests, level, prefix } = await run('multipart', { sizes: 11 * MiB, partSize: 5 * MiB, concurrency: 2, duration: 500 })
+    const { samples, requests, window, prefix } = await run('multipart', { sizes: 11 * MiB, partSize: 5 * MiB, concurrency: 2, duration: 500 })
     expect(samples.length).toBeGreaterThan(0)
-    const wire = measured(requests, level)
+    const wire = measured(requests, window)
     expect(wire.filter((r) => r.op === 'CompleteMultipartUpload')).toHaveLength(samples.length)
     expect(wire.filter((r) => r.op === 'UploadPart')).toHaveLength(3 * samples.length)
     expect(samples.every((s) => s.size === 11 * MiB && s.outcome === 'ok')).toBe(true)
@@ -106,8 +124,8 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
   }, 120_000)
 
   it('mixed: the operations follow the weights, and the summary figures equal DuckDB on the Parquet file (quantile_cont)', async () => {
-    const { summary, samples, file, requests, level } = await run('mixed', { duration: 2500, concurrency: 6, sizes: [1024, 4096], objects: 40, weights: { get: 40, stat: 30, put: 20, delete: 10 } })
-    const wire = measured(requests, level)
+    const { summary, samples, file, requests, level, window } = await run('mixed', { duration: 2500, concurrency: 6, sizes: [1024, 4096], objects: 40, weights: { get: 40, stat: 30, put: 20, delete: 10 } })
+    const wire = measured(requests, window)
     const count = (op: string) => samples.filter((s) => s.op === op).length
     const n = samples.length
     // Each operation's share within 5 standard deviations of its weight (binomial).
