@@ -48,8 +48,9 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
     const file = join(dir, `${workload}.parquet`)
     const since = proxy.requests.length
     const samples: BenchSample[] = []
-    // The measured phase on the proxy's clock (same process): from its start to the cleanup's.
-    // Every measured request reached the proxy before its answer, so before the cleanup began.
+    // The measured phase as a span of the proxy's requests (it runs in this process): those that
+    // arrived after the phase began and before the cleanup began (every measured request reached
+    // the proxy before its answer, so before the cleanup began; every preparing one had ended).
     const window = { start: Number.NaN, end: Number.POSITIVE_INFINITY }
     const summary = await benchmark(bucket, {
       workload,
@@ -62,8 +63,8 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
       results: file,
       onSample: (s) => samples.push(s),
       onPhase: (p) => {
-        if (p.phase === 'measure' && Number.isNaN(window.start)) window.start = Date.now()
-        if (p.phase === 'cleanup') window.end = Date.now()
+        if (p.phase === 'measure' && Number.isNaN(window.start)) window.start = proxy.requests.length
+        if (p.phase === 'cleanup') window.end = proxy.requests.length
       },
       ...extra,
     })
@@ -72,7 +73,7 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
 
   /** The measured phase's requests: those that started inside the level's interval. */
   function measured(requests: ProxiedRequest[], window: { start: number; end: number }): ProxiedRequest[] {
-    return requests.filter((r) => r.startedAt >= window.start && r.startedAt <= window.end)
+    return requests.filter((r) => r.id > window.start && r.id <= window.end)
   }
 
   it('runs each workload with the right requests, records every one as a sample, writes and deletes only under its own keys, and leaves the prefix empty', async () => {

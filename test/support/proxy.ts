@@ -303,6 +303,12 @@ export class FaultProxy {
 
   #random: (RandomFaults & { next: () => number }) | undefined
 
+  /** Give a rule back the use a request took when its fault could not apply to the answer. */
+  #refund(rule: FaultRule | undefined): void {
+    const entry = this.#rules.find((e) => e.rule === rule)
+    if (entry && Number.isFinite(entry.left)) entry.left++
+  }
+
   #pick(info: ProxiedRequest): FaultRule | undefined {
     for (const entry of this.#rules) {
       if (entry.left > 0 && entry.rule.match(info)) {
@@ -539,6 +545,9 @@ export class FaultProxy {
           body = Buffer.from(body.toString().replace(/<NextContinuationToken>[\s\S]*?<\/NextContinuationToken>/, `<NextContinuationToken>${own}</NextContinuationToken>`))
         }
       }
+      // A listing fault that found nothing to change (a page without a token, a last page): the
+      // rule stays armed for the next matching request instead of passing for injected.
+      if ((fault === 'list-drop-entry' || fault === 'list-no-token' || fault === 'list-stale-token') && info.fault !== fault) this.#refund(rule)
       if (cut === undefined) headers['content-length'] = String(body.length)
       delete headers['transfer-encoding']
       info.status = sendStatus
