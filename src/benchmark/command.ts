@@ -208,12 +208,15 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
 
   // Ctrl-C (or SIGTERM): stop, clean up, report what was measured; a second one exits at once.
   const controller = new AbortController()
-  let signals = 0
+  let firstSignalAt: number | undefined
   const onSignal = (name: NodeJS.Signals) => {
-    if (++signals > 1) {
+    // One Ctrl-C can arrive twice at once (the terminal and a wrapper such as npx): only a later one counts.
+    if (firstSignalAt !== undefined && Date.now() - firstSignalAt <= 300) return
+    if (firstSignalAt !== undefined) {
       process.stderr.write(`\n${name} again: exiting without cleanup; objects may be left under s3://${target.bucket}/${target.key}${runId}/${clientId}/\n`)
       process.exit(EXIT_INTERRUPTED)
     }
+    firstSignalAt = Date.now()
     process.stderr.write(`\n${name}: stopping, cleaning up (again to exit at once)\n`)
     controller.abort(new Error(`interrupted by ${name}`))
   }

@@ -190,7 +190,11 @@ export function register(program: Command): void {
             reject(err)
           })
         })
+        let firstSignalAt = 0
         const onSignal = (signal: NodeJS.Signals) => {
+          // One Ctrl-C can arrive twice at once (the terminal and a wrapper such as npx): only a later one counts.
+          if (signals > 0 && Date.now() - firstSignalAt <= 300) return
+          if (signals === 0) firstSignalAt = Date.now()
           signals++
           interrupted ??= signal
           if (signals === 1) {
