@@ -8,7 +8,7 @@ import { constants } from 'node:fs'
 import { access, mkdir, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { Bucket, InvalidArgumentError, isAwsEndpoint, resolveEndpoint, type ParquetDestination } from '../index.js'
-import { EXIT_FAILED, EXIT_OK, openBucket, parseS3Url, type GlobalOptions, type Output } from '../cli/common.js'
+import { EXIT_FAILED, EXIT_OK, openBucket, parseS3Url, signalCounter, type GlobalOptions, type Output } from '../cli/common.js'
 import { latencyChart, throughputChart } from './charts.js'
 import { compareSummaries, formatComparison } from './compare.js'
 import { estimateRequests } from './cost.js'
@@ -208,15 +208,14 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
 
   // Ctrl-C (or SIGTERM): stop, clean up, report what was measured; a second one exits at once.
   const controller = new AbortController()
-  let firstSignalAt: number | undefined
+  const signals = signalCounter()
   const onSignal = (name: NodeJS.Signals) => {
-    // One Ctrl-C can arrive twice at once (the terminal and a wrapper such as npx): only a later one counts.
-    if (firstSignalAt !== undefined && Date.now() - firstSignalAt <= 300) return
-    if (firstSignalAt !== undefined) {
+    const seen = signals()
+    if (seen === 'echo') return
+    if (seen === 'again') {
       process.stderr.write(`\n${name} again: exiting without cleanup; objects may be left under s3://${target.bucket}/${target.key}${runId}/${clientId}/\n`)
       process.exit(EXIT_INTERRUPTED)
     }
-    firstSignalAt = Date.now()
     process.stderr.write(`\n${name}: stopping, cleaning up (again to exit at once)\n`)
     controller.abort(new Error(`interrupted by ${name}`))
   }

@@ -37,6 +37,27 @@ export interface CliIo {
   signal?: AbortSignal
 }
 
+/**
+ * Count the signals of a run, treating one that comes within 300 ms of the first as the same
+ * Ctrl-C delivered twice (by the terminal and by a wrapper such as npx that forwards it).
+ *
+ * @example
+ * ```ts
+ * const signals = signalCounter()
+ * process.on('SIGINT', () => { if (signals() === 'again') process.exit(130) })
+ * ```
+ */
+export function signalCounter(): () => 'first' | 'echo' | 'again' {
+  let firstAt: number | undefined
+  return () => {
+    if (firstAt === undefined) {
+      firstAt = Date.now()
+      return 'first'
+    }
+    return Date.now() - firstAt <= 300 ? 'echo' : 'again'
+  }
+}
+
 /** The reason the run's signal carries when the user interrupted it. */
 export class Interrupted extends Error {
   constructor(readonly signalName: 'SIGINT' | 'SIGTERM') {

@@ -5,25 +5,20 @@
  * request of the run listens to (a second one exits at once); a closed stdout ends the run
  * quietly. Exit codes: 0 ok, 1 some items failed, 2 usage error, 130/143 interrupted.
  */
-import { Interrupted } from './common.js'
+import { Interrupted, signalCounter } from './common.js'
 import { run } from './program.js'
 
 // The SDK's Node-version notice is for the library's users; the CLI keeps its stderr for results.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
 const controller = new AbortController()
-let firstSignalAt: number | undefined
+const signals = signalCounter()
 for (const name of ['SIGINT', 'SIGTERM'] as const) {
   process.on(name, () => {
     const reason = new Interrupted(name)
-    if (firstSignalAt !== undefined) {
-      // The same Ctrl-C often arrives twice at once (from the terminal and from a wrapper such
-      // as npx that forwards it): only a later one means "stop now".
-      if (Date.now() - firstSignalAt > 300) process.exit(reason.exitCode)
-      return
-    }
-    firstSignalAt = Date.now()
-    controller.abort(reason)
+    const seen = signals()
+    if (seen === 'again') process.exit(reason.exitCode)
+    if (seen === 'first') controller.abort(reason)
   })
 }
 // A reader that went away (`| head`) is the run's end, not a crash.

@@ -11,7 +11,7 @@ import { AbortError, InvalidArgumentError } from '../errors.js'
 import type { LogStreamOptions, LogStreamResult } from '../sinks/rotating.js'
 import { schemaFromJson } from '../sinks/ndjson.js'
 import { SpoolLockedError } from '../sinks/spool.js'
-import { act, currentContext, EXIT_FAILED, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, positiveInt } from './common.js'
+import { act, currentContext, EXIT_FAILED, signalCounter, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, positiveInt } from './common.js'
 
 const MiB = 1024 * 1024
 
@@ -148,7 +148,6 @@ export function register(program: Command): void {
         const stdin = process.stdin
         let held: Buffer[] = []
         let heldBytes = 0
-        let signals = 0
         let interrupted: NodeJS.Signals | undefined
         let stopReading: () => void = () => undefined
         const reading = new Promise<void>((resolve, reject) => {
@@ -190,14 +189,12 @@ export function register(program: Command): void {
             reject(err)
           })
         })
-        let firstSignalAt = 0
+        const signals = signalCounter()
         const onSignal = (signal: NodeJS.Signals) => {
-          // One Ctrl-C can arrive twice at once (the terminal and a wrapper such as npx): only a later one counts.
-          if (signals > 0 && Date.now() - firstSignalAt <= 300) return
-          if (signals === 0) firstSignalAt = Date.now()
-          signals++
+          const seen = signals()
+          if (seen === 'echo') return
           interrupted ??= signal
-          if (signals === 1) {
+          if (seen === 'first') {
             if (!g.quiet) process.stderr.write(`ship: ${signal}: storing what was read, then exiting (${signal} again to stop at once)\n`)
             stopReading()
           } else {
