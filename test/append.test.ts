@@ -94,8 +94,14 @@ describe('append (S3 Express One Zone directory buckets)', () => {
 
     // Without an offset it asks for the object's size first (a missing object appends at 0).
     proxy.clearRequests()
-    await express.append(Buffer.from('abc'), 'new.log').catch((e: unknown) => e)
+    const err1 = await express.append(Buffer.from('abc'), 'new.log').then(
+      (value) => ({ value }),
+      (e: unknown) => e,
+    )
     expect(proxy.requests.map((r) => r.op)).toEqual(['HeadObject', 'PutObject'])
+    expect(err1).toBeInstanceOf(BucketflowError)
+    expect((err1 as BucketflowError).code).toBe('NoSuchBucket')
+    expect((err1 as BucketflowError).key).toBe('new.log')
     expect(proxy.requests[1]!.headers['x-amz-write-offset-bytes']).toBe('0')
 
     // With the SDK's default S3 Express session auth, CreateSession comes first and fails typed.
@@ -103,6 +109,7 @@ describe('append (S3 Express One Zone directory buckets)', () => {
     const sessions = new Bucket(expressName, s3Options({ endpoint: proxy.url, maxAttempts: 1 }))
     const err2 = await sessions.append('x', 'app.log', { offset: 0, literal: true }).catch((e: unknown) => e)
     expect(err2).toBeInstanceOf(BucketflowError)
+    expect({ name: (err2 as BucketflowError).name, code: (err2 as BucketflowError).code, bucket: (err2 as BucketflowError).bucket }).toEqual({ name: 'NoSuchBucketError', code: 'NoSuchBucket', bucket: expressName })
     expect(proxy.requests[0]!.op).toBe('CreateSession')
     expect(proxy.of('PutObject')).toEqual([])
     client.destroy()

@@ -1,7 +1,11 @@
 import { inject, describe, expect, it } from 'vitest'
 import { cli } from './support/cli.js'
+import { useBucket } from './support/s3.js'
 
 describe('bucketflow demo', () => {
+  /** A bucket that exists for the whole file: `ls` must show it, or its silence proves nothing. */
+  const witness = useBucket('demo-witness')
+
   it('runs the whole story against the local radosgw and cleans up', async () => {
     const s3 = inject('s3')
     const run = await cli(['demo', '--endpoint', s3.endpoint])
@@ -14,7 +18,10 @@ describe('bucketflow demo', () => {
     expect(run.stdout).toMatch(/Cleanup complete/)
     const bucket = /created s3:\/\/(\S+);/.exec(run.stdout)![1]!
     const ls = await cli(['ls'])
-    expect(ls.stdout).not.toContain(bucket)
+    expect(ls.code, ls.stderr).toBe(0)
+    const listed = ls.stdout.split('\n').map((line) => line.trim().split(/\s+/).at(-1))
+    expect(listed).toContain(witness().name)
+    expect(listed).not.toContain(bucket)
   })
 
   it('runs on the embedded server by default', async () => {
