@@ -52,6 +52,8 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
     // arrived after the phase began and before the cleanup began (every measured request reached
     // the proxy before its answer, so before the cleanup began; every preparing one had ended).
     const window = { start: Number.NaN, end: Number.POSITIVE_INFINITY }
+    /** Wall-clock (epoch ms) when the measured phase began and when the cleanup began, read here. */
+    const clock = { measure: Number.NaN, cleanup: Number.NaN }
     const summary = await benchmark(bucket, {
       workload,
       duration: 1200,
@@ -63,12 +65,18 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
       results: file,
       onSample: (s) => samples.push(s),
       onPhase: (p) => {
-        if (p.phase === 'measure' && Number.isNaN(window.start)) window.start = proxy.requests.length
-        if (p.phase === 'cleanup') window.end = proxy.requests.length
+        if (p.phase === 'measure' && Number.isNaN(window.start)) {
+          window.start = proxy.requests.length
+          clock.measure = Date.now()
+        }
+        if (p.phase === 'cleanup') {
+          window.end = proxy.requests.length
+          clock.cleanup = Date.now()
+        }
       },
       ...extra,
     })
-    return { summary, samples, file, prefix, requests: seen(since, prefix), level: summary.levels[0]!, window }
+    return { summary, samples, file, prefix, requests: seen(since, prefix), level: summary.levels[0]!, window, clock }
   }
 
   /** The measured phase's requests: those that started inside the level's interval. */
@@ -125,7 +133,7 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
   }, 120_000)
 
   it('mixed: the operations follow the weights, and the summary figures equal DuckDB on the Parquet file (quantile_cont)', async () => {
-    const { summary, samples, file, requests, level, window } = await run('mixed', { duration: 2500, concurrency: 6, sizes: [1024, 4096], objects: 40, weights: { get: 40, stat: 30, put: 20, delete: 10 } })
+    const { summary, samples, file, requests, level, window, clock } = await run('mixed', { duration: 2500, concurrency: 6, sizes: [1024, 4096], objects: 40, weights: { get: 40, stat: 30, put: 20, delete: 10 } })
     const wire = measured(requests, window)
     const count = (op: string) => samples.filter((s) => s.op === op).length
     const n = samples.length
@@ -149,6 +157,14 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
     const [span] = await sql(`SELECT min(epoch_us(start))::DOUBLE / 1000 AS a, max(epoch_us(start)::DOUBLE / 1000 + duration_ms) AS b FROM '${file}'`)
     expect(level.interval).toEqual([span!.a, span!.b])
     const seconds = ((span!.b as number) - (span!.a as number)) / 1000
+    // Against a clock the benchmark does not own: the interval lies inside the measured phase as
+    // seen from here, so it is no longer than that phase, and the throughput is at least the
+    // operations over the phase's wall-clock length (1 ms slack for the clock's resolution).
+    expect(span!.a as number).toBeGreaterThanOrEqual(clock.measure - 1)
+    expect(span!.b as number).toBeLessThanOrEqual(clock.cleanup + 1)
+    const wall = (clock.cleanup - clock.measure + 2) / 1000
+    expect(level.total.opsPerSecond).toBeGreaterThanOrEqual(level.total.ok / wall)
+    expect(level.total.ok).toBe(samples.filter((s) => s.outcome === 'ok').length)
     expect(rows.map((r) => r.op)).toEqual(['delete', 'get', 'put', 'stat'])
     for (const r of rows) {
       const o = level.ops.find((x) => x.op === r.op)!
