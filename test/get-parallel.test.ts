@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AbortError, Bucket, IntegrityError, InvalidArgumentError } from '../src/index.js'
 import { FaultProxy } from './support/proxy.js'
+import { ScriptedProxy, type SeenRequest } from './support/scripted-proxy.js'
 import { s3Options, useBucket } from './support/s3.js'
 
 const MiB = 1024 * 1024
@@ -152,6 +153,53 @@ describe('parallel ranged downloads', () => {
       expect((e2 as InvalidArgumentError).argument).toBe(argument)
     }
     await expect(b.get('x', join(dir, 'never'), { partSize: 1000 })).rejects.toThrow(/Expected partSize to be an integer between 1048576 and 1073741824, got 1000/)
+  })
+
+  it('rejects a short ranged reply (a 206 holding fewer bytes than the range asked) with IntegrityError, to a file and as a stream', async () => {
+    const key = 'short/range'
+    const data = randomBytes(3 * P)
+    await bucket().put(data, key)
+    const { etag } = await bucket().head(key)
+    const proxy = await ScriptedProxy.start(s3Options().endpoint!)
+    try {
+      // The second part's range is answered, every time it is asked, with a well-formed 206 for
+      // its first half only: honest headers, honest bytes, but not the bytes asked for.
+      const asked = `bytes=${P}-${2 * P - 1}`
+      const half = data.subarray(P, P + P / 2)
+      proxy.script({
+        match: (r) => r.method === 'GET' && r.path.endsWith(`/${key}`) && r.headers.range === asked,
+        action: {
+          respond: {
+            status: 206,
+            headers: { 'content-range': `bytes ${P}-${P + P / 2 - 1}/${3 * P}`, 'content-type': 'application/octet-stream', etag, 'accept-ranges': 'bytes', 'last-modified': new Date().toUTCString() },
+            body: half,
+          },
+        },
+      })
+      const b = new Bucket(bucket().name, s3Options({ endpoint: proxy.url, maxAttempts: 2 }))
+      const sub = await mkdtemp(join(dir, 'short-'))
+      const err = await b.get(key, join(sub, 'out.bin'), { partSize: P, concurrency: 3 }).then(
+        () => 'downloaded',
+        (e: unknown) => e,
+      )
+      expect(err).toBeInstanceOf(IntegrityError)
+      expect((err as IntegrityError).key).toBe(key)
+      expect((err as Error).message).toContain(`to ${asked}`)
+      expect(await readdir(sub)).toEqual([])
+      // The short answer was never taken as the part: no request continued it from its end.
+      const continued = (r: SeenRequest) => r.headers.range === `bytes=${P + P / 2}-${2 * P - 1}`
+      expect(proxy.seen(continued)).toEqual([])
+      const viaStream = await streamed(b.stream(key, { partSize: P, concurrency: 3 })).then(
+        () => 'streamed',
+        (e: unknown) => e,
+      )
+      expect(viaStream).toBeInstanceOf(IntegrityError)
+      expect((viaStream as Error).message).toContain(`to ${asked}`)
+      expect(proxy.seen(continued)).toEqual([])
+      expect(proxy.seen((r) => r.headers.range === asked).length).toBeGreaterThanOrEqual(2)
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('never joins two versions: a replaced object is fetched again whole, or fails with IntegrityError leaving no file', async () => {
