@@ -6,12 +6,14 @@ import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import {
   Bucket,
+  BucketflowError,
   InvalidArgumentError,
   NoSuchBucketError,
   NoSuchKeyError,
   type ObjectEntry,
 } from '../src/index.js'
 import { bucketName, s3Options, useBucket } from './support/s3.js'
+import { ScriptedProxy } from './support/scripted-proxy.js'
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 const MiB = 1024 * 1024
@@ -355,6 +357,38 @@ describe('head, exists, cp, mv, rm', () => {
     await b.put(null, 'single')
     await b.rm('single')
     expect(await b.exists('single')).toBe(false)
+  })
+
+  it("reports a key the DeleteObjects answer lists under <Error> as a failure with the server's code, the others as removed", async () => {
+    const keys = ['perkey/a', 'perkey/b & c', 'perkey/d']
+    await bucket().put(keys.map(() => null), keys)
+    const proxy = await ScriptedProxy.start(s3Options().endpoint!)
+    try {
+      // The request reaches the server; its answer says one key failed.
+      proxy.script({
+        match: (r) => r.method === 'POST' && r.query.has('delete'),
+        times: 1,
+        action: {
+          rewrite: () => ({
+            body: '<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Error><Key>perkey/b &amp; c</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>',
+          }),
+        },
+      })
+      const b = new Bucket(bucket().name, s3Options({ endpoint: proxy.url }))
+      const removed = await b.rm(keys)
+      expect(proxy.seen((r) => r.method === 'POST' && r.query.has('delete'))).toHaveLength(1)
+      expect(removed.map((r) => [r.key, r.ok])).toEqual([
+        ['perkey/a', true],
+        ['perkey/b & c', false],
+        ['perkey/d', true],
+      ])
+      const failed = removed[1]!
+      if (failed.ok) throw new Error('unreachable')
+      expect(failed.error).toBeInstanceOf(BucketflowError)
+      expect({ code: failed.error.code, bucket: failed.error.bucket, key: failed.error.key }).toEqual({ code: 'AccessDenied', bucket: bucket().name, key: 'perkey/b & c' })
+    } finally {
+      await proxy.close()
+    }
   })
 })
 
