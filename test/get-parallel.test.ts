@@ -3,11 +3,15 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { vi, afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AbortError, Bucket, IntegrityError, InvalidArgumentError } from '../src/index.js'
 import { FaultProxy } from './support/proxy.js'
 import { ScriptedProxy, type SeenRequest } from './support/scripted-proxy.js'
 import { s3Options, useBucket } from './support/s3.js'
+import { waitUntil } from './support/wait.js'
+
+// Every test here waits on events with bounded waits; a download that stalls fails here, not after the suite default of 120 s.
+vi.setConfig({ testTimeout: 60_000 })
 
 const MiB = 1024 * 1024
 const P = MiB
@@ -263,7 +267,7 @@ describe('parallel ranged downloads', () => {
       proxy.clearRequests()
       const pending = b.get('slow/a', join(sub, 'out.bin'), { partSize: P, concurrency: 3, signal: controller.signal }).catch((e: unknown) => e)
       // Abort once three ranges reached the server (two of them held back 4 s by the proxy).
-      while (proxy.of('GetObject', (r) => r.key === 'slow/a').length < 3) await sleep(10)
+      await waitUntil(() => proxy.of('GetObject', (r) => r.key === 'slow/a').length >= 3, 'three ranged GETs of slow/a at the proxy')
       controller.abort()
       const err = await pending
       expect(err).toBeInstanceOf(AbortError)
@@ -279,10 +283,10 @@ describe('parallel ranged downloads', () => {
       proxy.clearRequests()
       const stream = b.stream('slow/b', { partSize: P, concurrency: 3 })
       await new Promise<void>((resolve) => stream.once('readable', () => resolve()))
-      while (proxy.of('GetObject', (r) => r.key === 'slow/b').length < 2) await sleep(10)
+      await waitUntil(() => proxy.of('GetObject', (r) => r.key === 'slow/b').length >= 2, 'two ranged GETs of slow/b at the proxy')
       stream.destroy()
       // Every request settles, and not because its held-back answer (4 s) arrived.
-      while (!gets().every((g) => g.settled)) await sleep(20)
+      await waitUntil(() => gets().every((g) => g.settled), 'every GET of slow/b to settle after the stream was destroyed', 10_000, 20)
       expect(proxy.of('GetObject', (r) => r.key === 'slow/b' && r.respondedAt !== undefined)).toHaveLength(1)
     })
   })

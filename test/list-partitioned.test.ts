@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { AbortError, compareKeys, InvalidArgumentError, listPages, Bucket, type ListPage } from '../src/index.js'
 import { KeyShape, listPartitioned, planSplit, type ListCheckpoint, type ListProgress } from '../src/stages/partition.js'
 import { s3Options, useBucket } from './support/s3.js'
+import { waitUntil } from './support/wait.js'
 
 const pad = (n: number, width = 5) => String(n).padStart(width, '0')
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8')
@@ -216,7 +217,7 @@ describe('listPartitioned over an awkward key set', () => {
         break
       }
       // Everything in flight settles at once (aborted), and nothing new starts.
-      await waitFor(() => counter.inFlight === 0, 2000)
+      await waitUntil(() => counter.inFlight === 0, 'no request in flight after the break', 2000)
       const started = counter.started
       await new Promise((r) => setTimeout(r, 300))
       expect(counter.started).toBe(started)
@@ -293,12 +294,4 @@ function countRequests(b: Bucket): { started: number; inFlight: number; aborted:
   )
   state.remove = () => void b.client.middlewareStack.remove(name)
   return state
-}
-
-async function waitFor(condition: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }

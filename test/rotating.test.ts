@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import zlib from 'node:zlib'
 import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { afterAll, describe, expect, it } from 'vitest'
+import { vi, afterAll, describe, expect, it } from 'vitest'
 import type { Bucket } from '../src/bucket.js'
 import { AbortError, InvalidArgumentError } from '../src/errors.js'
 import { parseKeyTemplate, renderKeyTemplate } from '../src/sinks/log-keys.js'
@@ -14,6 +14,10 @@ import type { WriteStreamResult } from '../src/sinks/multipart.js'
 import { createLogStream, defaultLogName, type StoredLogObject } from '../src/sinks/rotating.js'
 import { lines as toLines } from '../src/stages/tail.js'
 import { useBucket } from './support/s3.js'
+import { waitUntil } from './support/wait.js'
+
+// Every test here waits on events with bounded waits; a rotation that never lands fails here, not after the suite default of 120 s.
+vi.setConfig({ testTimeout: 60_000 })
 
 const NAME = /^\d{8}T\d{6}\.\d{3}Z-\d{6}\.log$/
 
@@ -230,7 +234,7 @@ describe('createLogStream', () => {
     const big = Buffer.alloc(6 * MiB, 'y')
     big[big.length - 1] = 0x0a
     log.write(big)
-    while ((await b.listUploads({ prefix: 'abort/' })).length === 0) await sleep(20)
+    await waitUntil(async () => (await b.listUploads({ prefix: 'abort/' })).length > 0, 'the multipart upload of the long line to start', 20_000, 20)
     controller.abort()
     const err = await log.done.catch((e: unknown) => e)
     expect(err).toBeInstanceOf(AbortError)

@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import zlib from 'node:zlib'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { vi, afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Bucket } from '../src/bucket.js'
 import { InvalidArgumentError, NoSuchKeyError } from '../src/errors.js'
 import { createCompressor } from '../src/sinks/compression.js'
@@ -10,6 +10,10 @@ import { createLogStream } from '../src/sinks/rotating.js'
 import { isTailMarker, lines, tail, type TailMarker, type TailObject, type TailReset } from '../src/stages/tail.js'
 import { FaultProxy } from './support/proxy.js'
 import { s3Options, useBucket } from './support/s3.js'
+import { waitUntil } from './support/wait.js'
+
+// Every test here waits on events with bounded waits; a tail that never delivers fails here, not after the suite default of 120 s.
+vi.setConfig({ testTimeout: 30_000 })
 
 async function compress(kind: 'gzip' | 'zstd', data: Buffer): Promise<Buffer> {
   const c = createCompressor(kind, 3)
@@ -245,7 +249,7 @@ describe('tail without HEAD requests', () => {
     const it = b.tail(key, { pollMs: 30 })[Symbol.asyncIterator]()
     const next = it.next()
     // Let it poll a few times with nothing new.
-    while (proxy.of('GetObject', (r) => r.key === key && r.status === 304).length < 3) await sleep(10)
+    await waitUntil(() => proxy.of('GetObject', (r) => r.key === key && r.status === 304).length >= 3, 'three 304 polls')
     await direct().put('first line\nsecond line\n', key, { literal: true })
     expect((await next).value.toString()).toBe('second line\n')
     await it.return(undefined)
