@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -490,8 +490,10 @@ describe('parallel forms', () => {
     const keys = ['m/a.txt', 'm/deep/b.txt', '../../escape.txt', '/abs.txt', 'm/../../up.txt']
     const put = await b.put(keys.map((k) => `content of ${k}`), keys, { literal: true })
     expect(put.every((r) => r.ok)).toBe(true)
+    // A throw-away root with the folder three levels down: a key that escapes by '../../' lands
+    // inside the root if the guard is broken, never on the host, and is seen below.
     const root = await mkdtemp(join(tmpdir(), 'bf-mirror-'))
-    const dir = join(root, 'mirror')
+    const dir = join(root, 'l1', 'l2', 'mirror')
     const results = await b.get(keys, dir)
     expect(results.map((r) => r.ok)).toEqual([true, true, false, false, false])
     for (const r of results.slice(2)) {
@@ -500,13 +502,13 @@ describe('parallel forms', () => {
     }
     expect(await readFile(join(dir, 'm/deep/b.txt'), 'utf8')).toBe('content of m/deep/b.txt')
     // Nothing was written outside the folder.
-    expect((await readdir(root)).sort()).toEqual(['mirror'])
-    expect((await readdir(dir)).sort()).toEqual(['m'])
+    expect((await readdir(root, { recursive: true })).sort()).toEqual(['l1', 'l1/l2', 'l1/l2/mirror', 'l1/l2/mirror/m', 'l1/l2/mirror/m/a.txt', 'l1/l2/mirror/m/deep', 'l1/l2/mirror/m/deep/b.txt'])
 
     const paths = [join(root, 'x', 'one.txt'), join(root, 'y', 'two.txt')]
     const explicit = await b.get(['m/a.txt', 'm/deep/b.txt'], paths)
     expect(explicit.map((r) => (r.ok ? r.value : r.error.message))).toEqual(paths)
     expect((await stat(paths[1]!)).size).toBe('content of m/deep/b.txt'.length)
+    await rm(root, { recursive: true, force: true })
   })
 })
 

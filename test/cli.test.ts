@@ -4,7 +4,7 @@
  * program in a child process. The differential tests against aws-cli are in test/conformance/.
  */
 import { spawn } from 'node:child_process'
-import { lstat, mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -81,15 +81,18 @@ describe('bucketflow CLI', () => {
     ])
     // A hostile key under the prefix.
     await b.put('evil', 'pics/../../../escape.txt', { literal: true })
+    // A throw-away root with the folder three levels down: the hostile key lands inside it if
+    // the guard is broken, never on the host, and is seen below.
     const out = await temp('out')
-    const dest = join(out, 'mirror')
+    const dest = join(out, 'l1', 'l2', 'mirror')
     const get = await runCli(['get', `s3://${b.name}/pics/`, dest])
     expect(get.code).toBe(1)
     expect(get.stderr).toMatch(/would be written outside the destination folder/)
     expect(get.stderr).toMatch(/download: 2 ok, 1 failed/)
     expect(await readFile(join(dest, 'cute', 'a.txt'), 'utf8')).toBe('aaa')
     expect(await readFile(join(dest, 'b.txt'), 'utf8')).toBe('bb')
-    expect(await readdir(out)).toEqual(['mirror'])
+    expect((await readdir(out, { recursive: true })).sort()).toEqual(['l1', 'l1/l2', 'l1/l2/mirror', 'l1/l2/mirror/b.txt', 'l1/l2/mirror/cute', 'l1/l2/mirror/cute/a.txt'])
+    await rm(out, { recursive: true, force: true })
   })
 
   it('expands s3://b/logs with --recursive to the folder logs/ for rm, cp, mv, freeze and restore (not logs-2019/ nor logsbook.txt)', async () => {
