@@ -23,7 +23,7 @@ export default defineConfig({
             enabled: true,
             only: false,
             include: ['test/types/**/*.test-d.ts'],
-            tsconfig: './tsconfig.json',
+            tsconfig: './test/types/tsconfig.json',
           },
         },
       },
