@@ -17,7 +17,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/types/**/*.test.ts'],
-          testTimeout: 60_000,
+          testTimeout: 120_000,
           env,
           typecheck: {
             enabled: true,
