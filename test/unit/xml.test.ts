@@ -13,7 +13,7 @@ import {
   type DocumentReader,
 } from '../../src/transport/documents.js'
 import { decodeEntities, decodeUrlValue, escapeXml, parseXml, XmlError, XmlStreamReader } from '../../src/transport/xml.js'
-import { HARD_KEYS } from './support.js'
+import { HARD_KEYS } from '../transport/support.js'
 
 /** Feed a document in chunks cut at `cuts` byte offsets (every split point, when asked). */
 function feed<T>(reader: DocumentReader<T>, xml: string | Buffer, cuts: number[] = []): ReturnType<DocumentReader<T>['end']> {
