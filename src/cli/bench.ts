@@ -119,9 +119,9 @@ Workloads (each verified byte-exact before its timing counts; --scale multiplies
   W1  2000 x 4 KiB objects, put then get        W4  list 20000 keys
   W2  64 x 4 MiB objects, put then get          W5  200 storage-class changes (copy in place)
   W3  one 512 MiB stream of unknown length, upload then download
-Tools: bucketflow, sdk-naive, sdk-batch, lib-storage, rclone, aws-cli.
-  lib-storage is a development dependency: it runs from a checkout (npm run bench), else it is
-  skipped with a note. rclone and aws-cli are the Debian packages; when missing they are
+Tools: bucketflow, sdk-naive, sdk-batch, lib-storage, minio-js, rclone, aws-cli.
+  lib-storage and minio-js (npm minio) are development dependencies: they run from a checkout
+  (npm run bench), else they are skipped with a note. rclone and aws-cli are the Debian packages; when missing they are
   installed with apt-get if running as root on Debian, else skipped with a note. Each tool runs
   in its own process.
 Concurrency: the global -c (default 16 here) for every tool with a knob; part size 8 MiB.
@@ -139,7 +139,7 @@ Examples:
 function addPeers(bench: Command): void {
   bench
     .command('peers')
-    .description('throughput against peers (AWS SDK, lib-storage, rclone, aws-cli) on a local S3 server')
+    .description('throughput against peers (AWS SDK, lib-storage, minio-js, rclone, aws-cli) on a local S3 server')
     .option('--runs <n>', 'runs; the table shows medians', positiveInt('runs'), 3)
     .option('--only <workloads>', 'comma-separated workloads to run, e.g. W1,W3 (default all)', list)
     .option('--scale <x>', 'multiply counts and sizes by x, e.g. 0.25 for a quick run', parseScale, 1)
