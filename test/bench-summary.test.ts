@@ -3,7 +3,7 @@
  * compared, and the first and last time windows of a chart: computed from synthetic samples, so
  * the expected figures are known exactly.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,6 +11,8 @@ import { InvalidArgumentError } from '../src/index.js'
 import { compareSummaries, kneeOfLevels, SampleWriter, throughputChart, type BenchmarkSummary, type BenchSample, type BenchWorkload, type LevelSummary } from '../src/benchmark/index.js'
 import { SampleStats } from '../src/benchmark/stats.js'
 import { summarizeLevel } from '../src/benchmark/summary.js'
+import { README_BEGIN, README_END, updateReadme } from '../src/benchmark/peers/report.js'
+import type { BenchReport } from '../src/benchmark/peers/engine.js'
 import { runCli, useS3Env } from './support/cli.js'
 
 /** `perSecond` successful stats, evenly spread from `from` (ms since the epoch) for `seconds`. */
@@ -117,5 +119,32 @@ describe('throughput chart', () => {
     // Every drawn window is a full one: the line is flat (all at the same height).
     const ys = new Set(points.map((p) => p.trim().split(/[ ,]/)[1]))
     expect(ys.size).toBe(1)
+  })
+})
+
+describe('README peer table', () => {
+  it('rewrites only the block between the markers, the same way every time, and refuses a file without them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bf-bench-readme-'))
+    try {
+      const report = JSON.parse(await readFile(join(import.meta.dirname, '../bench/results/latest.json'), 'utf8')) as BenchReport
+      const file = join(dir, 'README.md')
+      const before = `# x\n\ntext before\n\n${README_BEGIN}\nold table\n${README_END}\n\ntext after\n`
+      await writeFile(file, before)
+      await updateReadme(report, file)
+      const once = await readFile(file, 'utf8')
+      expect(once.startsWith(`# x\n\ntext before\n\n${README_BEGIN}\n\n`)).toBe(true)
+      expect(once.endsWith(`\n\n${README_END}\n\ntext after\n`)).toBe(true)
+      expect(once).not.toMatch(/old table/)
+      const bf = report.summary.find((r) => r.tool === 'bucketflow')!
+      expect(once).toContain(`| ${bf.workload} ${bf.phase} (`)
+      expect(once.split('\n').filter((l) => l.startsWith('|')).length).toBe(report.summary.length + 2)
+      await updateReadme(report, file)
+      expect(await readFile(file, 'utf8')).toBe(once)
+      await writeFile(file, 'no markers\n')
+      await expect(updateReadme(report, file)).rejects.toThrow(InvalidArgumentError)
+      expect(await readFile(file, 'utf8')).toBe('no markers\n')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
