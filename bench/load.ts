@@ -17,6 +17,12 @@
  *     250,000 samples. Flat past the exact limit: the bound of a long run.
  *
  * Figures are medians of the runs; the machine's other load is printed with them.
+ *
+ * Where a GET's client CPU goes (the generator's own share against the stage, the transport,
+ * signing, undici and Node's plumbing): profile one run and read it with bench/cpu-profile.ts,
+ *
+ *   node --cpu-prof --cpu-prof-dir=/tmp/load-prof --import tsx bench/load.ts null --ops get --runs 1 --seconds 10
+ *   npx tsx bench/cpu-profile.ts /tmp/load-prof/CPU.*.0.001.cpuprofile --seconds 10
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, stat } from 'node:fs/promises'

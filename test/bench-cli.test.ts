@@ -101,7 +101,9 @@ describe('bucketflow bench (CLI)', () => {
   it('two clients share a run through s3://…/results/<run-id>/; the report merges them and sums their throughput', async () => {
     const b = bucket()
     const results = `s3://${b.name}/results/run-two/`
-    const startAt = new Date(Date.now() + 10_000).toISOString()
+    // Far enough ahead that both clients have started and prepared on a loaded machine: a client
+    // that starts late measures alone, and the two runs would not overlap.
+    const startAt = new Date(Date.now() + 30_000).toISOString()
     const args = (client: string) => ['-q', 'bench', 'stat', `s3://${b.name}/shared/`, '-d', '3s', '-c', '3', '--objects', '12', '--results', results, '--client-id', client, '--start-at', startAt]
     const [one, two] = await Promise.all([runScript(main, args('one')), runScript(main, args('two'))])
     expect(one.code, one.stderr).toBe(0)

@@ -13,7 +13,7 @@
  * @packageDocumentation
  */
 import { ms } from './table.js'
-import type { BenchmarkSummary } from './types.js'
+import type { BenchmarkSummary, LevelSummary } from './types.js'
 
 const COLORS = ['#2563eb', '#ef4444', '#10b981', '#f59e0b', '#8b5cf6', '#0ea5e9', '#ec4899', '#6b7280', '#84cc16', '#111827']
 const W = 860
@@ -100,7 +100,18 @@ function plot(series: Series[], opts: { top: number; height: number; logX?: bool
 }
 
 /**
- * Throughput over time: successful operations per second per window, per operation and level.
+ * The windows that lie wholly inside the level's measured interval. Windows sit on the epoch
+ * grid, so the first and last usually cover only part of the run: drawn at full height they
+ * would show a dip that is no slowdown. A run shorter than two windows keeps them all.
+ */
+function fullWindows(level: LevelSummary, window: number): LevelSummary['windows'] {
+  const inside = level.windows.filter(([t]) => t >= level.interval[0] && t + window <= level.interval[1])
+  return inside.length > 0 ? inside : level.windows
+}
+
+/**
+ * Throughput over time: successful operations per second per window, per operation and level;
+ * only windows wholly inside the measured interval are drawn (see fullWindows).
  *
  * @example
  * ```ts
@@ -113,8 +124,9 @@ export function throughputChart(summary: BenchmarkSummary): string {
   const series: Series[] = []
   for (const level of summary.levels) {
     const ops = level.ops.map((o) => o.op)
+    const windows = fullWindows(level, summary.settings.window)
     for (const op of ops) {
-      const points: [number, number][] = level.windows.map(([t, c]) => [(t - origin) / 1000, (c[op]?.ops ?? 0) / windowSeconds])
+      const points: [number, number][] = windows.map(([t, c]) => [(t - origin) / 1000, (c[op]?.ops ?? 0) / windowSeconds])
       series.push({ label: summary.levels.length > 1 ? `${op} @${level.concurrency}` : op, points })
     }
   }

@@ -17,6 +17,7 @@
  * ```
  * @packageDocumentation
  */
+import { InvalidArgumentError } from '../index.js'
 import { alignTable, ms, rate } from './table.js'
 import type { BenchmarkSummary, OpSummary } from './types.js'
 
@@ -43,7 +44,9 @@ export interface ComparisonRow {
 }
 
 /**
- * Compare two summaries (runs, or merged clients) operation by operation, level by level.
+ * Compare two summaries (runs, or merged clients) operation by operation, level by level. Two
+ * results of different workloads (a `get` run against a `mixed` one) measure different things:
+ * that rejects with an InvalidArgumentError naming both, before any figure is compared.
  *
  * @example
  * ```ts
@@ -52,6 +55,9 @@ export interface ComparisonRow {
  * ```
  */
 export function compareSummaries(a: BenchmarkSummary, b: BenchmarkSummary): ComparisonRow[] {
+  if (a.workload !== b.workload) {
+    throw new InvalidArgumentError(`Expected two results of the same workload, got ${a.workload} (run ${a.runId}) and ${b.workload} (run ${b.runId})`, { argument: 'results' })
+  }
   const rows: ComparisonRow[] = []
   const single = a.levels.length === 1 && b.levels.length === 1
   for (const la of a.levels) {

@@ -32,7 +32,7 @@ export { loadResults, type LoadedResults, type LoadResultsOptions } from './resu
 export { readSamples, SAMPLE_SCHEMA, SampleWriter, type SampleWriterOptions, type StoredSample } from './samples.js'
 export { parseSize, parseSizes, type SizeSpec } from './sizes.js'
 export { quantile } from './stats.js'
-export { kneeOf } from './summary.js'
+export { kneeOf, kneeOfLevels } from './summary.js'
 export { formatSummary } from './table.js'
 export {
   WORKLOADS,

@@ -21,7 +21,7 @@ import { basename, join } from 'node:path'
 import { InvalidArgumentError, NoSuchKeyError, getObject, getToFile, type Bucket } from '../index.js'
 import { readSamples } from './samples.js'
 import { SampleStats } from './stats.js'
-import { summarizeLevel, kneeOf, type IntervalCounts } from './summary.js'
+import { summarizeLevel, kneeOfLevels, type IntervalCounts } from './summary.js'
 import type { BenchmarkSummary, BenchOperation, BenchWorkload, CpuSummary, LevelSummary } from './types.js'
 
 /** A Parquet results path's summary: `x.parquet` -> `x.json`. */
@@ -215,7 +215,7 @@ async function merge(sources: Source[], exactLimit: number): Promise<BenchmarkSu
     startedAt: known.map((s) => s.startedAt).sort()[0] ?? new Date(Math.min(...levels.map((l) => l.interval[0]))).toISOString(),
     finishedAt: known.map((s) => s.finishedAt).sort().at(-1) ?? new Date(Math.max(...levels.map((l) => l.interval[1]))).toISOString(),
     levels,
-    knee: kneeOf(levels.map((l) => ({ concurrency: l.concurrency, opsPerSecond: l.total.opsPerSecond }))),
+    knee: kneeOfLevels(levels),
     ...(first?.machine ? { machine: first.machine } : {}),
     notes: [...notes, ...(known.length === 1 && sources.length === 1 ? first!.notes : [])],
   }

@@ -35,7 +35,7 @@ import { SampleWriter } from './samples.js'
 import { MAX_TIMER, settingsOf, type Settings } from './settings.js'
 import { describeSizes, maxSize, Random } from './sizes.js'
 import { LogHistogram, SampleStats } from './stats.js'
-import { kneeOf, summarizeLevel } from './summary.js'
+import { kneeOfLevels, summarizeLevel } from './summary.js'
 import type { BenchmarkOptions, BenchmarkSummary, BenchOperation, LevelSummary, MixedOperation } from './types.js'
 
 const KiB = 1024
@@ -185,7 +185,7 @@ export async function benchmark(bucket: Bucket, options: BenchmarkOptions): Prom
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     levels,
-    knee: kneeOf(levels.map((l) => ({ concurrency: l.concurrency, opsPerSecond: l.total.opsPerSecond }))),
+    knee: kneeOfLevels(levels),
     ...(cleanup ? { cleanup } : {}),
     machine: { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: `${process.platform}-${process.arch}` },
     notes,

@@ -189,3 +189,17 @@ export function kneeOf(levels: readonly { concurrency: number; opsPerSecond: num
   const rising = knee.concurrency === sorted[sorted.length - 1]!.concurrency
   return { concurrency: knee.concurrency, rule: `${KNEE_RULE}${rising ? ' (the highest level tried: throughput was still rising)' : ''}` }
 }
+
+/**
+ * The knee of a sweep's measured levels. A level stopped by the signal (Ctrl-C, an abort, a
+ * results file that could not be written) was cut short: its throughput is not that level's, so
+ * it takes no part (a sweep with fewer than two complete levels has no knee).
+ *
+ * @example
+ * ```ts
+ * const knee = kneeOfLevels(summary.levels) // summary.knee of a run or of merged results
+ * ```
+ */
+export function kneeOfLevels(levels: readonly Pick<LevelSummary, 'concurrency' | 'stoppedBy' | 'total'>[]): { concurrency: number; rule: string } | undefined {
+  return kneeOf(levels.filter((l) => l.stoppedBy !== 'signal').map((l) => ({ concurrency: l.concurrency, opsPerSecond: l.total.opsPerSecond })))
+}

@@ -100,6 +100,7 @@ interface PeerFlags {
   scale: number
   tools?: string[]
   out: string
+  readme?: string
   external: boolean
   install: boolean
 }
@@ -119,9 +120,9 @@ Workloads (each verified byte-exact before its timing counts; --scale multiplies
   W1  2000 x 4 KiB objects, put then get        W4  list 20000 keys
   W2  64 x 4 MiB objects, put then get          W5  200 storage-class changes (copy in place)
   W3  one 512 MiB stream of unknown length, upload then download
-Tools: bucketflow, sdk-naive, sdk-batch, lib-storage, rclone, aws-cli.
-  lib-storage is a development dependency: it runs from a checkout (npm run bench), else it is
-  skipped with a note. rclone and aws-cli are the Debian packages; when missing they are
+Tools: bucketflow, sdk-naive, sdk-batch, lib-storage, minio-js, rclone, aws-cli.
+  lib-storage and minio-js (npm minio) are development dependencies: they run from a checkout
+  (npm run bench), else they are skipped with a note. rclone and aws-cli are the Debian packages; when missing they are
   installed with apt-get if running as root on Debian, else skipped with a note. Each tool runs
   in its own process.
 Concurrency: the global -c (default 16 here) for every tool with a knob; part size 8 MiB.
@@ -129,28 +130,31 @@ Server: S3_ENDPOINT (with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) or --endpoint
   started for the run (scripts/local-s3.sh) and stopped at the end. AWS itself is refused. For a
   radosgw of scripts/local-s3.sh, BUCKETFLOW_S3_DIR=<its folder> lets the run free deleted objects
   at once (memstore keeps every byte in RAM).
-Writes <out>/<timestamp>.json, latest.json, latest.md, throughput.svg (and .png with rsvg-convert).
+Writes <out>/<timestamp>.json, latest.json, latest.md, throughput.svg (and .png with rsvg-convert);
+  --readme README.md also rewrites the table between its bench-peers markers (checked before the run).
 
 Examples:
   bucketflow bench peers
   bucketflow bench peers --runs 1 --scale 0.25 --only W1,W3
+  npm run bench -- --readme README.md      # regenerate the README's table and chart (quiet machine)
   S3_ENDPOINT=http://127.0.0.1:7480 bucketflow bench peers --no-external`
 
 function addPeers(bench: Command): void {
   bench
     .command('peers')
-    .description('throughput against peers (AWS SDK, lib-storage, rclone, aws-cli) on a local S3 server')
+    .description('throughput against peers (AWS SDK, lib-storage, minio-js, rclone, aws-cli) on a local S3 server')
     .option('--runs <n>', 'runs; the table shows medians', positiveInt('runs'), 3)
     .option('--only <workloads>', 'comma-separated workloads to run, e.g. W1,W3 (default all)', list)
     .option('--scale <x>', 'multiply counts and sizes by x, e.g. 0.25 for a quick run', parseScale, 1)
     .option('--tools <names>', 'comma-separated tools (default all but the control peer)', list)
     .option('--out <dir>', 'folder for the results files', 'bench/results')
+    .option('--readme <file>', 'also rewrite the peer table between the bench-peers markers of this Markdown file (README.md)')
     .option('--no-external', 'skip the external tools (rclone, aws-cli)')
     .option('--no-install', 'never install missing tools with apt-get')
     .addHelpText('after', PEERS_HELP)
     .action(
       act(async (flags: PeerFlags, cmd: Command) => {
-        const [{ runBenchmark }, { PEERS, findPeer }, { formatTable, writeReport }, { parseWorkloadList }] = await Promise.all([
+        const [{ runBenchmark }, { PEERS, findPeer }, { checkReadme, formatTable, updateReadme, writeReport }, { parseWorkloadList }] = await Promise.all([
           import('../benchmark/peers/engine.js'),
           import('../benchmark/peers/tools/index.js'),
           import('../benchmark/peers/report.js'),
@@ -165,6 +169,8 @@ function addPeers(bench: Command): void {
           const { InvalidArgumentError } = await import('../errors.js')
           throw new InvalidArgumentError(`Expected tools from ${PEERS.map((p) => p.name).join(', ')}, got ${JSON.stringify(flags.tools?.join(','))}`, { argument: 'tools' })
         }
+        // A README without the markers is found now, not after an hour of runs.
+        if (flags.readme !== undefined) await checkReadme(flags.readme)
         const controller = new AbortController()
         const onSignal = () => controller.abort(new Error('interrupted'))
         process.once('SIGINT', onSignal)
@@ -191,9 +197,10 @@ function addPeers(bench: Command): void {
             ...(g.quiet ? {} : { log: (line: string) => process.stderr.write(`${line}\n`) }),
           })
           const written = await writeReport(report, flags.out)
+          if (flags.readme !== undefined) await updateReadme(report, flags.readme)
           if (g.json) out.data('', report)
           else process.stdout.write(`${formatTable(report)}\n`)
-          out.summary(`wrote ${[written.json, written.latest, written.markdown, written.svg, written.png].filter(Boolean).join(', ')}`)
+          out.summary(`wrote ${[written.json, written.latest, written.markdown, written.svg, written.png, flags.readme].filter(Boolean).join(', ')}`)
           const ours = report.samples.filter((s) => s.tool === 'bucketflow')
           return ours.some((s) => !s.ok) ? EXIT_FAILED : EXIT_OK
         } finally {

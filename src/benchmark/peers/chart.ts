@@ -13,6 +13,7 @@ const COLORS: Record<string, string> = {
   'sdk-naive': '#9ca3af',
   'sdk-batch': '#f59e0b',
   'lib-storage': '#8b5cf6',
+  'minio-js': '#c2185b',
   rclone: '#10b981',
   'aws-cli': '#ef4444',
   corrupt: '#111827',

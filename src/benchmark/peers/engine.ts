@@ -276,8 +276,8 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
     }
 
     notes.push(
-      `Concurrency ${concurrency} for every tool with a knob: bucketflow concurrency and queueSize, SDK batch size, lib-storage queueSize, rclone --transfers/--checkers/--s3-upload-concurrency, aws-cli s3.max_concurrent_requests. The naive SDK loop has one request in flight.`,
-      `Part size ${partSize / MiB} MiB wherever it is a knob (bucketflow, lib-storage, rclone --s3-chunk-size, aws-cli multipart_chunksize).`,
+      `Concurrency ${concurrency} for every tool with a knob: bucketflow concurrency and queueSize, SDK batch size, lib-storage queueSize, minio-js workers (its multipart upload sends one part at a time), rclone --transfers/--checkers/--s3-upload-concurrency, aws-cli s3.max_concurrent_requests. The naive SDK loop has one request in flight.`,
+      `Part size ${partSize / MiB} MiB wherever it is a knob (bucketflow, lib-storage, minio-js partSize, rclone --s3-chunk-size, aws-cli multipart_chunksize).`,
       'Every tool runs as its own child process; wall time is spawn to exit (start-up included: see each tool\'s start-up cost), CPU is user+sys and RSS the peak, from the process\'s rusage.',
       'A sample counts only when its result verified byte-exact (sha256 of what came back vs what went in; listings and storage classes compared in full); failed samples are reported, never timed.',
       `The server runs on the same machine (${cpus().length} cores) and competes with the client for CPU; tools are interleaved and rotated from run to run, and figures are medians.`,

@@ -38,6 +38,13 @@ export const PEERS: readonly Peer[] = [
     description: '@aws-sdk/lib-storage Upload with queueSize = concurrency, partSize = part size',
     supports: { W3: ['put'] },
   },
+  {
+    name: 'minio-js',
+    kind: 'node',
+    requires: 'minio',
+    description: 'minio-js Client: fPutObject/fGetObject from concurrency workers, listObjectsV2, putObject of a stream of unknown length (parts of the part size, one at a time), getObject',
+    supports: { ...objects, W3: ['put', 'get'], W4: ['list'] },
+  },
   rclone,
   awsCli,
   {
@@ -63,6 +70,7 @@ export const NODE_PEER_CODE: Record<string, () => Promise<{ run(task: PhaseTask)
   'sdk-naive': () => import('./sdk-naive.js'),
   'sdk-batch': () => import('./sdk-batch.js'),
   'lib-storage': () => import('./lib-storage.js'),
+  'minio-js': () => import('./minio.js'),
   corrupt: () => import('./corrupt.js'),
 }
 
