@@ -70,15 +70,15 @@ export function partialName(dir: string, name: string): string {
  * the destination is replaced, not followed. With `root`, the destination's real folder must be
  * inside `root`'s real path. Resolves to the path written.
  *
- * By default (`concurrency` 1) it is one GET. With `concurrency` > 1, an object (or range)
- * larger than `partSize` is fetched as ranged GETs of `partSize` bytes, `concurrency` at a time,
+ * By default (`rangeConcurrency` 1) it is one GET. With `rangeConcurrency` > 1, an object (or range)
+ * larger than `partSize` is fetched as ranged GETs of `partSize` bytes, `rangeConcurrency` at a time,
  * each written at its offset; if the object is replaced meanwhile, the download fails with
  * {@link IntegrityError}. Memory: a single response up to 8 MiB is held and written at once;
  * otherwise up to 1 MiB of write buffer per request in flight, whatever the object's size.
  *
  * @example
  * ```ts
- * await getToFile(bucket, 'dumps/db.bin', './db.bin', { partSize: 16 * 1024 * 1024, concurrency: 8 })
+ * await getToFile(bucket, 'dumps/db.bin', './db.bin', { partSize: 16 * 1024 * 1024, rangeConcurrency: 8 })
  * ```
  */
 export async function getToFile(ref: BucketRef, key: string, destination: string, opts: GetOptions = {}): Promise<string> {
@@ -116,7 +116,7 @@ export async function downloadTo(ref: BucketRef, key: string, target: string, s:
   const partial = partialName(dirname(target), basename(target))
   let file: FileHandle | undefined
   try {
-    const download = s.concurrency > 1 ? await openParallel(ref, key, s, signal) : 'sequential'
+    const download = s.rangeConcurrency > 1 ? await openParallel(ref, key, s, signal) : 'sequential'
     file = await open(partial, 'wx')
     let info: Partial<DownloadInfo>
     if (download === 'sequential') {
@@ -184,7 +184,7 @@ export async function parallelAttempt(ref: BucketRef, key: string, d: Download, 
   const perPart = exp?.algorithm === 'md5-parts' && exp.partSize === s.partSize
   const tasks: (Part | 'first')[] = [...(d.first ? ['first' as const] : []), ...d.rest]
   const offsetOf = (t: Part | 'first') => (t === 'first' ? 0 : t.offset)
-  // One range per call, `concurrency` at a time; the first failure aborts the others (they
+  // One range per call, `rangeConcurrency` at a time; the first failure aborts the others (they
   // still settle before the file is closed) and no new range starts after it.
   let failed: unknown
   const fetchPart = async (index: number): Promise<void> => {
@@ -203,7 +203,7 @@ export async function parallelAttempt(ref: BucketRef, key: string, d: Download, 
       }
     }
   }
-  for await (const _ of boundedMap(tasks.keys(), fetchPart, s.concurrency, false)) void _
+  for await (const _ of boundedMap(tasks.keys(), fetchPart, s.rangeConcurrency, false)) void _
   if (failed !== undefined) throw failed
   let verified: Verification = s.verify ? 'size' : 'none'
   if (exp) {

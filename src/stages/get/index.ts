@@ -27,9 +27,9 @@
  * object's ETag (`If-Match`; else its VersionId or Last-Modified), up to the client's
  * `maxAttempts` times in a row without progress; then the download fails with a typed error.
  *
- * **Parallel ranges.** With `concurrency` > 1, {@link getToFile} and {@link streamObject} split
- * an object (or range) larger than `partSize` into ranged GETs of `partSize` bytes, `concurrency`
- * at a time, each pinned to the first response's ETag (or, if it has none, a HEAD's), so an object
+ * **Parallel ranges.** With `rangeConcurrency` > 1, {@link getToFile} and {@link streamObject} split
+ * an object (or range) larger than `partSize` into ranged GETs of `partSize` bytes,
+ * `rangeConcurrency` at a time, each pinned to the first response's ETag (or, if it has none, a HEAD's), so an object
  * replaced during the download fails with {@link IntegrityError} instead of mixing two versions.
  * With nothing to pin to, the download is one plain GET. The assembled object is verified
  * against its ETag as above.

@@ -23,11 +23,13 @@ export interface GetObjectsOptions extends StageOptions, ByteRange {
    * Write each object under this folder, mirroring its key as a path (`a/b.png` ->
    * `dir/a/b.png`). Keys that would land outside it (`../x`, or through a symbolic link inside it
    * that leads elsewhere) fail alone with InvalidArgumentError.
+   * @default undefined (each object into memory, or to its item's own `destination`)
    */
   destination?: string
   /**
    * With `destination`: the folder the paths are relative to (`'logs/'`: `logs/2024/a` ->
    * `destination/2024/a`); `'logs'` means `'logs/'`. A key outside it fails alone.
+   * @default '' (the whole key is the path)
    */
   relativeTo?: string
   /** Check each download against its checksum, ETag MD5 or length. @default true */

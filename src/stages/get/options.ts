@@ -14,7 +14,7 @@ export const DEFAULT_GET_PART_SIZE = 8 * MiB
 export const MIN_GET_PART_SIZE = MiB
 /** Largest `partSize` for downloads: 1 GiB (a part is one Buffer when streaming). */
 export const MAX_GET_PART_SIZE = 1024 * MiB
-/** Default ranged GETs in flight for one large download. */
+/** Default ranged GETs in flight for one large download (`rangeConcurrency`). */
 export const DEFAULT_GET_CONCURRENCY = 1
 /** A download to a file of one response up to this size is written with one call. */
 export const ONE_WRITE = 8 * MiB
@@ -47,7 +47,10 @@ export interface DownloadInfo {
 
 /** Options for downloads. */
 export interface GetOptions extends ByteRange {
-  /** Abort the download: every request in flight stops; a file download leaves no file. */
+  /**
+   * Abort the download: every request in flight stops; a file download leaves no file.
+   * @default undefined (not abortable from outside)
+   */
   signal?: AbortSignal
   /**
    * Bytes per ranged GET when downloading a large object to a file or a stream; objects (or
@@ -63,25 +66,36 @@ export interface GetOptions extends ByteRange {
    * (Not the bucket's `concurrency`, which counts objects in parallel calls.)
    * @default 1
    */
+  rangeConcurrency?: number
+  /**
+   * The former name of {@link GetOptions.rangeConcurrency}, still accepted (silently); giving
+   * both with different values is an InvalidArgumentError.
+   * @deprecated Use `rangeConcurrency`: elsewhere `concurrency` counts objects in flight.
+   * @default 1
+   */
   concurrency?: number
   /**
    * Check the bytes against the checksum (or ETag MD5, or length) the server offers. `false`
    * checks only the length. @default true
    */
   verify?: boolean
-  /** Called once the download is complete and verified, before the promise resolves (or the stream ends). */
+  /**
+   * Called once the download is complete and verified, before the promise resolves (or the
+   * stream ends). @default undefined (nothing called)
+   */
   onVerified?: (info: DownloadInfo) => void
   /**
    * For a download to a file: a folder the file must stay inside, by real paths: a symbolic link
    * on the way that leads outside it makes the download fail with InvalidArgumentError (and
    * writes nothing). The array forms with a destination folder set it to that folder.
+   * @default undefined (no containment: the path is written as given)
    */
   root?: string
 }
 
 export interface Settings {
   partSize: number
-  concurrency: number
+  rangeConcurrency: number
   verify: boolean
   slice: Slice | undefined
   /** A composite digest a previous attempt computed that mismatched with an unconfirmed layout. */
@@ -91,10 +105,17 @@ export interface Settings {
 export function settingsOf(opts: GetOptions, key: string, bucket: string): Settings {
   const where = { key, bucket }
   const partSize = opts.partSize ?? DEFAULT_GET_PART_SIZE
-  const concurrency = opts.concurrency ?? DEFAULT_GET_CONCURRENCY
+  const name = opts.rangeConcurrency !== undefined ? 'rangeConcurrency' : 'concurrency'
+  const concurrency = opts.rangeConcurrency ?? opts.concurrency ?? DEFAULT_GET_CONCURRENCY
   try {
     validateInteger(partSize, 'partSize', MIN_GET_PART_SIZE, MAX_GET_PART_SIZE)
-    validateInteger(concurrency, 'concurrency', 1)
+    validateInteger(concurrency, name, 1)
+    if (opts.rangeConcurrency !== undefined && opts.concurrency !== undefined && opts.concurrency !== opts.rangeConcurrency) {
+      throw new InvalidArgumentError(
+        `Expected one value for ranges in flight, got rangeConcurrency ${describeValue(opts.rangeConcurrency)} and its former name concurrency ${describeValue(opts.concurrency)}`,
+        { argument: 'concurrency' },
+      )
+    }
   } catch (err) {
     const e = err as InvalidArgumentError
     throw new InvalidArgumentError(e.message, { argument: e.argument ?? 'options', ...where })
@@ -111,11 +132,11 @@ export function settingsOf(opts: GetOptions, key: string, bucket: string): Setti
   if (opts.root !== undefined && typeof opts.root !== 'string') {
     throw new InvalidArgumentError(`Expected root to be a folder path, got ${describeValue(opts.root)}`, { argument: 'root', ...where })
   }
-  return { partSize, concurrency, verify: opts.verify ?? true, slice: normalizeRange(opts, where) }
+  return { partSize, rangeConcurrency: concurrency, verify: opts.verify ?? true, slice: normalizeRange(opts, where) }
 }
 
 /**
- * Validate download options (range, partSize, concurrency, verify, onVerified, signal) and throw
+ * Validate download options (range, partSize, rangeConcurrency, verify, onVerified, signal) and throw
  * InvalidArgumentError naming the wrong one; the array forms call it once, before any request.
  *
  * @example

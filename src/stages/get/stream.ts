@@ -19,10 +19,10 @@ import { check, Verifier } from './verify.js'
  * stream as failed); on success a `'verified'` event with the {@link DownloadInfo} comes before
  * `'end'`.
  *
- * By default (`concurrency` 1) it is one GET, streamed through (memory: the stream's
- * highWaterMark). With `concurrency` > 1, an object (or range) larger than `partSize` is fetched
- * as ranged GETs of `partSize` bytes, `concurrency` at a time, and its bytes are yielded in
- * order. Memory then: at most `concurrency` parts, about `partSize * concurrency` bytes, beyond
+ * By default (`rangeConcurrency` 1) it is one GET, streamed through (memory: the stream's
+ * highWaterMark). With `rangeConcurrency` > 1, an object (or range) larger than `partSize` is fetched
+ * as ranged GETs of `partSize` bytes, `rangeConcurrency` at a time, and its bytes are yielded in
+ * order. Memory then: at most `rangeConcurrency` parts, about `partSize * rangeConcurrency` bytes, beyond
  * the chunk its reader is handling: a new part is requested only when the reader has taken one.
  * Destroying the stream (or aborting `signal`) aborts every request in flight.
  *
@@ -39,7 +39,7 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
   const report = (info: Partial<DownloadInfo>) => readable?.emit('verified', run.report(info))
   async function* chunks(): AsyncGenerator<Uint8Array> {
     try {
-      const download = s.concurrency > 1 ? await openParallel(ref, key, s, signal) : 'sequential'
+      const download = s.rangeConcurrency > 1 ? await openParallel(ref, key, s, signal) : 'sequential'
       if (download === 'sequential') {
         // A stream hands its bytes over as they come: a multipart ETag that does not match a
         // guessed part layout is settled by a second download before the stream ends.
@@ -58,7 +58,7 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
           return { ok: false, error }
         }
       }
-      for await (const r of boundedMap(tasks, fetch, s.concurrency, true)) {
+      for await (const r of boundedMap(tasks, fetch, s.rangeConcurrency, true)) {
         if (!r.ok) throw r.error
         for (const b of r.bytes) verifier.update(b)
         yield* r.bytes
