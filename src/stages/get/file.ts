@@ -3,13 +3,14 @@
  * complete and verified.
  */
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { close as fsClose, createReadStream, open as fsOpen, writev as fsWritev } from 'node:fs'
+import { promisify } from 'node:util'
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { type BucketRef } from '../../bucket-ref.js'
 import { createHasher, hasherFor, type Hasher, type Verification } from '../../checksums.js'
 import { IntegrityError, InvalidArgumentError } from '../../errors.js'
-import { containedPath } from '../../paths.js'
+import { ContainedFolders } from '../../paths.js'
 import { boundedMap, linkedController } from '../../results.js'
 import { describeValue } from '../../validate.js'
 import type { Stats } from '../get-body.js'
@@ -82,6 +83,14 @@ export function partialName(dir: string, name: string): string {
  * ```
  */
 export async function getToFile(ref: BucketRef, key: string, destination: string, opts: GetOptions = {}): Promise<string> {
+  return downloadFile(ref, key, destination, opts)
+}
+
+/**
+ * {@link getToFile}, with the containment of `opts.root` shared by the files of one call
+ * (`folders`, made for `opts.root`) when the caller downloads many.
+ */
+export async function downloadFile(ref: BucketRef, key: string, destination: string, opts: GetOptions, folders?: ContainedFolders): Promise<string> {
   const run = begin(ref, key, opts)
   const { s, where, controller, signal, dispose } = run
   if (typeof destination !== 'string' || destination === '') {
@@ -90,7 +99,7 @@ export async function getToFile(ref: BucketRef, key: string, destination: string
   }
   try {
     let target: string
-    if (opts.root !== undefined) target = await containedPath(opts.root, destination, where)
+    if (opts.root !== undefined) target = await (folders ?? new ContainedFolders(opts.root)).path(destination, where)
     else {
       await mkdir(dirname(destination), { recursive: true })
       target = destination
@@ -117,40 +126,39 @@ export async function downloadTo(ref: BucketRef, key: string, target: string, s:
   let file: FileHandle | undefined
   try {
     const download = s.rangeConcurrency > 1 ? await openParallel(ref, key, s, signal) : 'sequential'
-    file = await open(partial, 'wx')
     let info: Partial<DownloadInfo>
     if (download === 'sequential') {
       let pending: Partial<DownloadInfo> = {}
       const source = sequential(ref, key, s, signal, (i) => (pending = i))
+      // Small answers (up to 8 MiB) are gathered and written with one call once complete and
+      // verified: no temporary file exists unless the bytes are good. Larger ones are streamed.
       const held: Uint8Array[] = []
       let heldBytes = 0
       let position = 0
-      // Small answers: gathered and written with one call; larger: streamed in 1 MiB writes.
       for await (const chunk of source) {
-        if (position === 0 && heldBytes + chunk.byteLength <= ONE_WRITE) {
+        if (file === undefined && heldBytes + chunk.byteLength <= ONE_WRITE) {
           held.push(chunk)
           heldBytes += chunk.byteLength
           continue
         }
-        if (held.length > 0) {
-          const all = Buffer.concat(held)
-          await writeAll(file, all, all.length, 0)
-          position = all.length
+        if (file === undefined) {
+          file = await open(partial, 'wx')
+          for (const h of held) {
+            await writeAll(file, h, h.byteLength, position)
+            position += h.byteLength
+          }
           held.length = 0
-          heldBytes = 0
         }
         await writeAll(file, chunk, chunk.byteLength, position)
         position += chunk.byteLength
       }
-      if (held.length > 0) {
-        const all = Buffer.concat(held)
-        await writeAll(file, all, all.length, 0)
-      }
       info = pending
+      if (file === undefined) await writeNewFile(partial, held)
     } else {
+      file = await open(partial, 'wx')
       info = await parallelToFile(ref, key, download, file, partial, s, signal)
     }
-    await file.close()
+    await file?.close()
     file = undefined
     await rename(partial, target)
     return info
@@ -158,6 +166,32 @@ export async function downloadTo(ref: BucketRef, key: string, target: string, s:
     await file?.close().catch(() => undefined)
     await rm(partial, { force: true })
     throw failure(err, signal, where)
+  }
+}
+
+const openFd = promisify(fsOpen)
+const writevFd = promisify(fsWritev)
+const closeFd = promisify(fsClose)
+
+/**
+ * Create `path` exclusively (a link planted at its name is never followed) and write `chunks`
+ * into it: one open, one vectored write (more only if the system writes less) and one close, on
+ * a plain descriptor (no FileHandle to track). Memory: the chunks, which the caller holds.
+ */
+async function writeNewFile(path: string, chunks: Uint8Array[]): Promise<void> {
+  const fd = await openFd(path, 'wx')
+  try {
+    let rest = chunks.filter((c) => c.byteLength > 0)
+    while (rest.length > 0) {
+      let written = (await writevFd(fd, rest)).bytesWritten
+      while (rest.length > 0 && written >= rest[0]!.byteLength) {
+        written -= rest[0]!.byteLength
+        rest = rest.slice(1)
+      }
+      if (written > 0) rest[0] = rest[0]!.subarray(written)
+    }
+  } finally {
+    await closeFd(fd)
   }
 }
 

@@ -4,11 +4,11 @@
 import { resolve as resolvePath } from 'node:path'
 import { type BucketRef } from '../../bucket-ref.js'
 import { InvalidArgumentError } from '../../errors.js'
-import { safeDestination } from '../../paths.js'
+import { ContainedFolders, safeDestination } from '../../paths.js'
 import type { ByteRange } from '../../ranges.js'
 import { mapResults, type Result, type StageOptions } from '../../results.js'
 import { describeValue, validateKey } from '../../validate.js'
-import { getToFile } from './file.js'
+import { downloadFile, getToFile } from './file.js'
 import { getObject } from './object.js'
 import { validateGetOptions, type GetOptions } from './options.js'
 
@@ -64,6 +64,8 @@ export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}) {
     if (options.destination !== undefined && typeof options.destination !== 'string') {
       throw new InvalidArgumentError(`Expected destination to be a folder path, got ${describeValue(options.destination)}`, { argument: 'destination', bucket: ref.name })
     }
+    // The destination's real path and each folder under it are checked once for the call.
+    const folders = options.destination === undefined ? undefined : new ContainedFolders(options.destination)
     return mapResults(
       source as AsyncIterable<GetItem>,
       keyOfItem,
@@ -82,7 +84,7 @@ export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}) {
             annotate({ verified: 'none' })
             return resolvePath(options.destination, rel)
           }
-          return getToFile(ref, key, safeDestination(options.destination, rel, ref.name), { ...opts, root: options.destination })
+          return downloadFile(ref, key, safeDestination(options.destination, rel, ref.name), { ...opts, root: options.destination }, folders)
         }
         return getObject(ref, key, opts)
       },
