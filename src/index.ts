@@ -53,7 +53,7 @@ export {
   type GetItem,
   type GetObjectsOptions,
   type GetOptions,
-} from './stages/get.js'
+} from './stages/get/index.js'
 export { headObject, headObjects, type ObjectInfo } from './stages/head.js'
 export { listObjects, listPages, type ListOptions, type ListPage, type ObjectEntry, type PrefixEntry } from './stages/list.js'
 export { putObject, putObjects, type PutItem, type PutOptions, type PutResult } from './stages/put.js'

@@ -10,6 +10,7 @@
  * ```
  * @packageDocumentation
  */
+import type { Stats } from 'node:fs'
 import { lstat, mkdir, realpath, stat } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { InvalidArgumentError } from './errors.js'
@@ -41,14 +42,133 @@ function inside(root: string, path: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep)
 }
 
+/** A folder checked to be inside the root: its real path and the identity it had then. */
+interface Folder {
+  real: string
+  dev: number
+  ino: number
+}
+
+/**
+ * Containment for many files under one root (one call of a download to a folder): `root`'s real
+ * path is resolved once, and each folder below it is checked once, then re-checked for every
+ * later file with one `lstat` of its real path, which must still be the same folder (device and
+ * inode): a folder on the way replaced since by a link, or by another folder, resolves to another
+ * inode and is walked and checked again from the root. Memory: one entry per distinct folder.
+ *
+ * @example
+ * ```ts
+ * const folders = new ContainedFolders('mirror')
+ * const path = await folders.path('mirror/a/b.png') // '/real/mirror/a/b.png'
+ * ```
+ */
+export class ContainedFolders {
+  readonly #rootAbs: string
+  #rootReal: Promise<Folder> | undefined
+  readonly #folders = new Map<string, Promise<Folder>>()
+
+  constructor(root: string) {
+    this.#rootAbs = resolve(root)
+  }
+
+  /**
+   * Make the folders for `target` under the root and return the path to write `target` at, with
+   * every folder on the way resolved to its real path. The root is created if missing (it may
+   * itself be a link: it is the caller's choice). Each folder below it is created one step at a
+   * time (never following a link), or, where it exists as a symbolic link, resolved: a link whose
+   * real path is outside the root's real path is refused with InvalidArgumentError, as is a target
+   * outside the root by text. The file name itself is returned as is: the caller writes a new
+   * temporary file beside it and renames it into place, which replaces a link there instead of
+   * following it.
+   */
+  async path(target: string, where: { bucket?: string; key?: string } = {}): Promise<string> {
+    const fields = { argument: 'destination', ...where }
+    const rootAbs = this.#rootAbs
+    const targetAbs = resolve(rootAbs, target)
+    const rel = relative(rootAbs, targetAbs)
+    // `..` or `../x` is outside; a name that merely starts with two dots (`..config`) is not.
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new InvalidArgumentError(`${targetAbs} is outside the destination folder ${rootAbs}`, fields)
+    }
+    const dir = dirname(rel)
+    const cached = this.#folders.get(dir)
+    if (cached !== undefined) {
+      const folder = await cached.catch(() => undefined)
+      if (folder !== undefined && (await sameFolder(folder))) return join(folder.real, basename(targetAbs))
+      if (this.#folders.get(dir) === cached) this.#folders.delete(dir)
+    }
+    const walk = this.#walk(dir === '.' ? [] : dir.split(sep), targetAbs, fields)
+    this.#folders.set(dir, walk)
+    try {
+      return join((await walk).real, basename(targetAbs))
+    } catch (err) {
+      if (this.#folders.get(dir) === walk) this.#folders.delete(dir)
+      throw err
+    }
+  }
+
+  async #root(): Promise<Folder> {
+    const cached = this.#rootReal
+    if (cached !== undefined) {
+      const folder = await cached.catch(() => undefined)
+      if (folder !== undefined && (await sameFolder(folder))) return folder
+      if (this.#rootReal === cached) this.#rootReal = undefined
+    }
+    const fresh = (async () => {
+      await mkdir(this.#rootAbs, { recursive: true })
+      const real = await realpath(this.#rootAbs)
+      const info = await lstat(real)
+      return { real, dev: info.dev, ino: info.ino }
+    })()
+    this.#rootReal = fresh
+    fresh.catch(() => {
+      if (this.#rootReal === fresh) this.#rootReal = undefined
+    })
+    return fresh
+  }
+
+  async #walk(steps: string[], targetAbs: string, fields: { argument: string; bucket?: string; key?: string }): Promise<Folder> {
+    const root = await this.#root()
+    let current = root.real
+    let info: Stats | undefined
+    for (const step of steps) {
+      const next = join(current, step)
+      info = await lstat(next).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)))
+      if (info === undefined) {
+        await mkdir(next).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)))
+        info = await lstat(next)
+      }
+      if (info.isSymbolicLink()) {
+        const real = await realpath(next)
+        if (!inside(root.real, real)) {
+          throw new InvalidArgumentError(
+            `${targetAbs} would be written outside the destination folder ${this.#rootAbs}: ${next} is a link to ${real}`,
+            fields,
+          )
+        }
+        info = await stat(real)
+        if (!info.isDirectory()) throw new InvalidArgumentError(`${next} is not a folder; cannot write ${targetAbs}`, fields)
+        current = real
+      } else if (info.isDirectory()) {
+        current = next
+      } else {
+        throw new InvalidArgumentError(`${next} is a file, not a folder; cannot write ${targetAbs}`, fields)
+      }
+    }
+    return info === undefined ? root : { real: current, dev: info.dev, ino: info.ino }
+  }
+}
+
+/** Whether a checked folder's real path still names that same folder (and is not a link). */
+async function sameFolder(folder: Folder): Promise<boolean> {
+  const info = await lstat(folder.real).catch(() => undefined)
+  return info !== undefined && info.isDirectory() && info.dev === folder.dev && info.ino === folder.ino
+}
+
 /**
  * Make the folders for `target` under `root` and return the path to write `target` at, with
- * every folder on the way resolved to its real path. `root` is created if missing (it may itself
- * be a link: it is the caller's choice). Each folder below it is created one step at a time
- * (never following a link), or, where it exists as a symbolic link, resolved: a link whose real
- * path is outside `root`'s real path is refused with InvalidArgumentError, as is a target outside
- * `root` by text. The file name itself is returned as is: the caller writes a new temporary file
- * beside it and renames it into place, which replaces a link there instead of following it.
+ * every folder on the way resolved to its real path; see {@link ContainedFolders.path}. For one
+ * file: many files under one root share a {@link ContainedFolders}.
  *
  * @example
  * ```ts
@@ -56,40 +176,5 @@ function inside(root: string, path: string): boolean {
  * ```
  */
 export async function containedPath(root: string, target: string, where: { bucket?: string; key?: string } = {}): Promise<string> {
-  const fields = { argument: 'destination', ...where }
-  const rootAbs = resolve(root)
-  const targetAbs = resolve(rootAbs, target)
-  const rel = relative(rootAbs, targetAbs)
-  // `..` or `../x` is outside; a name that merely starts with two dots (`..config`) is not.
-  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-    throw new InvalidArgumentError(`${targetAbs} is outside the destination folder ${rootAbs}`, fields)
-  }
-  await mkdir(rootAbs, { recursive: true })
-  const rootReal = await realpath(rootAbs)
-  const steps = dirname(rel) === '.' ? [] : dirname(rel).split(sep)
-  let current = rootReal
-  for (const step of steps) {
-    const next = join(current, step)
-    let info = await lstat(next).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)))
-    if (info === undefined) {
-      await mkdir(next).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)))
-      info = await lstat(next)
-    }
-    if (info.isSymbolicLink()) {
-      const real = await realpath(next)
-      if (!inside(rootReal, real)) {
-        throw new InvalidArgumentError(
-          `${targetAbs} would be written outside the destination folder ${rootAbs}: ${next} is a link to ${real}`,
-          fields,
-        )
-      }
-      if (!(await stat(real)).isDirectory()) throw new InvalidArgumentError(`${next} is not a folder; cannot write ${targetAbs}`, fields)
-      current = real
-    } else if (info.isDirectory()) {
-      current = next
-    } else {
-      throw new InvalidArgumentError(`${next} is a file, not a folder; cannot write ${targetAbs}`, fields)
-    }
-  }
-  return join(current, basename(targetAbs))
+  return new ContainedFolders(root).path(target, where)
 }

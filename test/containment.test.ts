@@ -2,7 +2,7 @@
  * Downloads into a folder never write outside it, whatever symbolic links exist inside it.
  * Each case runs in a throw-away root with a sibling "elsewhere" folder that must stay empty.
  */
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -12,7 +12,7 @@ import { useBucket } from './support/s3.js'
 describe('containment by real paths', () => {
   const bucket = useBucket('contain')
   beforeAll(async () => {
-    const keys = ['link/x.txt', 'link/deep/y.txt', 'inner/z.txt', 'ok/a.txt', 'planted.txt', 'loop/w.txt', '..dots', 'ok/..dots/b.txt', '../up.txt', 'ok/../../up2.txt']
+    const keys = ['link/x.txt', 'link/deep/y.txt', 'inner/z.txt', 'ok/a.txt', 'planted.txt', 'loop/w.txt', '..dots', 'ok/..dots/b.txt', '../up.txt', 'ok/../../up2.txt', 'swap/x.txt', 'swap/y.txt', 'swap/z.txt']
     const put = await bucket().put(keys, keys, { literal: true })
     expect(put.every((r) => r.ok)).toBe(true)
   })
@@ -81,5 +81,22 @@ describe('containment by real paths', () => {
     expect(err).toBeInstanceOf(InvalidArgumentError)
     expect(await readdir(elsewhere)).toEqual([])
     expect(await readlink(join(root, 'rel'))).toBe('../elsewhere')
+  })
+
+  it('re-checks a folder it already checked: one replaced by a link leading out during the call is refused', async () => {
+    const { root, elsewhere } = await sandbox()
+    // One object at a time: the source swaps root/swap for a link once the first file is written.
+    const keys = (async function* () {
+      yield 'swap/x.txt'
+      await rename(join(root, 'swap'), join(root, 'swapped'))
+      await symlink(elsewhere, join(root, 'swap'))
+      yield 'swap/y.txt'
+      yield 'swap/z.txt'
+    })()
+    const results = await bucket().get(keys, root, { concurrency: 1 })
+    expect(results.map((r) => r.ok)).toEqual([true, false, false])
+    for (const r of results.slice(1)) expect(r.ok ? '' : r.error.message).toMatch(/outside the destination folder .* is a link to/)
+    expect(await readFile(join(root, 'swapped', 'x.txt'), 'utf8')).toBe('swap/x.txt')
+    expect(await readdir(elsewhere)).toEqual([])
   })
 })

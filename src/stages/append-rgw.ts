@@ -30,7 +30,7 @@ import { createHash } from 'node:crypto'
 import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
 import { IntegrityError, NoSuchKeyError, S3Error, toBucketflowError } from '../errors.js'
-import { getObject } from './get.js'
+import { getObject } from './get/index.js'
 import { headObject } from './head.js'
 
 /** Header radosgw answers an append (and a refused one) with: the object's length after it. */
