@@ -139,6 +139,8 @@ interface Answer {
   status: number
   headers: Record<string, string | string[] | undefined>
   body: Dispatcher.ResponseData['body']
+  /** Which attempt of the request this answer is (1 for the first). */
+  attempt: number
 }
 
 const crc32 = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32
@@ -579,10 +581,12 @@ export class FastTransport implements Transport {
     const resendable = !(body instanceof Readable)
     const strategy = await this.#retryStrategy()
     let lastAnswer: Answer | undefined
+    let sent = 0
     return withRetries(
       strategy,
       async () => {
         if (signal?.aborted) throw abortError(signal)
+        const attempt = ++sent
         const { toSign, path } = signableRequest(target, method, key, query, headers, payloadHash)
         const signed = await target.signer.sign(toSign, { signingDate: new Date(Date.now() + this.#clockOffset()) })
         let answer: Answer
@@ -595,7 +599,7 @@ export class FastTransport implements Transport {
             ...(body === undefined ? {} : { body: body as string | Buffer | Readable }),
             ...(signal ? { signal } : {}),
           })
-          answer = { status: res.statusCode, headers: res.headers, body: res.body }
+          answer = { status: res.statusCode, headers: res.headers, body: res.body, attempt }
         } catch (err) {
           throw networkError(err, signal)
         }
@@ -814,7 +818,7 @@ export class FastTransport implements Transport {
     return this.#route(
       input.Bucket,
       (t) =>
-        this.#request(t, 'DELETE', input.Key, queryOf({ versionId: input.VersionId }), {}, undefined, EMPTY_SHA256, options.signal, async (a) => {
+        this.#request(t, 'DELETE', input.Key, queryOf({ versionId: input.VersionId }), input.IfMatch === undefined ? {} : { 'if-match': input.IfMatch }, undefined, EMPTY_SHA256, options.signal, async (a) => {
           await a.body.dump()
           return requestIdOf(a)
         }),
@@ -894,7 +898,7 @@ export class FastTransport implements Transport {
           this.#resultDocument(a, 'InitiateMultipartUploadResult', (root) => {
             const uploadId = childText(root, 'UploadId')
             if (!uploadId) throw new TransportError('InvalidResponse', 'CreateMultipartUpload answered without an UploadId', { status: a.status, inBody: true })
-            const out: CreateMultipartUploadOutput = { UploadId: uploadId }
+            const out: CreateMultipartUploadOutput = { UploadId: uploadId, Attempts: a.attempt }
             const requestId = header(a.headers, 'x-amz-request-id')
             if (requestId !== undefined) out.RequestId = requestId
             return out
