@@ -12,6 +12,7 @@
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { validateConcurrency, validateInteger } from './validate.js'
+import { installResultCheck } from './transport/result-check.js'
 
 /**
  * Default time to establish a TCP connection: 10 s.
@@ -191,90 +192,4 @@ export function createClient(options: ClientOptions = {}): S3Client {
   settings.set(client, { idleTimeout, connectTimeout, maxAttempts, sdkChecksums: checksums !== 'WHEN_REQUIRED' })
   installResultCheck(client)
   return client
-}
-
-/** The result element a successful answer must have, per command whose 200 may hide an error. */
-const RESULT_ELEMENT: Record<string, string> = {
-  CompleteMultipartUploadCommand: 'CompleteMultipartUploadResult',
-  CopyObjectCommand: 'CopyObjectResult',
-  UploadPartCopyCommand: 'CopyPartResult',
-}
-
-const checked = new WeakSet<S3Client>()
-
-/**
- * The raw answers the result check turned from a 200 into a 503 (so code that reads the answer
- * later, such as the `sdk` transport's own check, can still tell the error came in a 200's body).
- */
-export const ANSWERS_WITH_ERROR_IN_BODY = new WeakSet<object>()
-
-interface RawResponse {
-  statusCode: number
-  headers: Record<string, string>
-  body: unknown
-}
-
-function isRawResponse(value: unknown): value is RawResponse {
-  return value != null && typeof (value as RawResponse).statusCode === 'number' && typeof (value as RawResponse).headers === 'object'
-}
-
-async function collectBytes(body: unknown): Promise<Uint8Array> {
-  if (body == null) return new Uint8Array(0)
-  if (body instanceof Uint8Array) return body
-  const chunks: Uint8Array[] = []
-  for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
-  return Buffer.concat(chunks)
-}
-
-/**
- * The name of the first element of an XML document (after any BOM, declaration, comments and
- * whitespace), or undefined when there is none.
- *
- * @example
- * ```ts
- * rootElement('<?xml version="1.0"?>\n<Error><Code>InternalError</Code></Error>\n') // 'Error'
- * ```
- */
-export function rootElement(xml: string): string | undefined {
-  const s = xml.replace(/^\uFEFF/, '').replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->/g, '').trimStart()
-  return /^<([A-Za-z_][\w.:-]*)/.exec(s)?.[1]
-}
-
-const escapeXml = (s: string) => s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!)
-
-/**
- * Install, once per client, the middleware that proves a CompleteMultipartUpload, CopyObject or
- * UploadPartCopy succeeded: its 200 must carry the operation's result element. An `<Error>`
- * document (with any whitespace around it, which the SDK's own check misses) or anything else
- * turns the answer into a 503, so the SDK parses the error and retries it as transient.
- */
-function installResultCheck(client: S3Client): void {
-  if (checked.has(client)) return
-  checked.add(client)
-  const middleware = (next: (args: unknown) => Promise<{ response: unknown }>, context: { commandName?: string }) => async (args: unknown) => {
-    const result = await next(args)
-    const element = RESULT_ELEMENT[context.commandName ?? '']
-    const response = result.response
-    if (element === undefined || !isRawResponse(response) || response.statusCode < 200 || response.statusCode >= 300) return result
-    const bytes = await collectBytes(response.body)
-    response.body = bytes
-    const root = rootElement(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'))
-    if (root === element) return result
-    response.statusCode = 503
-    ANSWERS_WITH_ERROR_IN_BODY.add(response as object)
-    if (root !== 'Error') {
-      const what = root === undefined ? 'an empty or unreadable body' : `<${root}>`
-      const op = (context.commandName ?? '').replace(/Command$/, '')
-      response.body = Buffer.from(
-        `<Error><Code>InternalError</Code><Message>${escapeXml(`${op} answered 200 with ${what} instead of <${element}>`)}</Message></Error>`,
-      )
-    }
-    return result
-  }
-  client.middlewareStack.addRelativeTo(middleware as unknown as Parameters<S3Client['middlewareStack']['addRelativeTo']>[0], {
-    relation: 'after',
-    toMiddleware: 'deserializerMiddleware',
-    name: 'bucketflowResultCheck',
-    override: true,
-  })
 }

@@ -14,6 +14,7 @@ import {
 } from '../src/index.js'
 import { bucketName, s3Options, useBucket } from './support/s3.js'
 import { ScriptedProxy } from './support/scripted-proxy.js'
+import { recordRequests } from './transport/recorder.js'
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 const MiB = 1024 * 1024
@@ -163,47 +164,42 @@ describe('ranges', () => {
   it('sends one ranged GET and no HEAD for any range with a start >= 0, and for suffixes', async () => {
     const b = bucket()
     await b.put(data, 'r3.txt')
-    const sent: string[] = []
-    // Requests are recorded by the S3Client's middleware: send them through it.
-    const r = new Bucket(b.name, s3Options({ transport: 'sdk' }))
-    r.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { Range?: string }
-        sent.push(`${String(context.commandName)} ${input.Range ?? ''}`.trim())
-        return next(args)
-      },
-      { step: 'initialize', name: 'record' },
-    )
+    // Requests are recorded on the wire, whichever transport BUCKETFLOW_TRANSPORT picks.
+    const r = new Bucket(b.name, s3Options())
+    const recorder = recordRequests(r)
+    const sent = recorder.requests
     const cases: [{ start?: number; end?: number; offset?: number; length?: number }, string, string][] = [
-      [{ start: 3, end: 7 }, 'GetObjectCommand bytes=3-6', '3456'],
-      [{ start: 15, end: 99 }, 'GetObjectCommand bytes=15-98', 'fghij'],
-      [{ start: 30 }, 'GetObjectCommand bytes=30-', ''],
-      [{ start: 2, end: -2 }, 'GetObjectCommand bytes=2-', '23456789abcdefgh'],
-      [{ start: -4 }, 'GetObjectCommand bytes=-4', 'ghij'],
-      [{ start: -4, end: -1 }, 'GetObjectCommand bytes=-4', 'ghi'],
-      [{ start: -4, end: 18 }, 'GetObjectCommand bytes=-4', 'gh'],
-      [{ offset: 4, length: 2 }, 'GetObjectCommand bytes=4-5', '45'],
-      [{ start: 0, end: -1 }, 'GetObjectCommand', data.toString().slice(0, -1)],
+      [{ start: 3, end: 7 }, 'GET bytes=3-6', '3456'],
+      [{ start: 15, end: 99 }, 'GET bytes=15-98', 'fghij'],
+      [{ start: 30 }, 'GET bytes=30-', ''],
+      [{ start: 2, end: -2 }, 'GET bytes=2-', '23456789abcdefgh'],
+      [{ start: -4 }, 'GET bytes=-4', 'ghij'],
+      [{ start: -4, end: -1 }, 'GET bytes=-4', 'ghi'],
+      [{ start: -4, end: 18 }, 'GET bytes=-4', 'gh'],
+      [{ offset: 4, length: 2 }, 'GET bytes=4-5', '45'],
+      [{ start: 0, end: -1 }, 'GET', data.toString().slice(0, -1)],
     ]
-    for (const [range, request, expected] of cases) {
-      sent.length = 0
-      expect((await r.get('r3.txt', range)).toString(), JSON.stringify(range)).toBe(expected)
-      expect(sent, JSON.stringify(range)).toEqual([request])
+    try {
+      for (const [range, request, expected] of cases) {
+        sent.length = 0
+        expect((await r.get('r3.txt', range)).toString(), JSON.stringify(range)).toBe(expected)
+        expect(
+          sent.map((s) => `${s.method} ${s.range ?? ''}`.trim()),
+          JSON.stringify(range),
+        ).toEqual([request])
+        expect(sent[0]!.path.split('?')[0], JSON.stringify(range)).toBe(`/${b.name}/r3.txt`)
+      }
+    } finally {
+      recorder.stop()
     }
   })
 
   it('refuses a non-integer bound, a negative length or both range forms before any request', async () => {
     const b = bucket()
-    const sent: string[] = []
-    // Requests are recorded by the S3Client's middleware: send them through it.
-    const r = new Bucket(b.name, s3Options({ transport: 'sdk' }))
-    r.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        sent.push(String(context.commandName))
-        return next(args)
-      },
-      { step: 'initialize', name: 'record' },
-    )
+    // Requests are recorded on the wire, whichever transport BUCKETFLOW_TRANSPORT picks.
+    const r = new Bucket(b.name, s3Options())
+    const recorder = recordRequests(r)
+    const sent = recorder.requests
     const cases: [Record<string, unknown>, string][] = [
       [{ start: 1.5 }, 'start'],
       [{ start: '3' }, 'start'],
@@ -233,6 +229,7 @@ describe('ranges', () => {
         expect((err as InvalidArgumentError).argument, JSON.stringify(range)).toBe(argument)
       }
     }
+    recorder.stop()
     expect(sent).toEqual([])
   })
 })

@@ -22,22 +22,16 @@ import {
   S3Error,
 } from '../src/index.js'
 import { FaultProxy } from './support/proxy.js'
+import { recordRequests } from './transport/recorder.js'
 import { bucketName, s3Options, useBucket } from './support/s3.js'
 
 describe('bad arguments', () => {
   const bucket = useBucket('errors-args')
 
   it('every Promise-returning verb and function rejects (never throws) with InvalidArgumentError, before any request', async () => {
-    // Requests are counted by the S3Client's middleware: send them through it.
-    const b = new Bucket(bucket().name, s3Options({ transport: 'sdk' }))
-    let requests = 0
-    b.client.middlewareStack.add(
-      (next) => async (args) => {
-        requests++
-        return next(args)
-      },
-      { step: 'initialize', name: 'count' },
-    )
+    // Requests are recorded on the wire, whichever transport BUCKETFLOW_TRANSPORT picks.
+    const b = new Bucket(bucket().name, s3Options())
+    const recorder = recordRequests(b)
     const never = join(tmpdir(), 'bf-never-written')
     const cases: [string, () => unknown, string][] = [
       ['put: empty key', () => b.put(Buffer.from('x'), ''), 'key'],
@@ -88,7 +82,8 @@ describe('bad arguments', () => {
       expect((err as InvalidArgumentError).argument, name).toBe(argument)
       expect((err as InvalidArgumentError).code, name).toBe('InvalidArgument')
     }
-    expect(requests).toBe(0)
+    recorder.stop()
+    expect(recorder.requests).toEqual([])
     b.client.destroy()
   })
 

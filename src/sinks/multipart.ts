@@ -24,13 +24,6 @@
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import {
-  AbortMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  ListMultipartUploadsCommand,
-  type CreateMultipartUploadCommandInput,
-} from '@aws-sdk/client-s3'
 import { transportOf, type BucketRef, type StorageClass } from '../bucket-ref.js'
 import type { CompletedPart, CreateMultipartUploadInput } from '../transport/types.js'
 import { sourceError, toReadable, type StreamSource } from '../body.js'
@@ -455,13 +448,12 @@ export class MultipartSink extends Writable {
       const started = Date.now()
       let out
       try {
-        out = await this.#ref.client.send(new CreateMultipartUploadCommand(this.#input as CreateMultipartUploadCommandInput))
+        out = await transportOf(this.#ref).createMultipartUpload(this.#input)
       } catch (err) {
         throw toBucketflowError(err, { ...this.#where(), operation: 'CreateMultipartUpload' })
       }
-      if (!out.UploadId) throw new BucketflowError(`CreateMultipartUpload for s3://${this.bucket}/${this.key} returned no UploadId`, this.#where(), 'NoUploadId')
       this.#uploadId = out.UploadId
-      if ((out.$metadata.attempts ?? 1) > 1) {
+      if (out.Attempts > 1) {
         // An earlier attempt timed out or was reset: the server may have created an upload whose
         // id never reached us. Note when ours was initiated (server time), to find it later.
         const anchor = (await this.#uploadsOfKey().catch(() => [])).find((u) => u.UploadId === out.UploadId)?.Initiated?.getTime()
@@ -473,8 +465,8 @@ export class MultipartSink extends Writable {
   }
 
   async #uploadsOfKey() {
-    const out = await this.#ref.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.key }))
-    return (out.Uploads ?? []).filter((u) => u.Key === this.key)
+    const out = await transportOf(this.#ref).listMultipartUploads({ Bucket: this.bucket, Prefix: this.key })
+    return out.Uploads.filter((u) => u.Key === this.key)
   }
 
   /**
@@ -492,7 +484,7 @@ export class MultipartSink extends Writable {
       for (const u of await this.#uploadsOfKey()) {
         const at = u.Initiated?.getTime()
         if (u.UploadId === this.#uploadId || at === undefined || Math.abs(at - retried.anchor) > margin) continue
-        await this.#ref.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: u.UploadId })).catch(() => undefined)
+        await transportOf(this.#ref).abortMultipartUpload({ Bucket: this.bucket, Key: this.key, UploadId: u.UploadId }).catch(() => undefined)
       }
     } catch {
       // Best effort: abortUploads() or a lifecycle rule removes what is left.
@@ -620,7 +612,7 @@ export class MultipartSink extends Writable {
     }
     if (headed && size !== this.#bytesWritten) {
       // Only an object provably ours (its ETag is the one our parts make) is removed.
-      if (ours) await this.#ref.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key, IfMatch: etag })).catch(() => undefined)
+      if (ours) await transportOf(this.#ref).deleteObject({ Bucket: this.bucket, Key: this.key, IfMatch: etag }).catch(() => undefined)
       throw new IntegrityError(
         `Wrote ${this.#bytesWritten} bytes to s3://${this.bucket}/${this.key} but the completed object has ${size}${ours ? '; the object was deleted' : ''}`,
         { ...this.#where(), algorithm: 'size', expected: String(this.#bytesWritten), actual: String(size) },

@@ -4,16 +4,9 @@
  * storage classes change).
  * @packageDocumentation
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  HeadBucketCommand,
-  UploadPartCopyCommand,
-  type CopyObjectCommandInput,
-} from '@aws-sdk/client-s3'
-import type { BucketRef, StorageClass } from '../bucket-ref.js'
+import { HeadBucketCommand } from '@aws-sdk/client-s3'
+import { transportOf, type BucketRef, type StorageClass } from '../bucket-ref.js'
+import type { CopyObjectInput } from '../transport/types.js'
 import { multipartEtagParts } from '../checksums.js'
 import { BucketflowError, InvalidArgumentError, NoSuchBucketError, toBucketflowError } from '../errors.js'
 import { mapResults, type Result, type StageOptions } from '../results.js'
@@ -46,11 +39,6 @@ export interface CopyResult {
 
 const GiB = 1024 ** 3
 
-/** Encode a CopySource header value (`bucket/key`, key URI-encoded, '/' kept). */
-export function copySource(bucket: string, key: string): string {
-  return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`
-}
-
 /**
  * Copy `src` to `dst` (default: the same key, for a storage-class or metadata change).
  *
@@ -71,7 +59,7 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
       { bucket: ref.name, key: src, argument: 'destination' },
     )
   }
-  const abort = opts.signal ? { abortSignal: opts.signal } : {}
+  const request = opts.signal ? { signal: opts.signal } : {}
   const where = { bucket: ref.name, key: src }
   const headSource = (): Promise<ObjectInfo> => headObject(ref, src, opts.signal ? { signal: opts.signal } : {})
   // A HEAD only when its answer is needed: to keep what a REPLACE would drop, or to decide on a
@@ -85,7 +73,7 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   if ((replace && (opts.metadata === undefined || opts.contentType === undefined)) || opts.multipartThreshold !== undefined) {
     head = await headSource()
   }
-  const input: CopyObjectCommandInput = { Bucket: bucket, Key: dst, CopySource: copySource(ref.name, src) }
+  const input: CopyObjectInput = { Bucket: bucket, Key: dst, CopySource: { Bucket: ref.name, Key: src } }
   if (opts.storageClass !== undefined) input.StorageClass = opts.storageClass
   if (replace) {
     input.MetadataDirective = 'REPLACE'
@@ -95,10 +83,10 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   }
   if (head === undefined || head.size <= threshold) {
     try {
-      // The client's result check turns a 200 without <CopyObjectResult> (an <Error>, with or
-      // without whitespace around it) into a 503 the SDK retries.
-      const out = await ref.client.send(new CopyObjectCommand(input), abort)
-      const result: CopyResult = { bucket, key: dst, etag: out.CopyObjectResult?.ETag ?? '' }
+      // The transport resolves only on a 200 carrying <CopyObjectResult>: an <Error> in it (with
+      // or without whitespace around it) is a transient error it retries.
+      const out = await transportOf(ref).copyObject(input, request)
+      const result: CopyResult = { bucket, key: dst, etag: out.ETag ?? '' }
       if (head !== undefined) result.size = head.size
       return result
     } catch (err) {
@@ -117,65 +105,57 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
 
 async function multipartCopy(
   ref: BucketRef,
-  input: CopyObjectCommandInput,
+  input: CopyObjectInput,
   head: ObjectInfo,
   opts: CopyOptions,
 ): Promise<CopyResult> {
-  const abort = opts.signal ? { abortSignal: opts.signal } : {}
-  const bucket = input.Bucket!
-  const key = input.Key!
+  const request = opts.signal ? { signal: opts.signal } : {}
+  const transport = transportOf(ref)
+  const bucket = input.Bucket
+  const key = input.Key
   const size = head.size
   // At most 10,000 parts: larger parts for a very large object.
   const partSize = Math.max(opts.partSize ?? 512 * 1024 * 1024, Math.ceil(size / 10_000))
-  const created = await ref.client
-    .send(
-      new CreateMultipartUploadCommand({
+  const contentType = input.ContentType ?? head.contentType
+  const created = await transport
+    .createMultipartUpload(
+      {
         Bucket: bucket,
         Key: key,
         ...(input.StorageClass ? { StorageClass: input.StorageClass } : {}),
         Metadata: input.Metadata ?? head.metadata,
-        ...((input.ContentType ?? head.contentType) ? { ContentType: input.ContentType ?? head.contentType } : {}),
-      }),
-      abort,
+        ...(contentType ? { ContentType: contentType } : {}),
+      },
+      request,
     )
     .catch((err: unknown) => Promise.reject(toBucketflowError(err, { bucket, key, operation: 'CreateMultipartUpload' })))
-  const uploadId = created.UploadId!
+  const uploadId = created.UploadId
   try {
     const parts: { PartNumber: number; ETag: string }[] = []
     for (let offset = 0, n = 1; offset < size; offset += partSize, n++) {
       const last = Math.min(offset + partSize, size) - 1
-      const out = await ref.client.send(
-        new UploadPartCopyCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber: n,
-          CopySource: input.CopySource,
-          CopySourceRange: `bytes=${offset}-${last}`,
-        }),
-        abort,
+      const out = await transport.uploadPartCopy(
+        { Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, CopySource: input.CopySource, CopySourceRange: `bytes=${offset}-${last}` },
+        request,
       )
-      parts.push({ PartNumber: n, ETag: out.CopyPartResult?.ETag ?? '' })
+      parts.push({ PartNumber: n, ETag: out.ETag ?? '' })
     }
     let etag: string
     try {
-      const done = await ref.client.send(
-        new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-        abort,
-      )
+      const done = await transport.completeMultipartUpload({ Bucket: bucket, Key: key, UploadId: uploadId, Parts: parts }, request)
       etag = done.ETag ?? ''
     } catch (err) {
       // A retry after a lost answer hears NoSuchUpload: success only if the object under the key
       // has as many parts and the size copied.
       const typed = toBucketflowError(err, { bucket, key, uploadId, operation: 'CompleteMultipartUpload' }, opts.signal)
       if (typed.code !== 'NoSuchUpload') throw typed
-      const now = await headObject({ client: ref.client, name: bucket }, key, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined)
+      const now = await headObject({ client: ref.client, name: bucket, transport }, key, request).catch(() => undefined)
       if (now === undefined || multipartEtagParts(now.etag)?.parts !== parts.length || now.size !== size) throw typed
       etag = now.etag
     }
     return { bucket, key, size, etag }
   } catch (err) {
-    await ref.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined)
+    await transport.abortMultipartUpload({ Bucket: bucket, Key: key, UploadId: uploadId }).catch(() => undefined)
     throw toBucketflowError(err, { bucket, key, uploadId, operation: 'UploadPartCopy' }, opts.signal)
   }
 }

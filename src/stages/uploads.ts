@@ -3,8 +3,7 @@
  * ls_multipart / abort_multipart_upload and rclone `cleanup`).
  * @packageDocumentation
  */
-import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
-import type { BucketRef } from '../bucket-ref.js'
+import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { InvalidArgumentError, toBucketflowError } from '../errors.js'
 import { describeValue } from '../validate.js'
 import { collect, mapResults, type Result } from '../results.js'
@@ -31,20 +30,20 @@ export async function* listUploads(ref: BucketRef, options: { prefix?: string; s
   for (;;) {
     let out
     try {
-      out = await ref.client.send(
-        new ListMultipartUploadsCommand({
+      out = await transportOf(ref).listMultipartUploads(
+        {
           Bucket: ref.name,
           ...(options.prefix ? { Prefix: options.prefix } : {}),
           ...(keyMarker ? { KeyMarker: keyMarker } : {}),
           ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
-        }),
-        options.signal ? { abortSignal: options.signal } : {},
+        },
+        options.signal ? { signal: options.signal } : {},
       )
     } catch (err) {
       throw toBucketflowError(err, { bucket: ref.name, operation: 'ListMultipartUploads' })
     }
-    for (const u of out.Uploads ?? []) {
-      yield { key: u.Key ?? '', uploadId: u.UploadId ?? '', initiated: u.Initiated, storageClass: u.StorageClass }
+    for (const u of out.Uploads) {
+      yield { key: u.Key, uploadId: u.UploadId, initiated: u.Initiated, storageClass: u.StorageClass }
     }
     if (!out.IsTruncated) return
     keyMarker = out.NextKeyMarker
@@ -93,7 +92,7 @@ export async function abortUploads(ref: BucketRef, options: AbortUploadsOptions 
       (u) => u.key,
       async (u, signal) => {
         try {
-          await ref.client.send(new AbortMultipartUploadCommand({ Bucket: ref.name, Key: u.key, UploadId: u.uploadId }), { abortSignal: signal })
+          await transportOf(ref).abortMultipartUpload({ Bucket: ref.name, Key: u.key, UploadId: u.uploadId }, { signal })
         } catch (err) {
           throw toBucketflowError(err, { bucket: ref.name, key: u.key, uploadId: u.uploadId, operation: 'AbortMultipartUpload' })
         }

@@ -14,10 +14,9 @@
  */
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
-import * as zlib from 'node:zlib'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { Sha256 } from '@smithy/core/checksum'
-import { escapeUri, HttpResponse } from '@smithy/core/protocols'
+import { HttpResponse } from '@smithy/core/protocols'
 import { getRetryAfterHint } from '@smithy/core/retry'
 import { SignatureV4 } from '@smithy/signature-v4'
 import type { AwsCredentialIdentity, RetryStrategyV2 } from '@smithy/types'
@@ -30,7 +29,6 @@ import {
   listObjectsV2Reader,
   parseErrorBody,
   readResultDocument,
-  quoteEtag,
   type DocumentReader,
   type ErrorDocument,
 } from './documents.js'
@@ -43,8 +41,6 @@ import type {
   CompleteMultipartUploadOutput,
   CopyObjectInput,
   CopyObjectOutput,
-  CopySource,
-  CopySourceConditions,
   CreateMultipartUploadInput,
   CreateMultipartUploadOutput,
   DeleteObjectInput,
@@ -57,7 +53,6 @@ import type {
   ListMultipartUploadsOutput,
   ListObjectsV2Input,
   ListObjectsV2Output,
-  NewObjectHeaders,
   ObjectHeaders,
   PutObjectInput,
   PutObjectOutput,
@@ -71,14 +66,32 @@ import type {
   UploadPartInput,
 } from './types.js'
 import { childText } from './xml.js'
+import { discard, networkError, readText, shapeBodyErrors } from './fast/body.js'
+import {
+  checksumHeaders,
+  conditionHeaders,
+  copyOutput,
+  copySourceHeaders,
+  dateHeader,
+  flatHeaders,
+  header,
+  newObjectHeaders,
+  objectHeaders,
+  queryOf,
+  requestIdOf,
+  type Answer,
+  type Headers,
+} from './fast/headers.js'
+import { base64Crc32, cacheSigningKeys, crc32, EMPTY_SHA256, signableRequest, UNSIGNED_PAYLOAD, type RequestTarget } from './fast/sign.js'
+
+export { networkError } from './fast/body.js'
+export { cacheSigningKeys, encodeKey, signableRequest, type RequestTarget } from './fast/sign.js'
 
 /** Default connect timeout: 10 s. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** Default idle timeout (no bytes moving): 60 s. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
 
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
-const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD'
 /** Refresh credentials this long before they expire (the SDK's own window). */
 const CREDENTIAL_REFRESH_MS = 5 * 60_000
 /** Listing and batch answers are read up to this many bytes (1000 keys of 1024 bytes url-encoded fit many times). */
@@ -106,21 +119,12 @@ export interface FastTransportOptions extends TransportTimeouts {
   fallback: Transport
 }
 
-type Headers = Record<string, string>
 
 /** Where one bucket's requests go, and how they are signed. */
-interface Target {
+interface Target extends RequestTarget {
   origin: string
-  host: string
-  protocol: string
-  hostname: string
-  port: number | undefined
-  /** Path of the bucket ('/bucket' in path style, '' in virtual-hosted style). */
-  basePath: string
   signer: SignatureV4
   signingRegion: string
-  /** Headers the endpoint rules ask for. */
-  headers: Headers
 }
 
 interface ClientSettings {
@@ -135,53 +139,6 @@ interface ClientSettings {
   aws: boolean
 }
 
-interface Answer {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  body: Dispatcher.ResponseData['body']
-}
-
-const crc32 = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32
-
-function base64Crc32(bytes: Uint8Array): string {
-  const b = Buffer.allocUnsafe(4)
-  b.writeUInt32BE(crc32!(bytes) >>> 0, 0)
-  return b.toString('base64')
-}
-
-type SigningKeyFn = (credentials: AwsCredentialIdentity, region: string, shortDate: string, service?: string) => Promise<Uint8Array>
-
-/**
- * Memoise the signer's derived signing key per credentials object, day, region and service.
- * The signer keeps its own cache but computes an HMAC of the secret per request to look it up;
- * the transport hands it the same credentials object until they are refreshed, so identity is
- * the key here. (A signer without this method simply keeps its own behaviour.)
- */
-export function cacheSigningKeys(signer: SignatureV4): void {
-  const target = signer as unknown as { getSigningKey?: SigningKeyFn }
-  const original = target.getSigningKey
-  if (typeof original !== 'function') return
-  const derive = original.bind(signer)
-  const keys = new WeakMap<AwsCredentialIdentity, Map<string, Promise<Uint8Array>>>()
-  target.getSigningKey = (credentials, region, shortDate, service) => {
-    let byScope = keys.get(credentials)
-    if (!byScope) keys.set(credentials, (byScope = new Map()))
-    const scope = `${shortDate}/${region}/${service ?? ''}`
-    let key = byScope.get(scope)
-    if (!key) {
-      key = derive(credentials, region, shortDate, service)
-      byScope.set(scope, key)
-      key.catch(() => byScope!.delete(scope))
-      if (byScope.size > 4) byScope.delete(byScope.keys().next().value!)
-    }
-    return key
-  }
-}
-
-/** Percent-encode a key for the request path: RFC 3986 unreserved kept, '/' kept. */
-export function encodeKey(key: string): string {
-  return escapeUri(key).replace(/%2F/g, '/')
-}
 
 async function resolveValue<T>(value: unknown): Promise<T | undefined> {
   if (typeof value === 'function') return (await (value as () => Promise<T>)()) ?? undefined
@@ -192,199 +149,6 @@ function endpointUrl(endpoint: { protocol?: string; hostname?: string; port?: nu
   if (!endpoint?.hostname) return undefined
   const host = endpoint.hostname.includes(':') && !endpoint.hostname.startsWith('[') ? `[${endpoint.hostname}]` : endpoint.hostname
   return `${endpoint.protocol ?? 'https:'}//${host}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path && endpoint.path !== '/' ? endpoint.path : ''}`
-}
-
-function header(h: Answer['headers'], name: string): string | undefined {
-  const v = h[name]
-  return Array.isArray(v) ? v.join(',') : v
-}
-
-function dateHeader(h: Answer['headers'], name: string): Date | undefined {
-  const v = header(h, name)
-  if (v === undefined) return undefined
-  const d = new Date(v)
-  return Number.isNaN(d.getTime()) ? undefined : d
-}
-
-function intHeader(h: Answer['headers'], name: string): number | undefined {
-  const v = header(h, name)
-  if (v === undefined || v === '') return undefined
-  const n = Number(v)
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined
-}
-
-function checksumHeaders(h: Answer['headers'], out: Record<string, unknown>): void {
-  const crc32v = header(h, 'x-amz-checksum-crc32')
-  if (crc32v !== undefined) out.ChecksumCRC32 = crc32v
-  const crc32c = header(h, 'x-amz-checksum-crc32c')
-  if (crc32c !== undefined) out.ChecksumCRC32C = crc32c
-  const crc64 = header(h, 'x-amz-checksum-crc64nvme')
-  if (crc64 !== undefined) out.ChecksumCRC64NVME = crc64
-  const sha1 = header(h, 'x-amz-checksum-sha1')
-  if (sha1 !== undefined) out.ChecksumSHA1 = sha1
-  const sha256 = header(h, 'x-amz-checksum-sha256')
-  if (sha256 !== undefined) out.ChecksumSHA256 = sha256
-  const type = header(h, 'x-amz-checksum-type')
-  if (type !== undefined) out.ChecksumType = type
-  const sse = header(h, 'x-amz-server-side-encryption')
-  if (sse !== undefined) out.ServerSideEncryption = sse
-  const ssec = header(h, 'x-amz-server-side-encryption-customer-algorithm')
-  if (ssec !== undefined) out.SSECustomerAlgorithm = ssec
-  const kms = header(h, 'x-amz-server-side-encryption-aws-kms-key-id')
-  if (kms !== undefined) out.SSEKMSKeyId = kms
-}
-
-/** The object headers of a GET or HEAD answer. */
-function objectHeaders(h: Answer['headers']): ObjectHeaders {
-  const metadata: Record<string, string> = {}
-  const out: ObjectHeaders = { Metadata: metadata }
-  for (const name in h) {
-    if (name.length > 11 && name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = header(h, name)!
-  }
-  const length = intHeader(h, 'content-length')
-  if (length !== undefined) out.ContentLength = length
-  const simple: [keyof ObjectHeaders, string][] = [
-    ['ContentRange', 'content-range'],
-    ['ETag', 'etag'],
-    ['VersionId', 'x-amz-version-id'],
-    ['ContentType', 'content-type'],
-    ['ContentEncoding', 'content-encoding'],
-    ['ContentDisposition', 'content-disposition'],
-    ['ContentLanguage', 'content-language'],
-    ['CacheControl', 'cache-control'],
-    ['Expires', 'expires'],
-    ['StorageClass', 'x-amz-storage-class'],
-    ['Restore', 'x-amz-restore'],
-    ['AcceptRanges', 'accept-ranges'],
-    ['RequestId', 'x-amz-request-id'],
-  ]
-  for (const [field, name] of simple) {
-    const v = header(h, name)
-    if (v !== undefined) (out as unknown as Record<string, string>)[field] = v
-  }
-  const modified = dateHeader(h, 'last-modified')
-  if (modified) out.LastModified = modified
-  const parts = intHeader(h, 'x-amz-mp-parts-count')
-  if (parts !== undefined) out.PartsCount = parts
-  if (header(h, 'x-amz-delete-marker') === 'true') out.DeleteMarker = true
-  checksumHeaders(h, out as unknown as Record<string, unknown>)
-  return out
-}
-
-function newObjectHeaders(input: NewObjectHeaders, headers: Headers): void {
-  if (input.ContentType !== undefined) headers['content-type'] = input.ContentType
-  if (input.ContentEncoding !== undefined) headers['content-encoding'] = input.ContentEncoding
-  if (input.ContentDisposition !== undefined) headers['content-disposition'] = input.ContentDisposition
-  if (input.ContentLanguage !== undefined) headers['content-language'] = input.ContentLanguage
-  if (input.CacheControl !== undefined) headers['cache-control'] = input.CacheControl
-  if (input.StorageClass !== undefined) headers['x-amz-storage-class'] = input.StorageClass
-  if (input.Metadata) for (const k in input.Metadata) headers[`x-amz-meta-${k.toLowerCase()}`] = input.Metadata[k]!
-}
-
-function copySourceHeaders(source: CopySource, conditions: CopySourceConditions, headers: Headers): void {
-  let value = `/${source.Bucket}/${encodeKey(source.Key)}`
-  if (source.VersionId !== undefined) value += `?versionId=${escapeUri(source.VersionId)}`
-  headers['x-amz-copy-source'] = value
-  if (conditions.CopySourceIfMatch !== undefined) headers['x-amz-copy-source-if-match'] = conditions.CopySourceIfMatch
-  if (conditions.CopySourceIfNoneMatch !== undefined) headers['x-amz-copy-source-if-none-match'] = conditions.CopySourceIfNoneMatch
-  if (conditions.CopySourceIfModifiedSince) headers['x-amz-copy-source-if-modified-since'] = conditions.CopySourceIfModifiedSince.toUTCString()
-  if (conditions.CopySourceIfUnmodifiedSince) headers['x-amz-copy-source-if-unmodified-since'] = conditions.CopySourceIfUnmodifiedSince.toUTCString()
-}
-
-function conditionHeaders(input: { IfMatch?: string; IfNoneMatch?: string; IfModifiedSince?: Date; IfUnmodifiedSince?: Date }, headers: Headers): void {
-  if (input.IfMatch !== undefined) headers['if-match'] = input.IfMatch
-  if (input.IfNoneMatch !== undefined) headers['if-none-match'] = input.IfNoneMatch
-  if (input.IfModifiedSince) headers['if-modified-since'] = input.IfModifiedSince.toUTCString()
-  if (input.IfUnmodifiedSince) headers['if-unmodified-since'] = input.IfUnmodifiedSince.toUTCString()
-}
-
-const UNDICI_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
-
-/**
- * Give an undici or socket error the SDK's shape: timeouts are `TimeoutError` (code
- * `ETIMEDOUT`), a socket closed by the other side is `ECONNRESET`; Node errno codes are kept.
- */
-export function networkError(err: unknown, signal: AbortSignal | undefined): Error {
-  if (signal?.aborted) return abortError(signal)
-  if (err instanceof TransportError) return err
-  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } }
-  if (e?.name === 'AbortError') return err as Error
-  if (e?.code !== undefined && UNDICI_TIMEOUTS.has(e.code)) {
-    const kind = e.code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect' : 'idle'
-    return new TransportError('TimeoutError', `${kind === 'connect' ? 'Connect' : 'Idle'} timeout: ${e.message ?? ''}`.trim(), { code: 'ETIMEDOUT', cause: err })
-  }
-  let code = e?.code
-  if (code === undefined || code.startsWith('UND_ERR')) code = e?.cause?.code ?? (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED' ? 'ECONNRESET' : code)
-  return new TransportError(code ?? 'NetworkError', e?.message ?? String(err), { ...(code === undefined ? {} : { code }), cause: err })
-}
-
-/** Where a request goes, as far as building and signing it is concerned. */
-export type RequestTarget = Pick<Target, 'protocol' | 'hostname' | 'port' | 'host' | 'basePath' | 'headers'>
-
-/**
- * The request as the signer sees it (path with the key percent-encoded once, query as a map,
- * every header to sign) and the path-and-query undici sends. Both encode with the signer's own
- * `escapeUri`, so what is signed is what is sent.
- */
-export function signableRequest(
-  target: RequestTarget,
-  method: string,
-  key: string | undefined,
-  query: Record<string, string> | undefined,
-  headers: Headers,
-  payloadHash: string,
-): { toSign: { method: string; protocol: string; hostname: string; port?: number; path: string; query: Record<string, string>; headers: Headers }; path: string } {
-  const base = key === undefined ? target.basePath || '/' : `${target.basePath}/${encodeKey(key)}`
-  let path = base
-  if (query) {
-    let qs = ''
-    for (const name in query) qs += `${qs ? '&' : ''}${escapeUri(name)}=${escapeUri(query[name]!)}`
-    path += `?${qs}`
-  }
-  const toSign = {
-    method,
-    protocol: target.protocol,
-    hostname: target.hostname,
-    ...(target.port === undefined ? {} : { port: target.port }),
-    path: base,
-    query: query ?? {},
-    headers: { ...target.headers, ...headers, host: target.host, 'x-amz-content-sha256': payloadHash },
-  }
-  return { toSign, path }
-}
-
-/** Give a body stream's errors the same shape (in place: the stream emits undici's objects). */
-function shapeBodyErrors(body: Readable, signal: AbortSignal | undefined): void {
-  body.prependListener('error', (err: Error & { code?: string; $metadata?: unknown; Code?: string }) => {
-    if (signal?.aborted) return
-    if (err.code !== undefined && UNDICI_TIMEOUTS.has(err.code)) {
-      err.name = 'TimeoutError'
-      err.Code = 'TimeoutError'
-      err.code = 'ETIMEDOUT'
-    } else if (err.code === 'UND_ERR_SOCKET') {
-      err.code = (err.cause as { code?: string } | undefined)?.code ?? 'ECONNRESET'
-    }
-  })
-}
-
-/** Drop a body we do not read (without an unhandled 'error' from undici's destroy). */
-function discard(body: Readable): void {
-  body.on('error', () => undefined)
-  body.destroy()
-}
-
-async function readText(body: Answer['body'], limit: number): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > limit) {
-      discard(body)
-      break
-    }
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** The S3 transport over undici. Build it with `createTransport`. */
@@ -579,10 +343,12 @@ export class FastTransport implements Transport {
     const resendable = !(body instanceof Readable)
     const strategy = await this.#retryStrategy()
     let lastAnswer: Answer | undefined
+    let sent = 0
     return withRetries(
       strategy,
       async () => {
         if (signal?.aborted) throw abortError(signal)
+        const attempt = ++sent
         const { toSign, path } = signableRequest(target, method, key, query, headers, payloadHash)
         const signed = await target.signer.sign(toSign, { signingDate: new Date(Date.now() + this.#clockOffset()) })
         let answer: Answer
@@ -595,7 +361,7 @@ export class FastTransport implements Transport {
             ...(body === undefined ? {} : { body: body as string | Buffer | Readable }),
             ...(signal ? { signal } : {}),
           })
-          answer = { status: res.statusCode, headers: res.headers, body: res.body }
+          answer = { status: res.statusCode, headers: res.headers, body: res.body, attempt }
         } catch (err) {
           throw networkError(err, signal)
         }
@@ -814,7 +580,7 @@ export class FastTransport implements Transport {
     return this.#route(
       input.Bucket,
       (t) =>
-        this.#request(t, 'DELETE', input.Key, queryOf({ versionId: input.VersionId }), {}, undefined, EMPTY_SHA256, options.signal, async (a) => {
+        this.#request(t, 'DELETE', input.Key, queryOf({ versionId: input.VersionId }), input.IfMatch === undefined ? {} : { 'if-match': input.IfMatch }, undefined, EMPTY_SHA256, options.signal, async (a) => {
           await a.body.dump()
           return requestIdOf(a)
         }),
@@ -894,7 +660,7 @@ export class FastTransport implements Transport {
           this.#resultDocument(a, 'InitiateMultipartUploadResult', (root) => {
             const uploadId = childText(root, 'UploadId')
             if (!uploadId) throw new TransportError('InvalidResponse', 'CreateMultipartUpload answered without an UploadId', { status: a.status, inBody: true })
-            const out: CreateMultipartUploadOutput = { UploadId: uploadId }
+            const out: CreateMultipartUploadOutput = { UploadId: uploadId, Attempts: a.attempt }
             const requestId = header(a.headers, 'x-amz-request-id')
             if (requestId !== undefined) out.RequestId = requestId
             return out
@@ -999,50 +765,4 @@ export class FastTransport implements Transport {
       () => this.#fallback.listMultipartUploads(input, options),
     )
   }
-}
-
-function queryOf(values: Record<string, string | number | undefined>): Record<string, string> | undefined {
-  let query: Record<string, string> | undefined
-  for (const k in values) {
-    const v = values[k]
-    if (v !== undefined) (query ??= {})[k] = String(v)
-  }
-  return query
-}
-
-function requestIdOf(a: Answer): { RequestId?: string } {
-  const requestId = header(a.headers, 'x-amz-request-id')
-  return requestId === undefined ? {} : { RequestId: requestId }
-}
-
-function flatHeaders(h: Answer['headers']): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const k in h) {
-    const v = header(h, k)
-    if (v !== undefined) out[k] = v
-  }
-  return out
-}
-
-function copyOutput(root: import('./xml.js').XmlElement, a: Answer): CopyObjectOutput {
-  const out: CopyObjectOutput = {}
-  const etag = childText(root, 'ETag')
-  if (etag !== undefined) out.ETag = quoteEtag(etag)!
-  const modified = childText(root, 'LastModified')
-  if (modified !== undefined) {
-    const d = new Date(modified)
-    if (!Number.isNaN(d.getTime())) out.LastModified = d
-  }
-  for (const name of ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256', 'ChecksumType'] as const) {
-    const v = childText(root, name)
-    if (v !== undefined) out[name] = v
-  }
-  const version = header(a.headers, 'x-amz-version-id')
-  if (version !== undefined) out.VersionId = version
-  const sourceVersion = header(a.headers, 'x-amz-copy-source-version-id')
-  if (sourceVersion !== undefined) out.CopySourceVersionId = sourceVersion
-  const requestId = header(a.headers, 'x-amz-request-id')
-  if (requestId !== undefined) out.RequestId = requestId
-  checksumHeaders(a.headers, out as unknown as Record<string, unknown>)
-  return out
 }

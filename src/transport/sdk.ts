@@ -30,12 +30,11 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { HttpResponse } from '@smithy/core/protocols'
-import type { DeserializeMiddleware, MetadataBearer } from '@smithy/types'
-import { ANSWERS_WITH_ERROR_IN_BODY } from '../client.js'
-import { quoteEtag, readResultDocument } from './documents.js'
+import type { MetadataBearer } from '@smithy/types'
+import { quoteEtag } from './documents.js'
 import { deleteInBatchAndSingly } from './delete.js'
 import { abortError, checkTarget, codeForStatus, TransportError } from './error.js'
+import { errorInBodyOf, installResultCheck } from './result-check.js'
 import type {
   AbortMultipartUploadInput,
   CompleteMultipartUploadInput,
@@ -79,22 +78,18 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number; requestId?: string; extendedRequestId?: string; attempts?: number; totalRetryDelay?: number }
 }
 
-/** Per-request state a middleware fills in (the result check of Complete and Copy). */
-interface SendState {
-  bodyError?: { code: string; message: string; inBody: true }
-}
-
 /** Turn an SDK error into a TransportError (an abort stays an AbortError). */
-export function fromSdkError(err: unknown, signal: AbortSignal | undefined, state: SendState = {}): Error {
+export function fromSdkError(err: unknown, signal: AbortSignal | undefined): Error {
   const e = (err ?? {}) as SdkError & { cause?: unknown }
   if (signal?.aborted) return abortError(signal)
   if (e.name === 'AbortError') return err as Error
   if (err instanceof TransportError) return err
   const status = e.$metadata?.httpStatusCode
   let out: TransportError
-  if (state.bodyError) {
+  const inBody = errorInBodyOf(err)
+  if (inBody) {
     // A 200 answer whose body was not the result: the SDK saw it as a 503.
-    out = new TransportError(state.bodyError.code, state.bodyError.message, {
+    out = new TransportError(inBody.code, inBody.message, {
       status: 200,
       inBody: true,
       ...(e.$metadata?.requestId === undefined ? {} : { requestId: e.$metadata.requestId }),
@@ -207,33 +202,6 @@ function copyOutput(result: Record<string, unknown> | undefined, out: Record<str
   })
 }
 
-/**
- * A middleware (on one command) that reads the raw answer of a 2xx Complete/Copy and makes
- * anything but `<expected>` an error: the SDK then throws it (as a 503, and retries it).
- */
-function requireResult(expected: string, state: SendState, collect: (body: unknown) => Promise<Uint8Array>): DeserializeMiddleware<object, MetadataBearer> {
-  return (next) => async (args) => {
-    const result = await next(args)
-    const response = result.response
-    if (!HttpResponse.isInstance(response)) return result
-    // The client's own result check (createClient) already made this 200 a 503: say so.
-    const rewritten = ANSWERS_WITH_ERROR_IN_BODY.has(response)
-    if (!rewritten && (response.statusCode < 200 || response.statusCode >= 300)) return result
-    const bytes = response.body instanceof Uint8Array ? response.body : await collect(response.body)
-    response.body = bytes
-    const doc = readResultDocument(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), expected)
-    if (doc.kind === 'result') return result
-    state.bodyError =
-      doc.kind === 'error'
-        ? { code: doc.error.Code, message: doc.error.Message ?? `${doc.error.Code} (in a ${response.statusCode} answer)`, inBody: true }
-        : { code: 'InvalidResponse', message: `Expected <${expected}> in the ${response.statusCode} answer, got ${doc.reason}`, inBody: true }
-    if (rewritten) return result
-    response.statusCode = 503
-    if (doc.kind === 'invalid') response.body = new Uint8Array(0)
-    return result
-  }
-}
-
 /** The transport over the AWS SDK's S3Client. Build it with `createTransport`. */
 /**
  * Ask for the stored checksums (`x-amz-checksum-mode`) without the SDK validating them itself:
@@ -257,6 +225,7 @@ export class SdkTransport implements Transport {
 
   constructor(client: S3Client, options: SdkTransportOptions = {}) {
     this.#client = client
+    installResultCheck(client)
     const handler = (client.config as unknown as { requestHandler?: { updateHttpClientConfig?: (key: string, value: unknown) => void } }).requestHandler
     if (typeof handler?.updateHttpClientConfig === 'function') {
       if (options.connectTimeoutMs !== undefined) handler.updateHttpClientConfig('connectionTimeout', options.connectTimeoutMs)
@@ -269,23 +238,14 @@ export class SdkTransport implements Transport {
     return this.#client
   }
 
-  async #send<O extends MetadataBearer>(command: { middlewareStack: unknown }, options: RequestOptions, expected?: string): Promise<O> {
+  /** Send `command`; Complete, Copy and UploadPartCopy resolve only with their result element (see result-check.ts). */
+  async #send<O extends MetadataBearer>(command: { middlewareStack: unknown }, options: RequestOptions): Promise<O> {
     const input = (command as unknown as { input: { Bucket?: unknown; Key?: unknown } }).input
     checkTarget(input.Bucket, 'Key' in input ? input.Key : undefined)
-    const state: SendState = {}
-    if (expected !== undefined) {
-      const collect = (this.#client.config as unknown as { streamCollector: (body: unknown) => Promise<Uint8Array> }).streamCollector
-      ;(command.middlewareStack as { addRelativeTo: (mw: unknown, opts: unknown) => void }).addRelativeTo(requireResult(expected, state, collect), {
-        relation: 'after',
-        toMiddleware: 'throw200ExceptionsMiddleware',
-        name: 'bucketflowRequireResult',
-        override: true,
-      })
-    }
     try {
       return (await this.#client.send(command as never, options.signal ? { abortSignal: options.signal } : {})) as O
     } catch (err) {
-      throw fromSdkError(err, options.signal, state)
+      throw fromSdkError(err, options.signal)
     }
   }
 
@@ -407,7 +367,6 @@ export class SdkTransport implements Transport {
     const out = await this.#send<Record<string, unknown> & MetadataBearer>(
       new CopyObjectCommand(defined({ ...rest, CopySource: copySourceOf(CopySource) } as never)),
       options,
-      'CopyObjectResult',
     )
     return copyOutput(out.CopyObjectResult as Record<string, unknown> | undefined, out)
   }
@@ -416,7 +375,7 @@ export class SdkTransport implements Transport {
     const out = await this.#send<Record<string, unknown> & MetadataBearer>(new CreateMultipartUploadCommand(defined({ ...input } as never)), options)
     const uploadId = out.UploadId as string | undefined
     if (!uploadId) throw new TransportError('InvalidResponse', 'CreateMultipartUpload answered without an UploadId', { status: out.$metadata.httpStatusCode ?? 200, inBody: true })
-    return defined({ UploadId: uploadId, RequestId: out.$metadata.requestId })
+    return defined({ UploadId: uploadId, RequestId: out.$metadata.requestId, Attempts: out.$metadata.attempts ?? 1 })
   }
 
   async uploadPart(input: UploadPartInput, options: RequestOptions = {}): Promise<PutObjectOutput> {
@@ -434,7 +393,6 @@ export class SdkTransport implements Transport {
     const out = await this.#send<Record<string, unknown> & MetadataBearer>(
       new UploadPartCopyCommand(defined({ ...rest, CopySource: copySourceOf(CopySource) } as never)),
       options,
-      'CopyPartResult',
     )
     return copyOutput(out.CopyPartResult as Record<string, unknown> | undefined, out)
   }
@@ -451,7 +409,6 @@ export class SdkTransport implements Transport {
         }),
       ),
       options,
-      'CompleteMultipartUploadResult',
     )
     return defined({
       ETag: out.ETag as string | undefined,

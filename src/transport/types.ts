@@ -231,6 +231,8 @@ export interface DeleteObjectInput {
   Bucket: string
   Key: string
   VersionId?: string
+  /** Delete only if the object's ETag is this one (`If-Match`): a 412 otherwise. */
+  IfMatch?: string
 }
 
 /** The object a copy reads from. */
@@ -278,6 +280,11 @@ export interface CreateMultipartUploadInput extends NewObjectHeaders {
 export interface CreateMultipartUploadOutput {
   UploadId: string
   RequestId?: string
+  /**
+   * Requests sent for this answer (1 when the first was answered). Above 1, an earlier attempt
+   * may have created an upload whose answer was lost: the caller can look for it and abort it.
+   */
+  Attempts: number
 }
 
 /** Input of UploadPart. */

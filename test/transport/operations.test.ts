@@ -220,6 +220,20 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport', (kind) => {
     expect((await rejection(transport.headObject({ Bucket: bucket, Key: 'stream.bin' }))).$metadata.httpStatusCode).toBe(404)
   })
 
+  it('deletes with If-Match naming the ETag of the object (radosgw does not enforce the condition on DELETE)', async () => {
+    const key = 'ifmatch/one'
+    const put = await transport.putObject({ Bucket: bucket, Key: key, Body: Buffer.from('first') })
+    expect((await transport.headObject({ Bucket: bucket, Key: key })).ETag).toBe(put.ETag)
+    await transport.deleteObject({ Bucket: bucket, Key: key, IfMatch: put.ETag! })
+    expect((await rejection(transport.headObject({ Bucket: bucket, Key: key }))).$metadata.httpStatusCode).toBe(404)
+  })
+
+  it('reports the attempts CreateMultipartUpload took', async () => {
+    const created = await transport.createMultipartUpload({ Bucket: bucket, Key: 'attempts/one' })
+    expect(created.Attempts).toBe(1)
+    await transport.abortMultipartUpload({ Bucket: bucket, Key: 'attempts/one', UploadId: created.UploadId })
+  })
+
   it('answers DeleteObjects as the SDK does for keys that do not exist and odd version ids', async () => {
     const objects = [{ Key: 'plain.txt', VersionId: 'no-such-version' }, { Key: 'gone-anyway' }]
     const out = await transport.deleteObjects({ Bucket: bucket, Objects: objects, Quiet: false })
