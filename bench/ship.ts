@@ -65,6 +65,8 @@ interface Report {
   lines: number
   seconds: number
   cpuSeconds: number
+  /** Of cpuSeconds, system time (file writes, fdatasync, sockets). */
+  systemSeconds?: number
   baselineRss: number
   peakRss: number
   stored: number
@@ -139,7 +141,9 @@ function statedBound(options: LogStreamOptions): number {
   const line = options.maxLineBytes ?? MiB
   // zlib gzip: 256 KiB of state; zstd without zlib: a 4 MiB frame and its output.
   const codec = options.compression === 'gzip' ? MiB / 4 : options.compression === 'zstd' ? 8 * MiB : 0
-  return options.spool ? MiB + line + MiB + codec + sink : 2 * (sink + codec) + line
+  // With a spool: the Writable's 1 MiB buffer and two streamed objects, and the upload side
+  // (a 1 MiB read buffer, a codec, a sink) for objects built from their files.
+  return options.spool ? MiB + line + 2 * (sink + codec) + MiB + codec + sink : 2 * (sink + codec) + line
 }
 
 async function child(variant: Variant, size: number): Promise<void> {
@@ -190,6 +194,7 @@ async function child(variant: Variant, size: number): Promise<void> {
     lines,
     seconds,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    systemSeconds: cpu.system / 1e6,
     baselineRss,
     peakRss,
     stored,

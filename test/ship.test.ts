@@ -275,7 +275,15 @@ describe('bucketflow ship', () => {
       await ship.feed(1200)
       while ((await b.list(prefix).toArray()).length === 0) await sleep(20)
       const [firstKey] = await b.list(prefix).toArray()
-      const atLeast = await acknowledged(b, prefix, spool)
+      // The first object can be stored before the shipper has read the last lines from its
+      // stdin: the kill comes once every line was acknowledged (in the spool or in S3).
+      const deadline = Date.now() + 30_000
+      let atLeast = await acknowledged(b, prefix, spool)
+      while (atLeast < 1200 && Date.now() < deadline) {
+        await sleep(50)
+        atLeast = await acknowledged(b, prefix, spool)
+      }
+      expect(atLeast).toBe(1200)
       await ship.kill9()
       proxy.clearRules()
       proxy.clearRequests()

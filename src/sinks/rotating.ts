@@ -21,9 +21,13 @@
  * flushes the last object (with a final line that has no newline, if any).
  *
  * Durable spool (`spool: dir`): every accepted chunk is appended to a local file before its
- * write callback returns (`fsync` policy: see spool.ts); objects are built and uploaded from
- * those files, one at a time in key order, and a file is removed only once its object is
- * stored. A process started later on the same folder first finishes what an earlier one left
+ * write callback returns (`fsync` policy: see spool.ts), and a file is removed only once its
+ * object is stored, objects in key order. While nothing waits in the upload queue, an object of
+ * lines is built from the bytes as they are spooled (compressed and uploaded in parts as it
+ * fills, the spool file written but never read back: measured, reading back cost about as much
+ * CPU as the writing); when that fails, or while earlier objects wait, objects are built from
+ * their files, one at a time. A file is sealed before its streamed object is completed, so a
+ * crash at any point leaves a file that a later process uploads (or finds stored, by HEAD). A process started later on the same folder first finishes what an earlier one left
  * (same keys, a HEAD first so nothing is stored twice), then goes on. A failed upload is tried
  * again with backoff (the data is safe on disk) unless the error cannot go away by itself
  * (access denied, no such bucket, bad input): then the stream fails and the spool keeps
@@ -35,9 +39,10 @@
  * object, and as much again for the previous object while it is being stored, plus a partial
  * line of at most `maxLineBytes`, plus the compressor's window per object (gzip ~256 KiB; zstd
  * a few MiB) or, for Parquet, one batch of `batchRows` rows and the writer's row group
- * (`rowGroupRows`). With a spool: the Writable's buffer (1 MiB high-water mark) and one partial
- * line on the writing side; one object at a time on the upload side: one 1 MiB read buffer,
- * the compressor (or Parquet writer) and one multipart sink bound.
+ * (`rowGroupRows`). With a spool: the Writable's buffer (1 MiB high-water mark), one partial
+ * line and at most two streamed objects (each a multipart sink bound and a compressor) on the
+ * writing side; one object at a time on the upload side: one 1 MiB read buffer, the
+ * compressor (or Parquet writer) and one multipart sink bound.
  *
  * @example
  * ```ts
@@ -183,8 +188,11 @@ interface Current {
   /** Object bytes so far. */
   bytes: number
   timer: NodeJS.Timeout | undefined
-  writer?: ObjectWriter
+  /** Without a spool: the object being built. With a spool: the object built while spooling, if any. */
+  writer?: ObjectWriter | undefined
   segment?: SpoolSegment
+  /** Spool mode: the streamed object was dropped after a failure (HEAD before uploading from the file). */
+  streamFailed?: boolean
 }
 
 interface UploadJob {
@@ -465,6 +473,8 @@ export class LogSink extends Writable {
   #worker: Promise<void> | undefined
   readonly #uploadController = new AbortController()
   #uploadWriter: ObjectWriter | undefined
+  /** Streamed objects (built while spooled) not yet stored or dropped: at most two. */
+  readonly #streamed = new Set<ObjectWriter>()
 
   /** Use {@link createLogStream}. */
   constructor(ref: BucketRef, prefix: string, opts: LogStreamOptions = {}) {
@@ -623,7 +633,8 @@ export class LogSink extends Writable {
         continue
       }
       // Nothing will be freed (e.g. inside one overlong line): take the chunk over the bound.
-      if (this.#queue.length === 0) return
+      const closingStreamed = this.#streamed.size - (this.#current?.writer ? 1 : 0)
+      if (this.#queue.length === 0 && closingStreamed === 0) return
       await this.#spool!.spaceFreed()
     }
   }
@@ -715,6 +726,7 @@ export class LogSink extends Writable {
     const cleanup = [
       current?.writer?.destroy(error ?? undefined),
       closingWriter?.destroy(error ?? undefined),
+      ...[...this.#streamed].map((w) => w.destroy(error ?? undefined)),
       this.#uploadWriter?.destroy(error ?? undefined),
       this.#worker,
       // With a spool, the open segment stays as it is: a later process recovers it.
@@ -811,8 +823,16 @@ export class LogSink extends Writable {
     const current = this.#current ?? (await this.#open(true))
     current.bytes += bytes.length
     if (!current.timer) this.#startTimer(current)
-    if (current.segment) current.segment.data(bytes)
-    else await current.writer!.write(bytes)
+    if (!current.segment) return current.writer!.write(bytes)
+    current.segment.data(bytes)
+    if (current.writer) {
+      try {
+        await current.writer.write(bytes)
+      } catch (err) {
+        if (this.destroyed) throw err
+        await this.#dropStreamed(current, err)
+      }
+    }
   }
 
   #startTimer(current: Current): void {
@@ -850,6 +870,7 @@ export class LogSink extends Writable {
     if (this.#spool) {
       const header: SegmentHeader = { v: 1, key, time, seq, carried: 0, build: build as unknown as Record<string, unknown> }
       current.segment = await this.#spool.createSegment(header, carry)
+      current.writer = this.#streamedWriter(key, build, current.segment.name)
     } else {
       current.writer = this.#createWriter(key, build, { recovered: false })
     }
@@ -858,10 +879,41 @@ export class LogSink extends Writable {
     return current
   }
 
-  #createWriter(key: string, build: ObjectBuild, extra: { recovered: boolean; metadata?: Record<string, string>; skipMain?: boolean; skipErrors?: boolean }): ObjectWriter {
+  /**
+   * Spool mode: the object of a new segment is built while its bytes are spooled (no read back
+   * from disk), when nothing waits in the upload queue (objects are stored in key order) and
+   * the lines are stored as lines (Parquet objects are built from the file), and at most one
+   * earlier streamed object is still being stored (memory: two objects' sinks, as without a
+   * spool; writes never wait for an earlier object). One attempt per
+   * part: a failure drops the streamed object and the segment is uploaded from its file, with
+   * the spool's retries, so writes never wait on an unreachable server.
+   */
+  #streamedWriter(key: string, build: ObjectBuild, name: string): ObjectWriter | undefined {
+    if (build.format !== 'lines' || this.#queue.length > 0 || this.#worker || this.#streamed.size > 1) return undefined
+    const writer = this.#createWriter(key, build, { recovered: false, metadata: { [META_SPOOL]: `${this.#spool!.id}/${name}` }, maxPartAttempts: 1 })
+    this.#streamed.add(writer)
+    return writer
+  }
+
+  /** Spool mode: stop building the open object from memory; its segment is uploaded from the file when it closes. */
+  async #dropStreamed(current: Current, err: unknown): Promise<void> {
+    const writer = current.writer
+    if (!writer) return
+    current.writer = undefined
+    current.streamFailed = true
+    this.#streamed.delete(writer)
+    await writer.destroy(err as Error)
+  }
+
+  #createWriter(key: string, build: ObjectBuild, extra: { recovered: boolean; metadata?: Record<string, string>; skipMain?: boolean; skipErrors?: boolean; maxPartAttempts?: number }): ObjectWriter {
     const base = this.#o.sinkOptions
     const metadata = extra.metadata || base.metadata ? { ...base.metadata, ...extra.metadata } : undefined
-    const sinkOptions: WriteStreamOptions = { ...base, ...(metadata ? { metadata } : {}), ...(build.contentType ? { contentType: build.contentType } : {}) }
+    const sinkOptions: WriteStreamOptions = {
+      ...base,
+      ...(metadata ? { metadata } : {}),
+      ...(build.contentType ? { contentType: build.contentType } : {}),
+      ...(extra.maxPartAttempts !== undefined ? { maxPartAttempts: extra.maxPartAttempts } : {}),
+    }
     if (build.format === 'parquet') {
       return new ParquetObjectWriter(this.#ref, key, {
         build,
@@ -933,13 +985,19 @@ export class LogSink extends Writable {
     // The partial line goes to the next segment first, then this one is sealed: at every
     // moment the line is in one place a restarted process would take it from.
     if (this.#carryBytes > 0) await this.#open(false, Buffer.concat(this.#carry))
+    const writer = current.writer
     if (segment.contentBytes === 0) {
+      current.writer = undefined
+      if (writer) this.#streamed.delete(writer)
+      await writer?.destroy()
       await segment.closeFile()
       await this.#spool!.remove(segment.path, segment.fileBytes)
       return
     }
+    // Sealed first: from here a restarted process uploads the segment whatever became of the
+    // streamed object (a HEAD tells whether it was stored).
     await segment.seal()
-    this.#enqueue({
+    const job: UploadJob = {
       name: segment.name,
       path: segment.path,
       header: segment.header,
@@ -947,8 +1005,33 @@ export class LogSink extends Writable {
       expectBytes: segment.contentBytes,
       fileBytes: segment.fileBytes,
       recovered: false,
-      check: false,
+      check: current.streamFailed === true,
+    }
+    const previous = this.#closing
+    // In key order: after the object closed before this one, and after what the upload queue
+    // holds (objects that are uploaded from their files).
+    const closing = (async () => {
+      await previous.catch(() => undefined)
+      if (!writer) return this.#enqueue(job)
+      await this.#drained()
+      if (this.destroyed) throw new AbortError(`The log stream to s3://${this.bucket}/${this.prefix} was destroyed`, { bucket: this.bucket })
+      try {
+        writer.seal()
+        this.#record(await writer.end())
+      } catch (err) {
+        if (this.destroyed || this.#uploadController.signal.aborted) throw err
+        // Not stored from memory: from the file, after a HEAD (it may have been stored).
+        await writer.destroy(err as Error)
+        job.check = true
+        return this.#enqueue(job)
+      }
+      await this.#spool!.remove(job.path, job.fileBytes)
+    })()
+    this.#closing = closing.finally(() => {
+      if (writer) this.#streamed.delete(writer)
     })
+    closing.catch((err: unknown) => this.destroy(err as Error))
+    this.#closing.catch(() => undefined)
   }
 
   #enqueue(job: UploadJob): void {
