@@ -7,7 +7,7 @@ import { Bucket } from '../src/bucket.js'
 import { InvalidArgumentError, NoSuchKeyError } from '../src/errors.js'
 import { createCompressor } from '../src/sinks/compression.js'
 import { createLogStream } from '../src/sinks/rotating.js'
-import { isTailMarker, lines, tail, type TailMarker, type TailObject, type TailReset } from '../src/stages/tail.js'
+import { isTailMarker, lines, tail, type TailMarker, type TailObject, type TailReset } from '../src/stages/tail/index.js'
 import { FaultProxy } from './support/proxy.js'
 import { s3Options, useBucket } from './support/s3.js'
 
