@@ -23,7 +23,7 @@ import { Dictionary, Int32, Int64, RecordBatch, Table, TimestampMillisecond, Utf
 import { Bucket, listPages, type ObjectEntry } from '../src/index.js'
 import { writeParquet } from '../src/arrow/parquet.js'
 import { ListingBatchBuilder, toRecordBatches } from '../src/arrow/record-batches.js'
-import { listPartitioned } from '../src/stages/partition.js'
+import { listPartitioned } from '../src/stages/partition/index.js'
 import { startLatencyProxy } from './list-latency-proxy.js'
 import { benchBucketName, benchKey, seedBenchBucket } from './list-seed.js'
 

@@ -37,7 +37,7 @@ import { listObjects, listPages, type ListOptions, type ObjectEntry, type Prefix
 import { abortUploads, listUploads, type AbortUploadsOptions, type UploadInfo } from './stages/uploads.js'
 import type { IndexOptions } from './arrow/index-table.js'
 import { appendObject, type AppendOptions, type AppendResult } from './stages/append.js'
-import { tail, type Tail, type TailMarker, type TailOptions } from './stages/tail.js'
+import { tail, type Tail, type TailMarker, type TailOptions } from './stages/tail/index.js'
 import { createWriteStream, putStream, type MultipartSink, type WriteStreamOptions, type WriteStreamResult } from './sinks/multipart.js'
 import { createLogStream, type LogSink, type LogStreamOptions } from './sinks/rotating.js'
 import { putObject, putObjects, type PutOptions, type PutResult } from './stages/put.js'

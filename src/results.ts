@@ -14,7 +14,7 @@
  * ```
  * @packageDocumentation
  */
-import { setMaxListeners } from 'node:events'
+import { linkedController } from './util/abort.js'
 import { AbortError, BucketflowError, toBucketflowError } from './errors.js'
 import type { Verification } from './checksums.js'
 import { InvalidArgumentError } from './errors.js'
@@ -70,19 +70,7 @@ export function partition<T>(results: Iterable<Result<T>>): { ok: Ok<T>[]; faile
   return { ok, failed }
 }
 
-/**
- * An AbortController for one operation's requests that follows `outer` (the caller's signal) and
- * that the operation can also abort itself (a failure, the consumer stopping). Every in-flight
- * request listens on it, so it allows any number of listeners. Call `dispose` when done.
- */
-export function linkedController(outer: AbortSignal | undefined): { controller: AbortController; dispose: () => void } {
-  const controller = new AbortController()
-  setMaxListeners(0, controller.signal)
-  const onAbort = (): void => controller.abort(outer?.reason)
-  if (outer?.aborted) onAbort()
-  else outer?.addEventListener('abort', onAbort, { once: true })
-  return { controller, dispose: () => outer?.removeEventListener('abort', onAbort) }
-}
+export { linkedController }
 
 /** Throw an AbortError if the signal is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, fields: { bucket?: string; key?: string } = {}): void {

@@ -10,7 +10,7 @@ import { collect, InvalidArgumentError, listPages, listUploads, type ObjectEntry
 import { indexBucket } from '../src/arrow/index-table.js'
 import { footerCounts, readParquet, writeParquet } from '../src/arrow/parquet.js'
 import { listingSchema, toRecordBatches } from '../src/arrow/record-batches.js'
-import { listPartitioned } from '../src/stages/partition.js'
+import { listPartitioned } from '../src/stages/partition/index.js'
 import { useBucket } from './support/s3.js'
 
 const MiB = 1024 * 1024

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { AbortError, compareKeys, InvalidArgumentError, listPages, Bucket, type ListPage } from '../src/index.js'
-import { KeyShape, listPartitioned, planSplit, type ListCheckpoint, type ListProgress } from '../src/stages/partition.js'
+import { KeyShape, listPartitioned, planSplit, type ListCheckpoint, type ListProgress } from '../src/stages/partition/index.js'
 import { s3Options, useBucket } from './support/s3.js'
 import { waitUntil } from './support/wait.js'
 

@@ -12,7 +12,7 @@ import { AbortError, InvalidArgumentError } from '../src/errors.js'
 import { parseKeyTemplate, renderKeyTemplate } from '../src/sinks/log-keys.js'
 import type { WriteStreamResult } from '../src/sinks/multipart.js'
 import { createLogStream, defaultLogName, type StoredLogObject } from '../src/sinks/rotating.js'
-import { lines as toLines } from '../src/stages/tail.js'
+import { lines as toLines } from '../src/stages/tail/index.js'
 import { useBucket } from './support/s3.js'
 import { waitUntil } from './support/wait.js'
 

@@ -34,18 +34,11 @@ import {
   Vector,
   type DataType,
 } from 'apache-arrow'
-import { InvalidArgumentError } from '../errors.js'
 import type { ObjectEntry } from '../stages/list.js'
-import { describeValue, validateInteger } from '../validate.js'
+import { validateInteger } from '../validate.js'
+import { DEFAULT_LISTING_COLUMNS, validateColumns, type ListingColumn } from './columns.js'
 
-/** A column of a listing table. */
-export type ListingColumn = 'Key' | 'LastModified' | 'ETag' | 'Size' | 'StorageClass' | 'Owner' | 'ChecksumAlgorithm'
-
-/** Every column, in the canonical order. */
-export const LISTING_COLUMNS: readonly ListingColumn[] = ['Key', 'LastModified', 'ETag', 'Size', 'StorageClass', 'Owner', 'ChecksumAlgorithm']
-
-/** The columns of hostess's df, used when `columns` is not given. */
-export const DEFAULT_LISTING_COLUMNS: readonly ListingColumn[] = ['Key', 'LastModified', 'ETag', 'Size', 'StorageClass']
+export { DEFAULT_LISTING_COLUMNS, LISTING_COLUMNS, validateColumns, type ListingColumn } from './columns.js'
 
 /** Options for {@link toRecordBatches}. */
 export interface RecordBatchOptions {
@@ -85,19 +78,6 @@ function fieldFor(column: ListingColumn): Field {
 }
 
 const schemas = new Map<string, Schema>()
-
-/** Throws InvalidArgumentError unless `columns` is a non-empty list of distinct listing columns. */
-export function validateColumns(columns: unknown): asserts columns is readonly ListingColumn[] {
-  const bad = (why: string) => new InvalidArgumentError(`Expected columns to be a non-empty array of ${LISTING_COLUMNS.join(', ')}: ${why}`, { argument: 'columns' })
-  if (!Array.isArray(columns)) throw bad(`got ${describeValue(columns)}`)
-  if (columns.length === 0) throw bad('got an empty array')
-  const seen = new Set<unknown>()
-  for (const c of columns) {
-    if (!LISTING_COLUMNS.includes(c as ListingColumn)) throw bad(`got ${describeValue(c)}`)
-    if (seen.has(c)) throw bad(`${describeValue(c)} appears twice`)
-    seen.add(c)
-  }
-}
 
 /**
  * The Arrow schema of a listing table with these columns. The same `Schema` object (with the

@@ -1,9 +1,6 @@
 /** `bucketflow mb` and `bucketflow rb`: make and remove buckets, as `aws s3 mb` / `aws s3 rb`. */
 import type { Command } from 'commander'
-import { Bucket } from '../bucket.js'
-import { InvalidArgumentError } from '../errors.js'
-import { abortUploads } from '../stages/uploads.js'
-import { deleteObjects } from '../stages/delete.js'
+import { abortUploads, Bucket, deleteObjects, InvalidArgumentError } from '../index.js'
 import { act, EXIT_FAILED, EXIT_OK, globals, openBucket, Output, parseS3Url, type CliContext, type GlobalOptions } from './common.js'
 import { addDryRun, isDryRun, type SharedOptionValues } from './options.js'
 import { runItems, type Planned } from './run-items.js'

@@ -5,9 +5,7 @@
 import type { Readable, Writable } from 'node:stream'
 import { Command, InvalidArgumentError as OptionValueError, Option } from 'commander'
 import cliProgress from 'cli-progress'
-import { Bucket, type BucketOptions } from '../bucket.js'
-import { BucketflowError, InvalidArgumentError, InvalidObjectStateError } from '../errors.js'
-import { resolveEndpoint } from '../client.js'
+import { Bucket, BucketflowError, type BucketOptions, InvalidArgumentError, InvalidObjectStateError, resolveEndpoint } from '../index.js'
 
 /** Exit codes: 0 all good, 1 some items failed (or nothing found), 2 usage error. */
 export const EXIT_OK = 0

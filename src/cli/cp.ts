@@ -4,7 +4,7 @@
  * folders (or stdout `-`). Paths follow aws-cli's rules (src/cli/targets.ts).
  */
 import type { Command } from 'commander'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError } from '../index.js'
 import { act, globals, isS3Url, Output, parseS3Url, type CliContext } from './common.js'
 import { addSelection, addSymlinks, transferFlags, type SharedOptionValues } from './options.js'
 import { copy, download, upload } from './transfer.js'

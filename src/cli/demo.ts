@@ -1,8 +1,7 @@
 /** `bucketflow demo`: the seed notebook's story on an embedded S3 (or any S3 with --endpoint). */
 import type { Command } from 'commander'
-import type { BucketOptions } from '../bucket.js'
+import type { BucketOptions } from '../index.js'
 import { runDemo } from '../demo/story.js'
-import { startLocalS3 } from '../server/server.js'
 import { act, EXIT_OK, globals } from './common.js'
 
 export function register(program: Command): void {
@@ -18,6 +17,7 @@ export function register(program: Command): void {
         await runDemo({ endpoint, ...(g.region ? { region: g.region } : {}), ...(g.concurrency ? { concurrency: g.concurrency } : {}) })
         return EXIT_OK
       }
+      const { startLocalS3 } = await import('../server/index.js')
       const server = await startLocalS3()
       process.stdout.write(`bucketflow demo on an embedded S3 at ${server.endpoint} (in memory; --endpoint URL to use another)\n`)
       const options: BucketOptions = { endpoint: server.endpoint, region: server.region, credentials: server.credentials }

@@ -5,7 +5,7 @@
  * `fnmatch` (`*` matches anything, `/` included; `?` one character; `[seq]`, `[!seq]`).
  */
 import { Option, type Command } from 'commander'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError } from '../index.js'
 
 /** One `--include` or `--exclude`, in command-line order. */
 export interface FilterRule {

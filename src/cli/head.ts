@@ -1,7 +1,7 @@
 /** `bucketflow head` (object metadata) and `bucketflow cat` (object bytes to stdout, with ranges). */
 import { pipeline } from 'node:stream/promises'
 import { InvalidArgumentError, type Command } from 'commander'
-import type { GetOptions } from '../stages/get/index.js'
+import type { GetOptions } from '../index.js'
 import { act, EXIT_OK, globals, openBucket, Output, parseS3Url, type CliContext } from './common.js'
 import { checkOneKey } from './targets.js'
 

@@ -1,11 +1,7 @@
 /** `bucketflow index s3://bucket[/prefix] out.parquet|folder/|s3://...`: a bucket's index as Parquet, streamed. */
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import type { ParquetCompression } from '../arrow/parquet.js'
-import { writeParquet, type ParquetDestination } from '../arrow/parquet.js'
-import { toRecordBatches } from '../arrow/record-batches.js'
-import { listPages } from '../stages/list.js'
-import { listPartitioned } from '../stages/partition.js'
+import { listPages, listPartitioned, type ParquetCompression, type ParquetDestination, toRecordBatches, writeParquet } from '../index.js'
 import { act, EXIT_OK, formatBytes, globals, isS3Url, openBucket, Output, parseS3Url, type CliContext } from './common.js'
 import { isLocalFolder } from './targets.js'
 

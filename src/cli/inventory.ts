@@ -3,12 +3,7 @@
  * on the source bucket).
  */
 import type { Command } from 'commander'
-import { writeParquet, type ParquetCompression, type ParquetDestination } from '../arrow/parquet.js'
-import type { Bucket } from '../bucket.js'
-import { InvalidArgumentError } from '../errors.js'
-import { findInventories } from '../scale/find-inventories.js'
-import { readInventoryManifest, type InventoryManifest } from '../scale/inventory-manifest.js'
-import { readInventory } from '../scale/read-inventory.js'
+import { type Bucket, findInventories, InvalidArgumentError, type InventoryManifest, type ParquetCompression, type ParquetDestination, readInventory, readInventoryManifest, writeParquet } from '../index.js'
 import { act, EXIT_OK, formatBytes, globals, isS3Url, openBucket, Output, parseS3Url, positiveInt, type GlobalOptions } from './common.js'
 
 /** The manifest a URL names: a manifest.json itself, or the newest report under a prefix. */

@@ -5,10 +5,8 @@
  */
 import { ListBucketsCommand } from '@aws-sdk/client-s3'
 import type { Command } from 'commander'
-import { createClient } from '../client.js'
-import { toBucketflowError } from '../errors.js'
+import { createClient, resolveEndpoint, toBucketflowError } from '../index.js'
 import { act, checkEndpoint, EXIT_FAILED, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, type CliContext } from './common.js'
-import { resolveEndpoint } from '../client.js'
 
 export function register(program: Command, ctx: CliContext): void {
   program

@@ -1,6 +1,6 @@
 /** Options shared by the verbs that change things: --dry-run, --include/--exclude, symlinks. */
 import { Option, type Command } from 'commander'
-import type { StorageClass } from '../bucket-ref.js'
+import type { StorageClass } from '../index.js'
 import { addFilterOptions, filterOf } from './filters.js'
 import type { TransferFlags } from './transfer.js'
 

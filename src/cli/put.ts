@@ -1,6 +1,6 @@
 /** `bucketflow put <local...> s3://bucket/prefix`: upload files, folders (recursively), or stdin ('-'). */
 import type { Command } from 'commander'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError } from '../index.js'
 import { act, globals, Output, parseS3Url, type CliContext } from './common.js'
 import { addSelection, addSymlinks, transferFlags, type SharedOptionValues } from './options.js'
 import { upload } from './transfer.js'

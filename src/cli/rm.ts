@@ -1,15 +1,11 @@
 /** `bucketflow rm`, `freeze`, `restore`: per-key operations over URLs or whole folders. */
 import type { Command } from 'commander'
-import type { StorageClass } from '../bucket-ref.js'
-import { deleteObjects } from '../stages/delete.js'
-import { freezeObjects, restoreObjects } from '../stages/storage-class.js'
+import { type Bucket, deleteObjects, freezeObjects, restoreObjects, type Result, type StorageClass } from '../index.js'
 import { act, globals, Output, positiveInt, s3Url, type CliContext } from './common.js'
 import { filterOf } from './filters.js'
 import { addSelection, isDryRun, type SharedOptionValues } from './options.js'
 import { runItems, type Op, type Planned } from './run-items.js'
 import { checkOneKey, oneBucket, targetsOf } from './targets.js'
-import type { Bucket } from '../bucket.js'
-import type { Result } from '../results.js'
 
 type Stage = (bucket: Bucket, signal: AbortSignal) => (keys: AsyncIterable<string>) => AsyncIterable<Result<unknown>>
 

@@ -5,8 +5,7 @@
  * stderr (`upload failed: ...`), a summary. The plan is a stream: work starts with the first
  * item, and memory does not grow with the number of items.
  */
-import type { BucketflowError } from '../errors.js'
-import type { Result } from '../results.js'
+import type { BucketflowError, Result } from '../index.js'
 import { describeError, errorJson, EXIT_FAILED, EXIT_OK, type Activity, type CliContext, type Output } from './common.js'
 
 /** The verbs of the lines, as aws-cli prints them (plus freeze and restore). */

@@ -1,7 +1,6 @@
 /** `bucketflow serve`: run the embedded in-memory S3 server until interrupted. */
 import type { Command } from 'commander'
-import { startLocalS3 } from '../server/server.js'
-import { act, EXIT_OK, globals, Output , type CliContext } from './common.js'
+import { act, EXIT_OK, globals, Output, type CliContext } from './common.js'
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -11,6 +10,8 @@ export function register(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExample:\n  bucketflow serve --port 9000 &\n  AWS_ENDPOINT_URL_S3=http://127.0.0.1:9000 bucketflow ls')
     .action(act(ctx, async (opts: { port: number }, cmd: Command) => {
       const out = new Output(ctx, globals(cmd))
+      // Loaded on use: the other commands do not load the embedded server.
+      const { startLocalS3 } = await import('../server/index.js')
       const server = await startLocalS3({ port: opts.port })
       const env = server.env()
       out.data(Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n'), env)

@@ -5,9 +5,7 @@
  */
 import type { Command } from 'commander'
 import { Option } from 'commander'
-import { itemReaderFor, type ItemFormat } from '../scale/item-reader.js'
-import { writeKeyRanges } from '../scale/key-ranges.js'
-import { splitKeySpace } from '../scale/split-key-space.js'
+import { type ItemFormat, itemReaderFor, splitKeySpace, writeKeyRanges } from '../index.js'
 import { act, EXIT_OK, globals, openBucket, Output, parseS3Url, positiveInt } from './common.js'
 
 export function register(program: Command): void {

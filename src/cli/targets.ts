@@ -15,10 +15,7 @@
  */
 import { stat } from 'node:fs/promises'
 import { sep } from 'node:path'
-import type { Bucket } from '../bucket.js'
-import { InvalidArgumentError } from '../errors.js'
-import { safeDestination } from '../paths.js'
-import type { ObjectEntry } from '../stages/list.js'
+import { type Bucket, InvalidArgumentError, type ObjectEntry, safeDestination } from '../index.js'
 import type { PathFilter } from './filters.js'
 import { openBucket, parseS3Url, type GlobalOptions, type S3Url } from './common.js'
 

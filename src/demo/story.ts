@@ -7,8 +7,7 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
 import type { Table } from 'apache-arrow'
-import { Bucket, type BucketOptions } from '../bucket.js'
-import type { ObjectEntry } from '../stages/list.js'
+import { Bucket, type BucketOptions, type ObjectEntry } from '../index.js'
 import { CAT_TAGS, drawCat } from './png.js'
 
 /** Where the demo prints (stdout by default). */

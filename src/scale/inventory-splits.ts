@@ -14,7 +14,7 @@
 import type { RecordBatch } from 'apache-arrow'
 import { InvalidArgumentError } from '../errors.js'
 import { compareKeys } from '../keys.js'
-import type { KeyRange } from '../stages/partition.js'
+import type { KeyRange } from '../stages/partition/index.js'
 import { describeValue, validateInteger } from '../validate.js'
 
 /** Options for {@link inventorySplits}. */

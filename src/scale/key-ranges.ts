@@ -19,7 +19,7 @@
 import type { BucketRef } from '../bucket-ref.js'
 import { InvalidArgumentError } from '../errors.js'
 import { compareKeys } from '../keys.js'
-import type { KeyRange, ListCheckpoint } from '../stages/partition.js'
+import type { KeyRange, ListCheckpoint } from '../stages/partition/index.js'
 import { putObject } from '../stages/put.js'
 import { describeValue, validateBucketName, validateKey } from '../validate.js'
 import { objectArn, validatePartition } from './arn.js'

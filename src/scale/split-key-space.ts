@@ -13,7 +13,7 @@
  * @packageDocumentation
  */
 import type { BucketRef } from '../bucket-ref.js'
-import { listPartitioned, type ListCheckpoint } from '../stages/partition.js'
+import { listPartitioned, type ListCheckpoint } from '../stages/partition/index.js'
 import { validateInteger } from '../validate.js'
 
 /** Options for {@link splitKeySpace}. */

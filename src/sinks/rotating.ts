@@ -70,9 +70,9 @@ import { describeValue, validateInteger, validateKey } from '../validate.js'
 import type { ParquetCompression } from '../arrow/parquet.js'
 import { COMPRESSION_SUFFIX, validateCompression, type LogCompression } from './compression.js'
 import { DEFAULT_KEY_TEMPLATE, parseKeyTemplate, renderKeyTemplate, type KeyTemplate, type LogObjectName } from './log-keys.js'
-import { LinesObjectWriter, ParquetObjectWriter, type ObjectBuild, type ObjectWriter, type SchemaHolder, type StoredLogObject } from './log-objects.js'
+import { LinesObjectWriter, type ObjectBuild, type ObjectWriter, type SchemaHolder, type StoredLogObject } from './log-objects.js'
 import { validateWriteStreamOptions, type WriteStreamOptions } from './multipart.js'
-import { schemaFromJson, schemaToJson, validateLogSchema } from './ndjson.js'
+import { checkLogSchemaShape } from '../arrow/schema-shape.js'
 import { segmentContent, Spool, type FsyncPolicy, type SegmentHeader, type SpoolSegment } from './spool.js'
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
 import { readFile } from 'node:fs/promises'
@@ -254,7 +254,7 @@ function resolveOptions(ref: BucketRef, prefix: string, opts: LogStreamOptions):
     if (opts.compression !== undefined && opts.compression !== 'none') {
       throw bad('compression', "Parquet objects are compressed inside (format.parquet.compression, default 'zstd'); compression must be 'none'")
     }
-    if (parquet.schema !== undefined) validateLogSchema(parquet.schema)
+    if (parquet.schema !== undefined) checkLogSchemaShape(parquet.schema)
     for (const name of ['inferRecords', 'batchRows', 'rowGroupRows'] as const) {
       if (parquet[name] !== undefined) validateInteger(parquet[name], name, 1)
     }
@@ -438,6 +438,8 @@ export class LogSink extends Writable {
   readonly #signal: AbortSignal | undefined
   readonly #onAbort: () => void
   readonly #schema: SchemaHolder
+  /** The Parquet builder's module, loaded by `_construct` for a Parquet log. */
+  #parquet: typeof import('./log-parquet.js') | undefined
   #resolve!: (r: LogStreamResult) => void
   #reject!: (err: unknown) => void
 
@@ -534,8 +536,17 @@ export class LogSink extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    if (this.#o.spool === undefined) return callback()
-    this.#openSpool().then(() => callback(), callback)
+    this.#start().then(() => callback(), callback)
+  }
+
+  /** Loads the Parquet builder (and Arrow) for a Parquet log, then opens the spool. */
+  async #start(): Promise<void> {
+    if (this.#o.build.format === 'parquet') {
+      const parquet: typeof import('./log-parquet.js') = await import('./log-parquet.js')
+      if (this.#schema.schema !== undefined) parquet.validateLogSchema(this.#schema.schema)
+      this.#parquet = parquet
+    }
+    if (this.#o.spool !== undefined) await this.#openSpool()
   }
 
   async #openSpool(): Promise<void> {
@@ -544,13 +555,13 @@ export class LogSink extends Writable {
     this.#spool = spool
     if (o.build.format === 'parquet' && !this.#schema.schema) {
       try {
-        this.#schema.schema = schemaFromJson(JSON.parse(await readFile(spool.schemaPath, 'utf8')))
+        this.#schema.schema = this.#parquet!.schemaFromJson(JSON.parse(await readFile(spool.schemaPath, 'utf8')))
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       }
       this.#schema.onInferred = (schema) => {
         // Kept so a later process uses the same schema for what it recovers.
-        spool.writeAtomic(spool.schemaPath, `${JSON.stringify(schemaToJson(schema))}\n`).catch((err: unknown) => this.destroy(err as Error))
+        spool.writeAtomic(spool.schemaPath, `${JSON.stringify(this.#parquet!.schemaToJson(schema))}\n`).catch((err: unknown) => this.destroy(err as Error))
       }
     }
     for (const r of spool.recovered) {
@@ -915,7 +926,7 @@ export class LogSink extends Writable {
       ...(extra.maxPartAttempts !== undefined ? { maxPartAttempts: extra.maxPartAttempts } : {}),
     }
     if (build.format === 'parquet') {
-      return new ParquetObjectWriter(this.#ref, key, {
+      return new this.#parquet!.ParquetObjectWriter(this.#ref, key, {
         build,
         sinkOptions,
         schema: this.#schema,

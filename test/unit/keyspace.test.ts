@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { compareKeys } from '../../src/keys.js'
-import { estimateRemaining, KeyShape, planSplit } from '../../src/stages/partition.js'
+import { estimateRemaining, KeyShape, planSplit } from '../../src/stages/partition/keyspace.js'
 
 /** Keys of a range (after `cursor`, before `end`) in a sorted list. */
 function keysIn(keys: readonly string[], cursor: string, end: string | undefined): string[] {
