@@ -10,9 +10,9 @@ import { compareKeys } from '../keys.js'
 import { validateKey } from '../validate.js'
 import { validateCompression } from './compression.js'
 import { renderKeyTemplate } from './log-keys.js'
-import type { ObjectBuild } from './log-objects.js'
+import type { ObjectBuild, ObjectWriter } from './log-objects.js'
 import type { Resolved } from './rotating-options.js'
-import type { SegmentHeader } from './spool.js'
+import type { SegmentHeader, SpoolSegment } from './spool.js'
 
 /** `name` with the compression suffix, unless it ends with it already. */
 export function withSuffix(name: string, suffix: string): string {
@@ -30,6 +30,18 @@ export interface NextName {
   errorKey: string | undefined
   seq: number
   time: number
+}
+
+/** The object being written: its name, and how it is being built. */
+export interface OpenObject extends NextName {
+  /** Object bytes so far. */
+  bytes: number
+  timer: NodeJS.Timeout | undefined
+  /** Without a spool: the object being built. With a spool: the object built while spooling, if any. */
+  writer?: ObjectWriter | undefined
+  segment?: SpoolSegment
+  /** Spool mode: the streamed object was dropped after a failure (HEAD before uploading from the file). */
+  streamFailed?: boolean
 }
 
 /**

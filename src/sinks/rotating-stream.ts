@@ -2,39 +2,22 @@
  * The rotating log Writable itself: it serializes writes and timer rotations, opens and closes
  * objects (in memory, or as spool segments built while spooled), and settles `done`. Options:
  * rotating-options.ts; keys: rotating-keys.ts; where objects are cut: rotating-lines.ts; the
- * spool's upload queue: rotating-queue.ts. The module documentation is in rotating.ts.
+ * spool: rotating-spool.ts, rotating-queue.ts. The module documentation is in rotating.ts.
  *
  * @packageDocumentation
  */
 import { Writable } from 'node:stream'
-import { readFile } from 'node:fs/promises'
 import type { BucketRef } from '../bucket-ref.js'
 import { AbortError, InvalidArgumentError } from '../errors.js'
 import { describeValue } from '../validate.js'
 import type { ObjectBuild, ObjectWriter, SchemaHolder, StoredLogObject } from './log-objects.js'
-import { schemaFromJson, schemaToJson } from './ndjson.js'
-import { Spool, type SegmentHeader, type SpoolSegment } from './spool.js'
-import { checkRecoveredSegment, KeyNamer } from './rotating-keys.js'
+import type { SegmentHeader } from './spool.js'
+import { KeyNamer, type OpenObject } from './rotating-keys.js'
 import { LineSplitter } from './rotating-lines.js'
 import { MiB, resolveOptions, type LogStreamOptions, type Resolved } from './rotating-options.js'
-import { createObjectWriter, META_SPOOL, UploadQueue, type UploadJob, type WriterExtra } from './rotating-queue.js'
+import { createObjectWriter } from './rotating-queue.js'
+import { LogSpool } from './rotating-spool.js'
 import { DropNewest, LogStats, type DroppedCounts, type LogStreamResult } from './rotating-stats.js'
-
-interface Current {
-  key: string
-  errorKey: string | undefined
-  seq: number
-  time: number
-  /** Object bytes so far. */
-  bytes: number
-  timer: NodeJS.Timeout | undefined
-  /** Without a spool: the object being built. With a spool: the object built while spooling, if any. */
-  writer?: ObjectWriter | undefined
-  segment?: SpoolSegment
-  /** Spool mode: the streamed object was dropped after a failure (HEAD before uploading from the file). */
-  streamFailed?: boolean
-}
-
 
 /**
  * The rotating log Writable. Create it with {@link createLogStream} (or
@@ -78,18 +61,15 @@ export class LogSink extends Writable {
   /** Memory mode: the object being stored after rotation, if any (settles when stored). */
   #closing: Promise<void> = Promise.resolve()
   #closingWriter: ObjectWriter | undefined
-  #current: Current | undefined
+  #current: OpenObject | undefined
   readonly #lines: LineSplitter
   readonly #names: KeyNamer
   readonly #stats = new LogStats()
   readonly #drop: DropNewest
 
   // Spool mode.
-  #spool: Spool | undefined
-  #uploads: UploadQueue | undefined
+  #spooled: LogSpool | undefined
   readonly #uploadController = new AbortController()
-  /** Streamed objects (built while spooled) not yet stored or dropped: at most two. */
-  readonly #streamed = new Set<ObjectWriter>()
 
   /** Use {@link createLogStream}. */
   constructor(ref: BucketRef, prefix: string, opts: LogStreamOptions = {}) {
@@ -112,7 +92,7 @@ export class LogSink extends Writable {
         close: () => this.#close(),
         currentBytes: () => this.#current?.bytes ?? 0,
         pending: async (copy) => {
-          if (!this.#spool) return
+          if (!this.#spooled) return
           // Durable before the write is acknowledged, like every accepted byte.
           const current = this.#current ?? (await this.#open(false))
           current.segment!.pending(copy)
@@ -147,7 +127,7 @@ export class LogSink extends Writable {
   }
   /** Bytes in the spool folder (0 without a spool). */
   get spoolBytes(): number {
-    return this.#spool?.bytes ?? 0
+    return this.#spooled?.spool.bytes ?? 0
   }
   /** The result so far. */
   get stats(): LogStreamResult {
@@ -160,32 +140,14 @@ export class LogSink extends Writable {
   }
 
   async #openSpool(): Promise<void> {
-    const o = this.#o
-    const spool = await Spool.open(o.spool!, { bucket: this.bucket, prefix: this.prefix, fsync: o.fsync, fsyncIntervalMs: o.fsyncIntervalMs })
-    this.#spool = spool
-    const uploads = new UploadQueue(this.#ref, spool, this.#uploadController.signal, {
-      createWriter: (key, build, extra) => this.#createWriter(key, build, extra),
+    this.#spooled = await LogSpool.open(this.#ref, this.prefix, this.#o, this.#uploadController.signal, {
+      createWriter: (key, build, extra) => createObjectWriter(this.#ref, this.#o.sinkOptions, this.#schema, key, build, extra),
       record: (objects) => this.#record(objects),
       recovered: () => this.#stats.recovered++,
       retry: (info) => this.emit('retry', info),
       fail: (err) => this.destroy(err),
     })
-    this.#uploads = uploads
-    if (o.build.format === 'parquet' && !this.#schema.schema) {
-      try {
-        this.#schema.schema = schemaFromJson(JSON.parse(await readFile(spool.schemaPath, 'utf8')))
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      }
-      this.#schema.onInferred = (schema) => {
-        // Kept so a later process uses the same schema for what it recovers.
-        spool.writeAtomic(spool.schemaPath, `${JSON.stringify(schemaToJson(schema))}\n`).catch((err: unknown) => this.destroy(err as Error))
-      }
-    }
-    for (const r of spool.recovered) {
-      checkRecoveredSegment(r.header, r.path, { bucket: this.bucket, prefix: this.prefix, errorPrefix: o.errorPrefix })
-      uploads.enqueue({ name: r.name, path: r.path, header: r.header, includePending: r.includePending, expectBytes: undefined, fileBytes: r.fileBytes, recovered: true, check: true })
-    }
+    await this.#spooled.recover(this.#schema, { bucket: this.bucket, prefix: this.prefix })
   }
 
   #run(task: () => Promise<void>): Promise<void> {
@@ -210,7 +172,7 @@ export class LogSink extends Writable {
 
   async #accept(input: Buffer): Promise<void> {
     let chunk = input
-    if (this.#spool) {
+    if (this.#spooled) {
       if (this.#o.whenFull === 'drop-newest') chunk = await this.#admit(chunk)
       else await this.#waitForSpace(chunk.length)
       if (this.destroyed) return
@@ -220,24 +182,16 @@ export class LogSink extends Writable {
   }
 
   #spoolFull(n: number): boolean {
-    const spool = this.#spool!
-    const used = spool.bytes + (this.#current?.segment?.queuedBytes ?? 0)
-    // A chunk costs its bytes and the framing of a data and a pending record.
-    return used > 0 && used + n + 18 > this.#o.maxSpoolBytes
+    return this.#spooled!.full(n, this.#current?.segment?.queuedBytes ?? 0)
   }
 
   /** whenFull 'block': wait until the chunk fits (an open object is closed so it can be stored). */
   async #waitForSpace(n: number): Promise<void> {
     while (this.#spoolFull(n) && !this.destroyed) {
-      if (this.#current && this.#current.bytes > 0 && !this.#lines.midLine) {
-        await this.#current.segment!.flush()
-        await this.#close()
-        continue
-      }
+      if (await this.#makeRoom()) continue
       // Nothing will be freed (e.g. inside one overlong line): take the chunk over the bound.
-      const closingStreamed = this.#streamed.size - (this.#current?.writer ? 1 : 0)
-      if (this.#uploads!.length === 0 && closingStreamed === 0) return
-      await this.#spool!.spaceFreed()
+      if (this.#spooled!.idle(this.#current?.writer !== undefined)) return
+      await this.#spooled!.spool.spaceFreed()
     }
   }
 
@@ -245,12 +199,16 @@ export class LogSink extends Writable {
   async #admit(chunk: Buffer): Promise<Buffer> {
     const inLine = this.#lines.carryBytes > 0 || this.#lines.midLine
     const { accepted, makeRoom } = this.#drop.admit(chunk, { full: (n) => this.#spoolFull(n), inLine })
-    // Let the open object be stored, to make room.
-    if (makeRoom && this.#current && this.#current.bytes > 0 && !this.#lines.midLine) {
-      await this.#current.segment!.flush()
-      await this.#close()
-    }
+    if (makeRoom) await this.#makeRoom()
     return accepted
+  }
+
+  /** Spool mode: close the open object so it can be stored, to make room; false when there is none to close. */
+  async #makeRoom(): Promise<boolean> {
+    if (!this.#current || this.#current.bytes === 0 || this.#lines.midLine) return false
+    await this.#current.segment!.flush()
+    await this.#close()
+    return true
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -260,9 +218,9 @@ export class LogSink extends Writable {
       await this.#current?.segment?.flush()
       await this.#close()
       await this.#closing
-      if (this.#spool) {
-        await this.#uploads!.drained()
-        await this.#spool.close()
+      if (this.#spooled) {
+        await this.#spooled.uploads.drained()
+        await this.#spooled.spool.close()
       }
     }).then(() => {
       this.#resolve(this.stats)
@@ -289,14 +247,12 @@ export class LogSink extends Writable {
     const cleanup = [
       current?.writer?.destroy(error ?? undefined),
       closingWriter?.destroy(error ?? undefined),
-      ...[...this.#streamed].map((w) => w.destroy(error ?? undefined)),
-      this.#uploads?.writer?.destroy(error ?? undefined),
-      this.#uploads?.worker,
+      ...(this.#spooled?.stop(error ?? undefined) ?? []),
       // With a spool, the open segment stays as it is: a later process recovers it.
       current?.segment?.closeFile(),
     ]
     Promise.allSettled(cleanup)
-      .then(() => this.#spool?.close())
+      .then(() => this.#spooled?.spool.close())
       .then(settle, settle)
   }
 
@@ -318,60 +274,39 @@ export class LogSink extends Writable {
     }
   }
 
-  #startTimer(current: Current): void {
+  #startTimer(current: OpenObject): void {
     current.timer = setTimeout(() => {
       this.#run(() => this.#rotateByTime(current)).catch((err: unknown) => this.destroy(err as Error))
     }, this.rotateMs)
   }
 
   /** Open the next object: an object writer, or (with a spool) a segment file, created with the carried partial line. */
-  async #open(withTimer: boolean, carry?: Buffer): Promise<Current> {
+  async #open(withTimer: boolean, carry?: Buffer): Promise<OpenObject> {
     const { key, errorKey, seq, time } = this.#names.next()
     const build: ObjectBuild = { ...this.#o.build, ...(errorKey !== undefined ? { errorKey } : {}) }
-    const current: Current = { key, errorKey, seq, time, bytes: 0, timer: undefined }
-    if (this.#spool) {
+    const current: OpenObject = { key, errorKey, seq, time, bytes: 0, timer: undefined }
+    if (this.#spooled) {
       const header: SegmentHeader = { v: 1, key, time, seq, carried: 0, build: build as unknown as Record<string, unknown> }
-      current.segment = await this.#spool.createSegment(header, carry)
-      current.writer = this.#streamedWriter(key, build, current.segment.name)
+      current.segment = await this.#spooled.spool.createSegment(header, carry)
+      current.writer = this.#spooled.streamedWriter(key, build, current.segment.name)
     } else {
-      current.writer = this.#createWriter(key, build, { recovered: false })
+      current.writer = createObjectWriter(this.#ref, this.#o.sinkOptions, this.#schema, key, build, { recovered: false })
     }
     this.#current = current
     if (withTimer) this.#startTimer(current)
     return current
   }
 
-  /**
-   * Spool mode: the object of a new segment is built while its bytes are spooled (no read back
-   * from disk), when nothing waits in the upload queue (objects are stored in key order) and
-   * the lines are stored as lines (Parquet objects are built from the file), and at most one
-   * earlier streamed object is still being stored (memory: two objects' sinks, as without a
-   * spool; writes never wait for an earlier object). One attempt per
-   * part: a failure drops the streamed object and the segment is uploaded from its file, with
-   * the spool's retries, so writes never wait on an unreachable server.
-   */
-  #streamedWriter(key: string, build: ObjectBuild, name: string): ObjectWriter | undefined {
-    if (build.format !== 'lines' || this.#uploads!.length > 0 || this.#uploads!.worker !== undefined || this.#streamed.size > 1) return undefined
-    const writer = this.#createWriter(key, build, { recovered: false, metadata: { [META_SPOOL]: `${this.#spool!.id}/${name}` }, maxPartAttempts: 1 })
-    this.#streamed.add(writer)
-    return writer
-  }
-
   /** Spool mode: stop building the open object from memory; its segment is uploaded from the file when it closes. */
-  async #dropStreamed(current: Current, err: unknown): Promise<void> {
+  async #dropStreamed(current: OpenObject, err: unknown): Promise<void> {
     const writer = current.writer
     if (!writer) return
     current.writer = undefined
     current.streamFailed = true
-    this.#streamed.delete(writer)
-    await writer.destroy(err as Error)
+    await this.#spooled!.drop(writer, err)
   }
 
-  #createWriter(key: string, build: ObjectBuild, extra: WriterExtra): ObjectWriter {
-    return createObjectWriter(this.#ref, this.#o.sinkOptions, this.#schema, key, build, extra)
-  }
-
-  async #rotateByTime(current: Current): Promise<void> {
+  async #rotateByTime(current: OpenObject): Promise<void> {
     if (this.#current !== current) return
     if (this.#lines.midLine) {
       this.#lines.rotateDue = true
@@ -418,8 +353,9 @@ export class LogSink extends Writable {
     await previous
   }
 
-  async #closeSegment(current: Current): Promise<void> {
+  async #closeSegment(current: OpenObject): Promise<void> {
     const segment = current.segment!
+    const spooled = this.#spooled!
     // The partial line goes to the next segment first, then this one is sealed: at every
     // moment the line is in one place a restarted process would take it from.
     const carried = this.#lines.carried()
@@ -427,32 +363,19 @@ export class LogSink extends Writable {
     const writer = current.writer
     if (segment.contentBytes === 0) {
       current.writer = undefined
-      if (writer) this.#streamed.delete(writer)
-      await writer?.destroy()
-      await segment.closeFile()
-      await this.#spool!.remove(segment.path, segment.fileBytes)
-      return
+      return spooled.removeEmpty(segment, writer)
     }
     // Sealed first: from here a restarted process uploads the segment whatever became of the
     // streamed object (a HEAD tells whether it was stored).
     await segment.seal()
-    const job: UploadJob = {
-      name: segment.name,
-      path: segment.path,
-      header: segment.header,
-      includePending: false,
-      expectBytes: segment.contentBytes,
-      fileBytes: segment.fileBytes,
-      recovered: false,
-      check: current.streamFailed === true,
-    }
+    const job = spooled.jobOf(segment, current.streamFailed === true)
     const previous = this.#closing
     // In key order: after the object closed before this one, and after what the upload queue
     // holds (objects that are uploaded from their files).
     const closing = (async () => {
       await previous.catch(() => undefined)
-      if (!writer) return this.#uploads!.enqueue(job)
-      await this.#uploads!.drained()
+      if (!writer) return spooled.uploads.enqueue(job)
+      await spooled.uploads.drained()
       if (this.destroyed) throw new AbortError(`The log stream to s3://${this.bucket}/${this.prefix} was destroyed`, { bucket: this.bucket })
       try {
         writer.seal()
@@ -462,12 +385,12 @@ export class LogSink extends Writable {
         // Not stored from memory: from the file, after a HEAD (it may have been stored).
         await writer.destroy(err as Error)
         job.check = true
-        return this.#uploads!.enqueue(job)
+        return spooled.uploads.enqueue(job)
       }
-      await this.#spool!.remove(job.path, job.fileBytes)
+      await spooled.spool.remove(job.path, job.fileBytes)
     })()
     this.#closing = closing.finally(() => {
-      if (writer) this.#streamed.delete(writer)
+      if (writer) spooled.streamed.delete(writer)
     })
     closing.catch((err: unknown) => this.destroy(err as Error))
     this.#closing.catch(() => undefined)
