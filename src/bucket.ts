@@ -9,6 +9,7 @@
  * const bucket = await Bucket.create('cats')
  * await bucket.put('# cat pictures', 'README.md', { literal: true })
  * console.log(await bucket.read('README.md'))
+ * const [png1, png2] = [Buffer.from('png 1'), Buffer.from('png 2')]
  * const results = await bucket.put([png1, png2], ['cute/1.png', 'cute/2.png'])
  * ```
  * @packageDocumentation
@@ -282,6 +283,7 @@ export class Bucket implements BucketRef {
    * ```ts
    * await bucket.put('./report.csv', 'reports/2024.csv')
    * await bucket.put('hello', 'hello.txt', { literal: true, contentType: 'text/plain' })
+   * const [buf1, buf2] = [Buffer.alloc(1024), Buffer.alloc(2048)]
    * const results = await bucket.put([buf1, buf2], ['a.bin', 'b.bin'])
    * const uploaded = await bucket.put('./photos', 'cats/') // every file under ./photos
    * ```
@@ -351,6 +353,7 @@ export class Bucket implements BucketRef {
    * await bucket.get('cute/1.png', './cat.png')
    * await bucket.get('big.csv', process.stdout)
    * const last100 = await bucket.get('log.txt', { start: -100 })
+   * const keys = ['cute/1.png', 'cute/2.png']
    * const results = await bucket.get(keys, 'mirror/') // files under mirror/
    * console.log(results.map((r) => (r.ok ? r.verified : r.error.code))) // ['md5', ...]
    * await bucket.get(bucket.list('logs/'), 'mirror', { relativeTo: 'logs/' }) // logs/2024/a -> mirror/2024/a
@@ -425,6 +428,8 @@ export class Bucket implements BucketRef {
    *
    * @example
    * ```ts
+   * import { createWriteStream } from 'node:fs'
+   * import { pipeline } from 'node:stream/promises'
    * await pipeline(bucket.stream('big.csv'), createWriteStream('big.csv'))
    * ```
    */
@@ -617,6 +622,8 @@ export class Bucket implements BucketRef {
    *
    * @example
    * ```ts
+   * import { pipeline } from 'node:stream/promises'
+   * const rowsAsNdjson = [{ id: 1 }, { id: 2 }].map((row) => `${JSON.stringify(row)}\n`)
    * const sink = bucket.createWriteStream('exports/rows.ndjson', { contentType: 'application/x-ndjson' })
    * await pipeline(rowsAsNdjson, sink)
    * const { size, parts } = await sink.done
@@ -737,6 +744,8 @@ export class Bucket implements BucketRef {
    * const index = await bucket.index()
    * const sizes = index.getChild('Size')!.toArray() // BigInt64Array
    * const cached = await bucket.index({ cache: 'cats-index.parquet' }) // persisted for next time
+   * const inventoryBucket = new Bucket('inventory-reports')
+   * const manifestKey = 'cats/daily/2024-06-01T01-00Z/manifest.json'
    * const fromInventory = await bucket.index({ source: { inventory: manifestKey, from: inventoryBucket } }) // no LIST at all
    * ```
    */

@@ -177,7 +177,11 @@ export class TimeoutError extends BucketflowError {
  *
  * @example
  * ```ts
- * const r = await bucket.putStream(rows(), 'out.ndjson').catch((err) => err)
+ * async function* rows() {
+ *   yield '{"id":1}\n'
+ *   throw new Error('database connection lost')
+ * }
+ * const r: unknown = await bucket.putStream(rows(), 'out.ndjson').catch((err: unknown) => err)
  * if (r instanceof SourceError) console.error('the producer failed:', r.cause)
  * ```
  */
@@ -237,8 +241,9 @@ const TIMEOUT_CODES = new Set(['TimeoutError', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', '
  *
  * @example
  * ```ts
+ * import { HeadObjectCommand } from '@aws-sdk/client-s3'
  * try {
- *   await client.send(new GetObjectCommand({ Bucket: 'b', Key: 'k' }))
+ *   await client.send(new HeadObjectCommand({ Bucket: 'b', Key: 'k' }))
  * } catch (err) {
  *   throw toBucketflowError(err, { bucket: 'b', key: 'k', operation: 'GetObject' })
  * }
@@ -338,6 +343,8 @@ const TRANSIENT_CODES = new Set([
  *
  * @example
  * ```ts
+ * declare const err: unknown
+ * declare function retry(): Promise<void>
  * if (isTransient(toBucketflowError(err))) await retry()
  * ```
  */
