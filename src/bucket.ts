@@ -80,6 +80,13 @@ export interface LsOptions {
 /**
  * A listing: iterate it with `for await` (one page in memory at a time), or `await` it for an
  * array of every entry.
+ *
+ * @example
+ * ```ts
+ * const listing = bucket.list('logs/2024/')
+ * for await (const key of listing) if (key.endsWith('.gz')) console.log(key) // streamed, page by page
+ * const all: string[] = await bucket.list('logs/2024/') // or every key at once
+ * ```
  */
 export class Listing<T> implements AsyncIterable<T>, PromiseLike<T[]> {
   constructor(private readonly source: () => AsyncIterable<T>) {}
@@ -149,7 +156,17 @@ function fileUrlPath<T>(value: T | URL, argument: string): T | string {
   return fileURLToPath(value)
 }
 
-/** An S3 bucket and the verbs to work with its objects. */
+/**
+ * An S3 bucket and the verbs to work with its objects.
+ *
+ * @example
+ * ```ts
+ * const bucket = new Bucket('cats', { endpoint: 'http://127.0.0.1:7480' })
+ * await bucket.put('meow', 'hello.txt', { literal: true })
+ * console.log(await bucket.read('hello.txt'), (await bucket.head('hello.txt')).size) // 'meow' 4
+ * await bucket.close()
+ * ```
+ */
 export class Bucket implements BucketRef {
   /** The bucket's name. */
   readonly name: string
