@@ -127,9 +127,17 @@ function importedNames(code: string): Set<string> {
   return imported
 }
 
+/**
+ * Whether `code` uses `name` as a free identifier: not part of a longer name and not a property
+ * (`x.name`), though a spread (`...name`) counts.
+ */
+function usesName(code: string, name: string): boolean {
+  return new RegExp(`(?<![\\w$])(?<!(?:^|[^.])\\.)${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(code)
+}
+
 /** Names of `candidates` that `code` uses without importing or defining them. */
 function freeUses(code: string, candidates: Iterable<string>, taken: Set<string>): string[] {
-  return [...candidates].filter((n) => !taken.has(n) && new RegExp(`(?<![\\w$.])${n.replace(/\$/g, '\\$')}(?![\\w$])`).test(code))
+  return [...candidates].filter((n) => !taken.has(n) && usesName(code, n))
 }
 
 function moduleText(example: Example, publicValues: Set<string>, fileExports: Set<string>): string {
@@ -144,7 +152,7 @@ function moduleText(example: Example, publicValues: Set<string>, fileExports: Se
   if (fromPackage.length > 0) head.push(`import { ${fromPackage.join(', ')} } from 'bucketflow'`)
   if (fromModule.length > 0) head.push(`import { ${fromModule.join(', ')} } from '${join(ROOT, example.file).replace(/\.ts$/, '.js')}'`)
   for (const p of PRELUDE) {
-    if (defined.has(p.name) || !new RegExp(`(?<![\\w$.])${p.name}(?![\\w$])`).test(example.code)) continue
+    if (defined.has(p.name) || !usesName(example.code, p.name)) continue
     if (p.needs && !taken.has(p.needs[0])) {
       head.push(p.needs[1])
       taken.add(p.needs[0])

@@ -9,6 +9,7 @@
  * const bucket = await Bucket.create('cats')
  * await bucket.put('# cat pictures', 'README.md', { literal: true })
  * console.log(await bucket.read('README.md'))
+ * const [png1, png2] = [Buffer.from('png 1'), Buffer.from('png 2')]
  * const results = await bucket.put([png1, png2], ['cute/1.png', 'cute/2.png'])
  * ```
  * @packageDocumentation
@@ -79,6 +80,13 @@ export interface LsOptions {
 /**
  * A listing: iterate it with `for await` (one page in memory at a time), or `await` it for an
  * array of every entry.
+ *
+ * @example
+ * ```ts
+ * const listing = bucket.list('logs/2024/')
+ * for await (const key of listing) if (key.endsWith('.gz')) console.log(key) // streamed, page by page
+ * const all: string[] = await bucket.list('logs/2024/') // or every key at once
+ * ```
  */
 export class Listing<T> implements AsyncIterable<T>, PromiseLike<T[]> {
   constructor(private readonly source: () => AsyncIterable<T>) {}
@@ -148,7 +156,17 @@ function fileUrlPath<T>(value: T | URL, argument: string): T | string {
   return fileURLToPath(value)
 }
 
-/** An S3 bucket and the verbs to work with its objects. */
+/**
+ * An S3 bucket and the verbs to work with its objects.
+ *
+ * @example
+ * ```ts
+ * const bucket = new Bucket('cats', { endpoint: 'http://127.0.0.1:7480' })
+ * await bucket.put('meow', 'hello.txt', { literal: true })
+ * console.log(await bucket.read('hello.txt'), (await bucket.head('hello.txt')).size) // 'meow' 4
+ * await bucket.close()
+ * ```
+ */
 export class Bucket implements BucketRef {
   /** The bucket's name. */
   readonly name: string
@@ -282,6 +300,7 @@ export class Bucket implements BucketRef {
    * ```ts
    * await bucket.put('./report.csv', 'reports/2024.csv')
    * await bucket.put('hello', 'hello.txt', { literal: true, contentType: 'text/plain' })
+   * const [buf1, buf2] = [Buffer.alloc(1024), Buffer.alloc(2048)]
    * const results = await bucket.put([buf1, buf2], ['a.bin', 'b.bin'])
    * const uploaded = await bucket.put('./photos', 'cats/') // every file under ./photos
    * ```
@@ -351,6 +370,7 @@ export class Bucket implements BucketRef {
    * await bucket.get('cute/1.png', './cat.png')
    * await bucket.get('big.csv', process.stdout)
    * const last100 = await bucket.get('log.txt', { start: -100 })
+   * const keys = ['cute/1.png', 'cute/2.png']
    * const results = await bucket.get(keys, 'mirror/') // files under mirror/
    * console.log(results.map((r) => (r.ok ? r.verified : r.error.code))) // ['md5', ...]
    * await bucket.get(bucket.list('logs/'), 'mirror', { relativeTo: 'logs/' }) // logs/2024/a -> mirror/2024/a
@@ -425,6 +445,8 @@ export class Bucket implements BucketRef {
    *
    * @example
    * ```ts
+   * import { createWriteStream } from 'node:fs'
+   * import { pipeline } from 'node:stream/promises'
    * await pipeline(bucket.stream('big.csv'), createWriteStream('big.csv'))
    * ```
    */
@@ -617,6 +639,8 @@ export class Bucket implements BucketRef {
    *
    * @example
    * ```ts
+   * import { pipeline } from 'node:stream/promises'
+   * const rowsAsNdjson = [{ id: 1 }, { id: 2 }].map((row) => `${JSON.stringify(row)}\n`)
    * const sink = bucket.createWriteStream('exports/rows.ndjson', { contentType: 'application/x-ndjson' })
    * await pipeline(rowsAsNdjson, sink)
    * const { size, parts } = await sink.done
@@ -737,6 +761,8 @@ export class Bucket implements BucketRef {
    * const index = await bucket.index()
    * const sizes = index.getChild('Size')!.toArray() // BigInt64Array
    * const cached = await bucket.index({ cache: 'cats-index.parquet' }) // persisted for next time
+   * const inventoryBucket = new Bucket('inventory-reports')
+   * const manifestKey = 'cats/daily/2024-06-01T01-00Z/manifest.json'
    * const fromInventory = await bucket.index({ source: { inventory: manifestKey, from: inventoryBucket } }) // no LIST at all
    * ```
    */

@@ -163,8 +163,9 @@ class NodeHash implements Hasher {
  *
  * @example
  * ```ts
+ * declare const chunks: AsyncIterable<Uint8Array>, headers: Record<string, string | undefined>
  * const h = createHasher('crc64nvme')
- * for (const chunk of chunks) h.update(chunk)
+ * for await (const chunk of chunks) h.update(chunk)
  * if (h.digest() !== headers['x-amz-checksum-crc64nvme']) throw new Error('corrupt')
  * ```
  */

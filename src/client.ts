@@ -123,12 +123,29 @@ export function clientSettings(client: S3Client): ClientSettings {
   return s
 }
 
-/** The endpoint the options or the standard AWS environment point at, if any. */
+/**
+ * The endpoint the options or the standard AWS environment point at, if any.
+ *
+ * @example
+ * ```ts
+ * resolveEndpoint({ endpoint: 'http://127.0.0.1:7480' }) // 'http://127.0.0.1:7480'
+ * resolveEndpoint() // process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL, else undefined (AWS)
+ * ```
+ */
 export function resolveEndpoint(options: ClientOptions = {}): string | undefined {
   return options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL ?? undefined
 }
 
-/** True when the endpoint is AWS's own (or none is set, which means AWS). */
+/**
+ * True when the endpoint is AWS's own (or none is set, which means AWS).
+ *
+ * @example
+ * ```ts
+ * isAwsEndpoint(undefined) // true
+ * isAwsEndpoint('https://s3.eu-west-1.amazonaws.com') // true
+ * isAwsEndpoint(resolveEndpoint({ endpoint: 'http://127.0.0.1:7480' })) // false
+ * ```
+ */
 export function isAwsEndpoint(endpoint: string | undefined): boolean {
   if (!endpoint) return true
   try {

@@ -36,7 +36,20 @@ export interface ErrorFields {
   cause?: unknown
 }
 
-/** Base class of every error bucketflow raises. */
+/**
+ * Base class of every error bucketflow raises: `code` is stable, and `bucket`, `key`, `statusCode`,
+ * `requestId` (and `cause`, the underlying error) say where it happened.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bucket.cp('a.csv', 'backup/a.csv')
+ * } catch (err) {
+ *   if (err instanceof BucketflowError) console.error(err.code, err.bucket, err.key, err.statusCode, err.requestId)
+ *   else throw err
+ * }
+ * ```
+ */
 export class BucketflowError extends Error {
   /** Stable machine-readable code, e.g. `NoSuchKey`, `InvalidArgument`. */
   readonly code: string
@@ -60,14 +73,37 @@ export class BucketflowError extends Error {
   }
 }
 
-/** The object does not exist (S3 `NoSuchKey`, or 404 on HEAD). */
+/**
+ * The object does not exist (S3 `NoSuchKey`, or 404 on HEAD).
+ *
+ * @example
+ * ```ts
+ * const config = await bucket.read('config.json').catch((err: unknown) => {
+ *   if (err instanceof NoSuchKeyError) return '{}'
+ *   throw err
+ * })
+ * ```
+ */
 export class NoSuchKeyError extends BucketflowError {
   constructor(message: string, fields: ErrorFields = {}) {
     super(message, fields, 'NoSuchKey')
   }
 }
 
-/** The bucket does not exist (S3 `NoSuchBucket`). */
+/**
+ * The bucket does not exist (S3 `NoSuchBucket`).
+ *
+ * @example
+ * ```ts
+ * const cats = new Bucket('cats')
+ * try {
+ *   await cats.head('README.md')
+ * } catch (err) {
+ *   if (!(err instanceof NoSuchBucketError)) throw err
+ *   await Bucket.create('cats')
+ * }
+ * ```
+ */
 export class NoSuchBucketError extends BucketflowError {
   constructor(message: string, fields: ErrorFields = {}) {
     super(message, fields, 'NoSuchBucket')
@@ -77,6 +113,16 @@ export class NoSuchBucketError extends BucketflowError {
 /**
  * The credentials are not allowed to do this: S3 error code `AccessDenied` (or a 403 to a HEAD,
  * which carries no code). Other 403 answers keep their own code (see {@link InvalidObjectStateError}).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bucket.rm('audit/2024.log')
+ * } catch (err) {
+ *   if (err instanceof AccessDeniedError) console.error(`not allowed to delete s3://${err.bucket}/${err.key}`)
+ *   else throw err
+ * }
+ * ```
  */
 export class AccessDeniedError extends BucketflowError {
   constructor(message: string, fields: ErrorFields = {}) {
@@ -109,7 +155,18 @@ export class InvalidObjectStateError extends BucketflowError {
   }
 }
 
-/** Bad input, caught before any request was sent. `argument` names what was wrong. */
+/**
+ * Bad input, caught before any request was sent. `argument` names what was wrong.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   new Bucket('data', { concurrency: 0 })
+ * } catch (err) {
+ *   if (err instanceof InvalidArgumentError) console.error(err.argument, err.message) // 'concurrency', 'Expected concurrency ...'
+ * }
+ * ```
+ */
 export class InvalidArgumentError extends BucketflowError {
   readonly argument?: string
   constructor(message: string, fields: ErrorFields = {}, code = 'InvalidArgument') {
@@ -118,7 +175,17 @@ export class InvalidArgumentError extends BucketflowError {
   }
 }
 
-/** A requested byte range lies outside the object (checked after a HEAD, before the GET). */
+/**
+ * A requested byte range lies outside the object (checked after a HEAD, before the GET).
+ *
+ * @example
+ * ```ts
+ * const head = await bucket.get('small.bin', { start: 1_000_000, end: 1_000_099 }).catch((err: unknown) => {
+ *   if (err instanceof InvalidRangeError) return Buffer.alloc(0) // the object is shorter
+ *   throw err
+ * })
+ * ```
+ */
 export class InvalidRangeError extends InvalidArgumentError {
   constructor(message: string, fields: ErrorFields = {}) {
     super(message, fields, 'InvalidRange')
@@ -177,7 +244,11 @@ export class TimeoutError extends BucketflowError {
  *
  * @example
  * ```ts
- * const r = await bucket.putStream(rows(), 'out.ndjson').catch((err) => err)
+ * async function* rows() {
+ *   yield '{"id":1}\n'
+ *   throw new Error('database connection lost')
+ * }
+ * const r: unknown = await bucket.putStream(rows(), 'out.ndjson').catch((err: unknown) => err)
  * if (r instanceof SourceError) console.error('the producer failed:', r.cause)
  * ```
  */
@@ -187,28 +258,78 @@ export class SourceError extends BucketflowError {
   }
 }
 
-/** The operation was aborted through its `signal`, or by the consumer stopping early. */
+/**
+ * The operation was aborted through its `signal`, or by the consumer stopping early.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController()
+ * setTimeout(() => controller.abort(), 5_000)
+ * try {
+ *   await bucket.get('huge.bin', './huge.bin', { signal: controller.signal })
+ * } catch (err) {
+ *   if (err instanceof AbortError) console.error('download cancelled')
+ *   else throw err
+ * }
+ * ```
+ */
 export class AbortError extends BucketflowError {
   constructor(message = 'The operation was aborted', fields: ErrorFields = {}) {
     super(message, fields, 'AbortError')
   }
 }
 
-/** The server does not implement this operation (e.g. RestoreObject on some S3-compatible servers). */
+/**
+ * The server does not implement this operation (e.g. RestoreObject on some S3-compatible servers).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bucket.restore('raw/2019.tar', { days: 2 })
+ * } catch (err) {
+ *   if (err instanceof NotImplementedError) console.error('this server has no archive tiers: nothing to restore')
+ *   else throw err
+ * }
+ * ```
+ */
 export class NotImplementedError extends BucketflowError {
   constructor(message: string, fields: ErrorFields = {}) {
     super(message, fields, 'NotImplemented')
   }
 }
 
-/** The operation needs an S3 Express One Zone directory bucket (e.g. {@link Bucket.append}). */
+/**
+ * The operation needs an S3 Express One Zone directory bucket (e.g. {@link Bucket.append}).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bucket.append('{"ok":true}\n', 'events.ndjson', { literal: true })
+ * } catch (err) {
+ *   if (err instanceof NotDirectoryBucketError) console.error(`${bucket.name} is a general purpose bucket: appends need a --x-s3 bucket`)
+ *   else throw err
+ * }
+ * ```
+ */
 export class NotDirectoryBucketError extends BucketflowError {
   constructor(message: string, fields: ErrorFields = {}) {
     super(message, fields, 'NotDirectoryBucket')
   }
 }
 
-/** Any other S3 error response; `code` is the S3 error code (e.g. `SlowDown`). */
+/**
+ * Any other S3 error response; `code` is the S3 error code (e.g. `SlowDown`).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bucket.put('hello', 'hello.txt', { literal: true })
+ * } catch (err) {
+ *   if (err instanceof S3Error) console.error(`S3 said ${err.code} (HTTP ${err.statusCode}, request ${err.requestId})`)
+ *   else throw err
+ * }
+ * ```
+ */
 export class S3Error extends BucketflowError {}
 
 interface SdkErrorShape {
@@ -237,8 +358,9 @@ const TIMEOUT_CODES = new Set(['TimeoutError', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', '
  *
  * @example
  * ```ts
+ * import { HeadObjectCommand } from '@aws-sdk/client-s3'
  * try {
- *   await client.send(new GetObjectCommand({ Bucket: 'b', Key: 'k' }))
+ *   await client.send(new HeadObjectCommand({ Bucket: 'b', Key: 'k' }))
  * } catch (err) {
  *   throw toBucketflowError(err, { bucket: 'b', key: 'k', operation: 'GetObject' })
  * }
@@ -338,6 +460,8 @@ const TRANSIENT_CODES = new Set([
  *
  * @example
  * ```ts
+ * declare const err: unknown
+ * declare function retry(): Promise<void>
  * if (isTransient(toBucketflowError(err))) await retry()
  * ```
  */

@@ -5,7 +5,15 @@ function fix(c: number): number {
   return c >= 0xd800 ? (c >= 0xe000 ? c - 0x800 : c + 0x2000) : c
 }
 
-/** Compare two keys in UTF-8 byte order (S3's listing order). Negative, zero or positive. */
+/**
+ * Compare two keys in UTF-8 byte order (S3's listing order). Negative, zero or positive.
+ *
+ * @example
+ * ```ts
+ * const keys = ['b', '\u{1F600}', '\uFF21', 'a']
+ * keys.sort(compareKeys) // ['a', 'b', '\uFF21', '\u{1F600}']: as S3 lists them (plain sort() puts the emoji before U+FF21)
+ * ```
+ */
 export function compareKeys(a: string, b: string): number {
   const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) {

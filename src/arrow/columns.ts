@@ -15,10 +15,25 @@ import { describeValue } from '../validate.js'
 /** A column of a listing table. */
 export type ListingColumn = 'Key' | 'LastModified' | 'ETag' | 'Size' | 'StorageClass' | 'Owner' | 'ChecksumAlgorithm'
 
-/** Every column, in the canonical order. */
+/**
+ * Every column, in the canonical order.
+ *
+ * @example
+ * ```ts
+ * const full = await bucket.index({ columns: LISTING_COLUMNS }) // with Owner and ChecksumAlgorithm
+ * console.log(full.schema.fields.map((f) => f.name))
+ * ```
+ */
 export const LISTING_COLUMNS: readonly ListingColumn[] = ['Key', 'LastModified', 'ETag', 'Size', 'StorageClass', 'Owner', 'ChecksumAlgorithm']
 
-/** The columns of hostess's df, used when `columns` is not given. */
+/**
+ * The columns of hostess's df, used when `columns` is not given.
+ *
+ * @example
+ * ```ts
+ * const withChecksums = await bucket.index({ columns: [...DEFAULT_LISTING_COLUMNS, 'ChecksumAlgorithm'] })
+ * ```
+ */
 export const DEFAULT_LISTING_COLUMNS: readonly ListingColumn[] = ['Key', 'LastModified', 'ETag', 'Size', 'StorageClass']
 
 /** Throws InvalidArgumentError unless `columns` is a non-empty list of distinct listing columns. */

@@ -28,6 +28,7 @@ export const AUTOTERM_SLOT = 10
  *
  * @example
  * ```ts
+ * import { AUTOTERM_DEFAULTS, benchmark } from 'bucketflow/bench'
  * await benchmark(bucket, { workload: 'get', duration: 600_000, autoterm: { ...AUTOTERM_DEFAULTS, tolerance: 0.05 } })
  * ```
  */

@@ -6,7 +6,8 @@
  * @example
  * ```ts
  * import { writeFile } from 'node:fs/promises'
- * import { latencyChart, throughputChart } from 'bucketflow/bench'
+ * import { latencyChart, loadResults, throughputChart } from 'bucketflow/bench'
+ * const { summary } = await loadResults('get.parquet')
  * await writeFile('throughput.svg', throughputChart(summary))
  * await writeFile('latency.svg', latencyChart(summary))
  * ```
@@ -115,6 +116,9 @@ function fullWindows(level: LevelSummary, window: number): LevelSummary['windows
  *
  * @example
  * ```ts
+ * import { writeFile } from 'node:fs/promises'
+ * import { benchmark, throughputChart } from 'bucketflow/bench'
+ * const summary = await benchmark(bucket, { workload: 'get', duration: 30_000, concurrency: [8, 16, 32] })
  * await writeFile('throughput.svg', throughputChart(summary))
  * ```
  */
@@ -139,6 +143,8 @@ export function throughputChart(summary: BenchmarkSummary): string {
  *
  * @example
  * ```ts
+ * import { writeFile } from 'node:fs/promises'
+ * import { latencyChart, loadResults } from 'bucketflow/bench'
  * await writeFile('latency.svg', latencyChart((await loadResults('get.parquet')).summary))
  * ```
  */

@@ -50,6 +50,9 @@ export interface ComparisonRow {
  *
  * @example
  * ```ts
+ * import { compareSummaries, loadResults } from 'bucketflow/bench'
+ * const before = (await loadResults('main.parquet')).summary
+ * const after = (await loadResults('branch.parquet')).summary
  * const rows = compareSummaries(before, after)
  * console.log(rows.filter((r) => r.opsPerSecond.significant).map((r) => `${r.op} ${r.opsPerSecond.change}`))
  * ```
@@ -111,6 +114,8 @@ function pct(c: Change): string {
  *
  * @example
  * ```ts
+ * import { compareSummaries, formatComparison, type BenchmarkSummary } from 'bucketflow/bench'
+ * declare const before: BenchmarkSummary, after: BenchmarkSummary
  * console.log(formatComparison(compareSummaries(before, after), ['main', 'branch']))
  * ```
  */

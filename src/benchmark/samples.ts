@@ -140,6 +140,8 @@ export interface SampleWriterOptions {
  *
  * @example
  * ```ts
+ * import { SampleWriter, type BenchSample } from 'bucketflow/bench'
+ * declare const samples: Iterable<BenchSample>
  * const writer = new SampleWriter('samples.parquet', 'run-1', 'get')
  * for (const s of samples) {
  *   if (writer.full) await writer.ready()

@@ -28,6 +28,7 @@ export function defaultObjects(workload: BenchmarkOptions['workload']): number {
  *
  * @example
  * ```ts
+ * import { benchmark, DEFAULT_WEIGHTS } from 'bucketflow/bench'
  * await benchmark(bucket, { workload: 'mixed', weights: { ...DEFAULT_WEIGHTS, delete: 0 } })
  * ```
  */

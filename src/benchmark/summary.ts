@@ -178,6 +178,8 @@ export const KNEE_RULE = 'the lowest concurrency whose throughput (ops/s) reache
  *
  * @example
  * ```ts
+ * import { kneeOf, type BenchmarkSummary } from 'bucketflow/bench'
+ * declare const summary: BenchmarkSummary
  * kneeOf(summary.levels.map((l) => ({ concurrency: l.concurrency, opsPerSecond: l.total.opsPerSecond })))
  * ```
  */
@@ -197,6 +199,8 @@ export function kneeOf(levels: readonly { concurrency: number; opsPerSecond: num
  *
  * @example
  * ```ts
+ * import { kneeOfLevels, type BenchmarkSummary } from 'bucketflow/bench'
+ * declare const summary: BenchmarkSummary
  * const knee = kneeOfLevels(summary.levels) // summary.knee of a run or of merged results
  * ```
  */

@@ -101,7 +101,9 @@ export function formatSweep(summary: BenchmarkSummary): string {
  *
  * @example
  * ```ts
- * console.log(formatSummary((await loadResults('s3://bench/results/run-42/', { openBucket: (n) => new Bucket(n) })).summary))
+ * import { Bucket } from 'bucketflow'
+ * import { formatSummary, loadResults } from 'bucketflow/bench'
+ * console.log(formatSummary((await loadResults('s3://bench/results/run-42/', { openBucket: (n: string) => new Bucket(n) })).summary))
  * ```
  */
 export function formatSummary(summary: BenchmarkSummary): string {

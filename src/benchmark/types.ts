@@ -16,6 +16,7 @@ export type BenchWorkload = BenchOperation | 'mixed'
  *
  * @example
  * ```ts
+ * import { benchmark, WORKLOADS } from 'bucketflow/bench'
  * for (const workload of WORKLOADS) await benchmark(bucket, { workload, duration: 10_000 })
  * ```
  */

@@ -11,6 +11,7 @@
  * const rows = (async function* () {
  *   for await (const key of bucket.list('raw/2019/')) yield { bucket: bucket.name, key }
  * })()
+ * const jobsBucket = new Bucket('batch-jobs')
  * const manifest = await writeBatchManifest(jobsBucket, 'jobs/freeze-2019.csv', rows)
  * ```
  * @packageDocumentation
@@ -77,6 +78,7 @@ function toAsync<T>(rows: AsyncIterable<T> | Iterable<T>): AsyncIterable<T> {
  *
  * @example
  * ```ts
+ * const jobs = new Bucket('batch-jobs')
  * const written = await writeBatchManifest(jobs, 'manifests/tag.csv', [
  *   { bucket: 'photos', key: '2019/a b.jpg' },
  *   { bucket: 'photos', key: '2019/c+d.jpg' },

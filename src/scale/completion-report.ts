@@ -14,6 +14,8 @@
  * @example
  * ```ts
  * import { readCompletionReport } from 'bucketflow'
+ * const reports = new Bucket('job-reports')
+ * const jobId = '2f3a8c1e-0b6d-4f5e-9a7c-1d2e3f4a5b6c'
  * for await (const task of readCompletionReport(reports, `freeze/job-${jobId}/manifest.json`)) {
  *   if (task.status === 'failed') console.log(task.key, task.httpStatusCode, task.errorCode, task.resultMessage)
  * }
@@ -92,7 +94,9 @@ const STATUS = /^\d{3}$/
  *
  * @example
  * ```ts
- * const failed = []
+ * const reports = new Bucket('job-reports')
+ * const manifestKey = 'freeze/job-2f3a8c1e/manifest.json'
+ * const failed: string[] = []
  * for await (const t of readCompletionReport(reports, manifestKey)) if (t.status !== 'succeeded') failed.push(t.key)
  * ```
  */

@@ -32,6 +32,8 @@ export type ControlClientOptions = S3ControlClientConfig
  * @example
  * ```ts
  * const control = await createControlClient({ region: 'eu-west-1', maxAttempts: 5 })
+ * import type { CreateJobCommandInput } from '@aws-sdk/client-s3-control'
+ * declare const plan: CreateJobCommandInput // from planBatchJob
  * const { jobId } = await submitBatchJob(control, plan)
  * ```
  */

@@ -4,6 +4,7 @@
  * @example
  * ```ts
  * import { readInventory, UnsupportedFormatError } from 'bucketflow'
+ * const manifestKey = 'inv/photos/daily/2024-05-01T01-00Z/manifest.json'
  * try {
  *   for await (const batch of readInventory(bucket, manifestKey)) console.log(batch.numRows)
  * } catch (err) {

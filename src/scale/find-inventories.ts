@@ -11,6 +11,8 @@
  * @example
  * ```ts
  * import { findInventories } from 'bucketflow'
+ * import { Bucket } from 'bucketflow'
+ * const inventoryBucket = new Bucket('inventory-reports')
  * const [latest] = await findInventories(inventoryBucket, { prefix: 'inv/photos/daily/' })
  * if (latest) console.log(latest.manifestKey, latest.createdAt)
  * ```
@@ -59,6 +61,8 @@ export function reportTime(folder: string): Date | undefined {
  *
  * @example
  * ```ts
+ * import { Bucket } from 'bucketflow'
+ * const inventoryBucket = new Bucket('inventory-reports')
  * const reports = await findInventories(inventoryBucket, { prefix: 'inv/' }) // every source and config
  * for (const r of reports) console.log(r.sourceBucket, r.configId, r.createdAt.toISOString())
  * ```

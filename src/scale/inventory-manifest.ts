@@ -5,6 +5,8 @@
  * @example
  * ```ts
  * import { readInventoryManifest } from 'bucketflow'
+ * import { Bucket } from 'bucketflow'
+ * const inventoryBucket = new Bucket('inventory-reports')
  * const m = await readInventoryManifest(inventoryBucket, 'inv/photos/daily/2024-05-01T01-00Z/manifest.json')
  * console.log(m.fileFormat, m.files.length, m.createdAt.toISOString())
  * ```
@@ -122,6 +124,7 @@ export function checksumKeyOf(manifestKey: string): string {
  *
  * @example
  * ```ts
+ * const inventoryBucket = new Bucket('inventory-reports')
  * const [latest] = await findInventories(inventoryBucket, { prefix: 'inv/photos/daily/' })
  * const manifest = await readInventoryManifest(inventoryBucket, latest!.manifestKey)
  * ```

@@ -6,6 +6,8 @@
  * @example
  * ```ts
  * import { inventorySplits, listPartitioned, readInventory } from 'bucketflow'
+ * const inventoryBucket = new Bucket('inventory-reports')
+ * const manifestKey = 'inv/photos/daily/2024-05-01T01-00Z/manifest.json'
  * const ranges = await inventorySplits(readInventory(inventoryBucket, manifestKey, { columns: ['Key'] }), 16)
  * const pages = listPartitioned(bucket, { concurrency: 16, resume: { version: 1, bucket: bucket.name, prefix: '', ranges } })
  * ```
@@ -35,6 +37,8 @@ export interface InventorySplitsOptions {
  *
  * @example
  * ```ts
+ * const inv = new Bucket('inventory-reports')
+ * const manifestKey = 'inv/photos/daily/2024-05-01T01-00Z/manifest.json'
  * const ranges = await inventorySplits(readInventory(inv, manifestKey), 64)
  * await writeKeyRanges(bucket, 'sfn/ranges.jsonl', ranges)
  * ```

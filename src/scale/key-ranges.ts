@@ -91,6 +91,9 @@ export function validateKeyRanges(ranges: readonly KeyRange[]): void {
  *
  * @example
  * ```ts
+ * import { Bucket } from 'bucketflow'
+ * const [inv, work] = [new Bucket('inventory-reports'), new Bucket('work')]
+ * const manifestKey = 'inv/photos/daily/2024-05-01T01-00Z/manifest.json'
  * const ranges = await inventorySplits(readInventory(inv, manifestKey, { columns: ['Key'] }), 100)
  * const { objectArn } = await writeKeyRanges(work, 'jobs/ranges.jsonl', ranges, { source: 'photos' })
  * ```

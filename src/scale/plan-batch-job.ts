@@ -11,6 +11,7 @@
  * @example
  * ```ts
  * import { planBatchJob } from 'bucketflow'
+ * const written = await writeBatchManifest(bucket, 'jobs/freeze-2019.csv', [{ bucket: 'photos', key: '2019/a.jpg' }])
  * const plan = planBatchJob({
  *   accountId: '123456789012',
  *   roleArn: 'arn:aws:iam::123456789012:role/batch-operations',
@@ -328,6 +329,7 @@ export function planBatchJob(options: BatchJobPlanOptions): CreateJobCommandInpu
  *
  * @example
  * ```ts
+ * import { readFile } from 'node:fs/promises'
  * const input = JSON.parse(await readFile('job.json', 'utf8'))
  * checkCreateJobInput(input) // throws before anything is sent
  * ```

@@ -22,6 +22,8 @@
  * @example
  * ```ts
  * import { readInventory, writeParquet } from 'bucketflow'
+ * import { Bucket } from 'bucketflow'
+ * const inventoryBucket = new Bucket('inventory-reports')
  * const batches = readInventory(inventoryBucket, 'inv/photos/daily/2024-05-01T01-00Z/manifest.json')
  * await writeParquet(batches, 'photos-index.parquet')
  * ```
@@ -89,6 +91,9 @@ function isManifest(m: unknown): m is InventoryManifest {
  *
  * @example
  * ```ts
+ * import { Bucket } from 'bucketflow'
+ * const inventoryBucket = new Bucket('inventory-reports')
+ * const manifestKey = 'inv/photos/daily/2024-05-01T01-00Z/manifest.json'
  * let bytes = 0n
  * for await (const batch of readInventory(inventoryBucket, manifestKey, { columns: ['Key', 'Size'] })) {
  *   for (const size of batch.getChild('Size')!) bytes += size ?? 0n

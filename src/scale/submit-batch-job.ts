@@ -6,7 +6,14 @@
  * ```ts
  * import { createControlClient, planBatchJob, submitBatchJob } from 'bucketflow'
  * const control = await createControlClient({ region: 'us-east-1' })
- * const { jobId } = await submitBatchJob(control, planBatchJob({ ... }))
+ * const plan = planBatchJob({
+ *   accountId: '123456789012',
+ *   roleArn: 'arn:aws:iam::123456789012:role/batch-operations',
+ *   operation: { kind: 'freeze', storageClass: 'GLACIER' },
+ *   manifest: { generator: { sourceBucket: 'archive', filter: { prefixes: ['2019/'] } } },
+ *   report: { bucket: 'job-reports', scope: 'FailedTasksOnly' },
+ * })
+ * const { jobId } = await submitBatchJob(control, plan)
  * ```
  * @packageDocumentation
  */
@@ -36,6 +43,14 @@ export function validateControlClient(client: unknown): asserts client is S3Cont
  *
  * @example
  * ```ts
+ * const control = await createControlClient({ region: 'us-east-1' })
+ * const plan = planBatchJob({
+ *   accountId: '123456789012',
+ *   roleArn: 'arn:aws:iam::123456789012:role/batch-operations',
+ *   operation: { kind: 'restore', days: 7, tier: 'BULK' },
+ *   manifest: { generator: { sourceBucket: 'archive', filter: { prefixes: ['2019/'] } } },
+ *   report: { bucket: 'job-reports', scope: 'FailedTasksOnly' },
+ * })
  * const { jobId } = await submitBatchJob(control, plan)
  * for await (const s of watchBatchJob(control, { accountId: plan.AccountId!, jobId })) console.log(s.status)
  * ```

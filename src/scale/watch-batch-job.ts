@@ -5,7 +5,9 @@
  *
  * @example
  * ```ts
- * import { watchBatchJob } from 'bucketflow'
+ * import { createControlClient, watchBatchJob } from 'bucketflow'
+ * const control = await createControlClient()
+ * const [accountId, jobId] = ['123456789012', '2f3a8c1e-0b6d-4f5e-9a7c-1d2e3f4a5b6c']
  * for await (const s of watchBatchJob(control, { accountId, jobId, intervalMs: 30_000 })) {
  *   console.log(`${s.status}: ${s.succeeded + s.failed}/${s.total}`)
  * }
@@ -79,7 +81,10 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  *
  * @example
  * ```ts
- * let last
+ * import type { S3ControlClient } from '@aws-sdk/client-s3-control'
+ * import type { BatchJobStatus } from 'bucketflow'
+ * declare const control: S3ControlClient, accountId: string, jobId: string
+ * let last: BatchJobStatus | undefined
  * for await (const s of watchBatchJob(control, { accountId, jobId })) last = s
  * if (last?.status !== 'Complete' || last.failed > 0) console.log('see the completion report')
  * ```

@@ -124,7 +124,8 @@ async function handle(store: Store, region: string, req: IncomingMessage, res: S
  *
  * @example
  * ```ts
- * import { Bucket, startLocalS3 } from 'bucketflow'
+ * import { Bucket } from 'bucketflow'
+ * import { startLocalS3 } from 'bucketflow/server'
  * const s3 = await startLocalS3()
  * const bucket = await Bucket.create('cats', { endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials })
  * await bucket.put('meow', 'hello.txt', { literal: true })

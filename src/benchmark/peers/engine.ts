@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { runBenchmark } from './engine.js'
+ * // internal to the CLI's `bench peers`: runBenchmark is this module's export
  * const report = await runBenchmark({ runs: 1, scale: 0.05, only: ['W1'], external: false })
  * ```
  * @packageDocumentation
