@@ -89,7 +89,9 @@ describe('createWriteStream / putStream', () => {
         const result = await bucket.putStream(make(data), key, { partSize: P })
         const expectedParts = size > P ? Math.ceil(size / P) : 0
         expect(result, name).toMatchObject({ key, size, parts: expectedParts })
-        expect(result.etag, name).not.toBe('')
+        // The ETag the sink reports is the stored object's, as HEAD sees it.
+        expect(result.etag, name).toMatch(/./)
+        expect(result.etag, name).toBe((await bucket.head(key)).etag)
         expect(proxy.count('CreateMultipartUpload'), name).toBe(size > P ? 1 : 0)
         expect(proxy.count('UploadPart'), name).toBe(expectedParts)
         expect(proxy.count('PutObject'), name).toBe(size > P ? 0 : 1)
@@ -171,7 +173,10 @@ describe('createWriteStream / putStream', () => {
       if (!sink.write(chunk)) await once(sink, 'drain')
     }
     while (sink.partsDone < 1) await sleep(20)
-    expect(sink.uploadId).toBeDefined()
+    // The id the sink holds is the one its parts were sent with.
+    const sentWith = proxy.of('UploadPart', (r) => r.key === key).map((r) => r.query.get('uploadId'))
+    expect(sentWith.length).toBeGreaterThan(0)
+    expect(new Set(sentWith)).toEqual(new Set([sink.uploadId]))
     const closed = once(sink, 'close')
     sink.destroy()
     const err = await sink.done.catch((e: unknown) => e)
@@ -241,7 +246,11 @@ describe('createWriteStream / putStream', () => {
       expect(err).toBeInstanceOf(BucketflowError)
       expect((err as BucketflowError).partNumber).toBe(2)
       expect((err as BucketflowError).key).toBe(key)
-      expect((err as BucketflowError).uploadId).toBeDefined()
+      // The error names the upload the failed part was sent to, and that upload was aborted.
+      const [sentTo] = proxy.of('UploadPart', (r) => r.key === key && r.partNumber === 2).map((r) => r.query.get('uploadId'))
+      expect(sentTo).toMatch(/./)
+      expect((err as BucketflowError).uploadId).toBe(sentTo)
+      expect(proxy.of('AbortMultipartUpload', (r) => r.key === key).map((r) => r.query.get('uploadId'))).toContain(sentTo)
       expect(proxy.of('UploadPart', (r) => r.key === key && r.partNumber === 2)).toHaveLength(3)
       expect(proxy.of('CompleteMultipartUpload', (r) => r.key === key)).toHaveLength(0)
       await assertNothingLeft(key)

@@ -31,17 +31,16 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3'
 import type { MetadataBearer } from '@smithy/types'
-import { quoteEtag } from './documents.js'
 import { deleteInBatchAndSingly } from './delete.js'
-import { abortError, checkTarget, codeForStatus, TransportError } from './error.js'
-import { errorInBodyOf, installResultCheck } from './result-check.js'
+import { checkTarget, TransportError } from './error.js'
+import { installResultCheck } from './result-check.js'
+import { askChecksums, copyOutput, copySourceOf, defined, fromSdkError, headersOf, writeOutput } from './sdk/shapes.js'
 import type {
   AbortMultipartUploadInput,
   CompleteMultipartUploadInput,
   CompleteMultipartUploadOutput,
   CopyObjectInput,
   CopyObjectOutput,
-  CopySource,
   CreateMultipartUploadInput,
   CreateMultipartUploadOutput,
   DeleteObjectInput,
@@ -69,156 +68,9 @@ import { decodeUrlValue } from './xml.js'
 
 /** Options of {@link SdkTransport}. */
 export interface SdkTransportOptions extends TransportTimeouts {}
-
-interface SdkError {
-  name?: string
-  Code?: string
-  code?: string
-  message?: string
-  $metadata?: { httpStatusCode?: number; requestId?: string; extendedRequestId?: string; attempts?: number; totalRetryDelay?: number }
-}
-
-/** Turn an SDK error into a TransportError (an abort stays an AbortError). */
-export function fromSdkError(err: unknown, signal: AbortSignal | undefined): Error {
-  const e = (err ?? {}) as SdkError & { cause?: unknown }
-  if (signal?.aborted) return abortError(signal)
-  if (e.name === 'AbortError') return err as Error
-  if (err instanceof TransportError) return err
-  const status = e.$metadata?.httpStatusCode
-  let out: TransportError
-  const inBody = errorInBodyOf(err)
-  if (inBody) {
-    // A 200 answer whose body was not the result: the SDK saw it as a 503.
-    out = new TransportError(inBody.code, inBody.message, {
-      status: 200,
-      inBody: true,
-      ...(e.$metadata?.requestId === undefined ? {} : { requestId: e.$metadata.requestId }),
-      cause: err,
-    })
-  } else if (status === undefined) {
-    const timeout = e.name === 'TimeoutError'
-    const code = timeout ? 'TimeoutError' : (e.code ?? (e.name && e.name !== 'Error' ? e.name : 'NetworkError'))
-    const errno = e.code ?? (timeout ? 'ETIMEDOUT' : undefined)
-    out = new TransportError(code, e.message ?? String(err), { ...(errno === undefined ? {} : { code: errno }), cause: err })
-  } else {
-    let code = e.Code ?? e.name
-    if (!code || code === 'Unknown' || code === 'UnknownError' || code === 'Error') code = codeForStatus(status)
-    const message = e.message && e.message !== 'UnknownError' ? e.message : `${code} (HTTP ${status})`
-    out = new TransportError(code, message, {
-      status,
-      ...(e.$metadata?.requestId === undefined ? {} : { requestId: e.$metadata.requestId }),
-      ...(e.$metadata?.extendedRequestId === undefined ? {} : { extendedRequestId: e.$metadata.extendedRequestId }),
-      cause: err,
-    })
-  }
-  if (e.$metadata?.attempts !== undefined) out.$metadata.attempts = e.$metadata.attempts
-  if (e.$metadata?.totalRetryDelay !== undefined) out.$metadata.totalRetryDelay = e.$metadata.totalRetryDelay
-  return out
-}
-
-/** The CopySource header value the SDK wants: `bucket/key` (key URI-encoded, '/' kept). */
-function copySourceOf(source: CopySource): string {
-  const key = encodeURIComponent(source.Key)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%2F/g, '/')
-  return `${source.Bucket}/${key}${source.VersionId === undefined ? '' : `?versionId=${encodeURIComponent(source.VersionId)}`}`
-}
-
-/** `T` with every property that may be undefined made optional instead. */
-type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & { [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined> }
-
-/** Drop the undefined properties of `value` (in place): exact optional types, and SDK inputs without noise. */
-function defined<T extends object>(value: T): Defined<T> {
-  for (const k of Object.keys(value)) if ((value as Record<string, unknown>)[k] === undefined) delete (value as Record<string, unknown>)[k]
-  return value as unknown as Defined<T>
-}
-
-function headersOf(out: Record<string, unknown> & MetadataBearer): ObjectHeaders {
-  return defined({
-    ContentLength: out.ContentLength as number | undefined,
-    ContentRange: out.ContentRange as string | undefined,
-    ETag: out.ETag as string | undefined,
-    LastModified: out.LastModified as Date | undefined,
-    VersionId: out.VersionId as string | undefined,
-    ContentType: out.ContentType as string | undefined,
-    ContentEncoding: out.ContentEncoding as string | undefined,
-    ContentDisposition: out.ContentDisposition as string | undefined,
-    ContentLanguage: out.ContentLanguage as string | undefined,
-    CacheControl: out.CacheControl as string | undefined,
-    Expires: (out.ExpiresString as string | undefined) ?? (out.Expires instanceof Date ? out.Expires.toUTCString() : undefined),
-    StorageClass: out.StorageClass as string | undefined,
-    Metadata: (out.Metadata as Record<string, string> | undefined) ?? {},
-    PartsCount: out.PartsCount as number | undefined,
-    Restore: out.Restore as string | undefined,
-    AcceptRanges: out.AcceptRanges as string | undefined,
-    DeleteMarker: out.DeleteMarker as boolean | undefined,
-    RequestId: out.$metadata.requestId,
-    ChecksumCRC32: out.ChecksumCRC32 as string | undefined,
-    ChecksumCRC32C: out.ChecksumCRC32C as string | undefined,
-    ChecksumCRC64NVME: out.ChecksumCRC64NVME as string | undefined,
-    ChecksumSHA1: out.ChecksumSHA1 as string | undefined,
-    ChecksumSHA256: out.ChecksumSHA256 as string | undefined,
-    ChecksumType: out.ChecksumType as string | undefined,
-    ServerSideEncryption: out.ServerSideEncryption as string | undefined,
-    SSECustomerAlgorithm: out.SSECustomerAlgorithm as string | undefined,
-    SSEKMSKeyId: out.SSEKMSKeyId as string | undefined,
-  })
-}
-
-function writeOutput(out: Record<string, unknown> & MetadataBearer): PutObjectOutput {
-  return defined({
-    ETag: out.ETag as string | undefined,
-    VersionId: out.VersionId as string | undefined,
-    RequestId: out.$metadata.requestId,
-    ChecksumCRC32: out.ChecksumCRC32 as string | undefined,
-    ChecksumCRC32C: out.ChecksumCRC32C as string | undefined,
-    ChecksumCRC64NVME: out.ChecksumCRC64NVME as string | undefined,
-    ChecksumSHA1: out.ChecksumSHA1 as string | undefined,
-    ChecksumSHA256: out.ChecksumSHA256 as string | undefined,
-    ChecksumType: out.ChecksumType as string | undefined,
-    ServerSideEncryption: out.ServerSideEncryption as string | undefined,
-    SSECustomerAlgorithm: out.SSECustomerAlgorithm as string | undefined,
-    SSEKMSKeyId: out.SSEKMSKeyId as string | undefined,
-  })
-}
-
-function copyOutput(result: Record<string, unknown> | undefined, out: Record<string, unknown> & MetadataBearer): CopyObjectOutput {
-  const r = result ?? {}
-  return defined({
-    ETag: quoteEtag(r.ETag as string | undefined),
-    LastModified: r.LastModified as Date | undefined,
-    ChecksumCRC32: r.ChecksumCRC32 as string | undefined,
-    ChecksumCRC32C: r.ChecksumCRC32C as string | undefined,
-    ChecksumCRC64NVME: r.ChecksumCRC64NVME as string | undefined,
-    ChecksumSHA1: r.ChecksumSHA1 as string | undefined,
-    ChecksumSHA256: r.ChecksumSHA256 as string | undefined,
-    ChecksumType: r.ChecksumType as string | undefined,
-    VersionId: out.VersionId as string | undefined,
-    CopySourceVersionId: out.CopySourceVersionId as string | undefined,
-    RequestId: out.$metadata.requestId,
-    ServerSideEncryption: out.ServerSideEncryption as string | undefined,
-    SSECustomerAlgorithm: out.SSECustomerAlgorithm as string | undefined,
-    SSEKMSKeyId: out.SSEKMSKeyId as string | undefined,
-  })
-}
+export { fromSdkError } from './sdk/shapes.js'
 
 /** The transport over the AWS SDK's S3Client. Build it with `createTransport`. */
-/**
- * Ask for the stored checksums (`x-amz-checksum-mode`) without the SDK validating them itself:
- * bucketflow's download stages check every byte against them, so the SDK's own pass would hash
- * each body twice (and raise its own error type on a mismatch).
- */
-function askChecksums(command: GetObjectCommand, mode: string): void {
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> }
-      if (request.headers) request.headers['x-amz-checksum-mode'] = mode
-      return next(args)
-    },
-    { step: 'build', name: 'bucketflowChecksumMode' },
-  )
-}
-
 export class SdkTransport implements Transport {
   readonly kind = 'sdk' as const
   readonly #client: S3Client

@@ -15,7 +15,7 @@ const KNOWN_BROKEN = new Set([
   'src/results.ts (mapResults)',
   'src/sinks/compression.ts (createCompressor)',
   'src/sinks/compression.ts (sniffCompression)',
-  'src/sinks/multipart.ts (MultipartSink)',
+  'src/sinks/multipart/sink.ts (MultipartSink)',
   'src/sinks/multipart.ts (putStream)',
   'src/sinks/rotating.ts (createLogStream)',
   'src/stages/delete.ts (deleteObjects)',

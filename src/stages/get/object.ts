@@ -19,8 +19,9 @@ import { withVerifyRetry } from './verify.js'
 export async function getObject(ref: BucketRef, key: string, opts: GetOptions = {}): Promise<Buffer> {
   const run = begin(ref, key, opts)
   const { s, where, controller, signal, dispose } = run
+  let finished = false
   try {
-    return await withVerifyRetry(ref, key, s, signal, async (settings, n) => {
+    const buffer = await withVerifyRetry(ref, key, s, signal, async (settings, n) => {
       run.attempts = n
       let pending: Partial<DownloadInfo> | undefined
       const chunks: Uint8Array[] = []
@@ -29,10 +30,14 @@ export async function getObject(ref: BucketRef, key: string, opts: GetOptions = 
       if (pending) run.report(pending)
       return buffer
     })
+    finished = true
+    return buffer
   } catch (err) {
     throw failure(err, signal, where)
   } finally {
     dispose()
-    controller.abort(new AbortError('The download finished', where))
+    // After a failure, stop whatever is still in flight; a finished download has nothing left
+    // to stop (and builds no error for it).
+    if (!finished) controller.abort(new AbortError('The download finished', where))
   }
 }

@@ -36,6 +36,12 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
   const run = begin(ref, key, opts)
   const { s, where, controller, signal, dispose } = run
   let readable: Readable | undefined
+  // Set once every byte was handed over: nothing is in flight then, so nothing is aborted (and
+  // no AbortError is built) when the generator ends or the stream closes.
+  let finished = false
+  const stop = (message: string) => {
+    if (!finished && !controller.signal.aborted) controller.abort(new AbortError(message, where))
+  }
   const report = (info: Partial<DownloadInfo>) => readable?.emit('verified', run.report(info))
   async function* chunks(): AsyncGenerator<Uint8Array> {
     try {
@@ -44,6 +50,7 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
         // A stream hands its bytes over as they come: a multipart ETag that does not match a
         // guessed part layout is settled by a second download before the stream ends.
         yield* sequential(ref, key, s, signal, report, (run) => settle(ref, key, s, signal, run))
+        finished = true
         return
       }
       const stats: Stats = { resumes: 0 }
@@ -66,16 +73,17 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
       let verified: Verification = s.verify ? 'size' : 'none'
       if (download.expectation && verifier.hasher) verified = await settle(ref, key, s, signal, () => check(ref, key, download.expectation!, verifier.hasher!.digest(), s, signal))
       report({ verified, size: download.size, resumes: stats.resumes, ...(download.total !== undefined ? { objectSize: download.total } : {}), ...(download.etag ? { etag: download.etag } : {}) })
+      finished = true
     } catch (err) {
       throw failure(err, signal, where)
     } finally {
       dispose()
-      controller.abort(new AbortError('The consumer stopped', where))
+      stop('The consumer stopped')
     }
   }
   readable = Readable.from(chunks(), { objectMode: false })
   // Destroying the stream aborts the requests in flight at once (the generator only learns of it
   // at its next step).
-  readable.once('close', () => controller.abort(new AbortError('The stream was destroyed', where)))
+  readable.once('close', () => stop('The stream was destroyed'))
   return readable
 }

@@ -1,0 +1,91 @@
+/**
+ * The parts of the multipart sink: the pool of part buffers (at most `queueSize + 1` ever
+ * exist, each `partSize` bytes), the MD5 each part is sent with, and the one retry loop a part
+ * (or the single PutObject of a small stream) is sent with.
+ *
+ * @packageDocumentation
+ */
+import { createHash } from 'node:crypto'
+import { isTransient, toBucketflowError, type ErrorFields } from '../../errors.js'
+
+/** Base64 MD5 of a part, for its Content-MD5. */
+export const md5 = (bytes: Uint8Array): string => createHash('md5').update(bytes).digest('base64')
+
+/**
+ * Part buffers free for reuse. Memory: holds only buffers given back, and the sink gives back
+ * at most `queueSize + 1` of `size` bytes each; {@link PartBuffers.clear} drops them.
+ */
+export class PartBuffers {
+  readonly #free: Buffer[] = []
+  constructor(readonly size: number) {}
+  /** A free buffer, or a new one (not zeroed: only the filled bytes are ever sent). */
+  take(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size)
+  }
+  /** Give a buffer back once its part was acknowledged. */
+  give(buffer: Buffer): void {
+    this.#free.push(buffer)
+  }
+  /** Drop the free buffers (the upload ended). */
+  clear(): void {
+    this.#free.length = 0
+  }
+}
+
+/** Jittered exponential backoff before attempt `attempt + 1`: 100-200 ms, then doubling up to 5 s. */
+export function backoff(attempt: number): number {
+  const base = Math.min(5_000, 200 * 2 ** (attempt - 1))
+  return base / 2 + Math.random() * (base / 2)
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** How {@link sendWithRetries} sends one request. */
+export interface RetryPolicy {
+  /** Attempts, the first included. */
+  maxAttempts: number
+  /** Aborts the attempts and the waits between them. */
+  signal: AbortSignal
+  /** Fields of the typed error (bucket, key, uploadId, partNumber, operation). */
+  where: ErrorFields & { operation: string }
+  /** The error to throw once the signal aborted (the sink's failure, or an AbortError). */
+  aborted: () => Error
+  /** Called before each retry. */
+  onRetry: () => void
+}
+
+/**
+ * Send `send` until it succeeds, a failure is not transient, or `maxAttempts` were made, with
+ * {@link backoff} between attempts. Throws the last failure as a BucketflowError located by
+ * `where`, or `aborted()` once the signal aborted.
+ */
+export async function sendWithRetries<T>(send: () => Promise<T>, policy: RetryPolicy): Promise<T> {
+  const { signal } = policy
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send()
+    } catch (err) {
+      if (signal.aborted) throw policy.aborted()
+      const typed = toBucketflowError(err, policy.where)
+      // Network errors and timeouts, 5xx, throttling and BadDigest are worth sending again.
+      if (attempt >= policy.maxAttempts || !isTransient(typed)) throw typed
+      policy.onRetry()
+      await sleep(backoff(attempt), signal).catch(() => {
+        throw policy.aborted()
+      })
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Answers of the `fast` transport read into results: error answers into TransportErrors, small
+ * result documents (Copy, Complete, Initiate) and streamed listings, and a write's headers.
+ *
+ * @packageDocumentation
+ */
+import { codeForStatus, TransportError } from '../error.js'
+import { parseErrorBody, readResultDocument, type DocumentReader, type ErrorDocument } from '../documents.js'
+import type { PutObjectOutput } from '../types.js'
+import type { XmlElement } from '../xml.js'
+import { discard, networkError, readText } from './body.js'
+import { checksumHeaders, header, type Answer } from './headers.js'
+
+/** Listing and batch answers are read up to this many bytes (1000 keys of 1024 bytes url-encoded fit many times). */
+const MAX_DOCUMENT = 64 * 1024 * 1024
+/** Error answers are read up to this many bytes (they are small documents). */
+const MAX_ERROR_BODY = 64 * 1024
+
+export async function errorAnswer(answer: Answer, method: string, signal: AbortSignal | undefined): Promise<TransportError> {
+  let doc: ErrorDocument | undefined
+  if (method !== 'HEAD' && answer.status !== 304) {
+    try {
+      doc = parseErrorBody(await readText(answer.body, MAX_ERROR_BODY))
+    } catch (err) {
+      const e = networkError(err, signal)
+      if (e.name === 'AbortError') throw e
+    }
+  } else {
+    await answer.body.dump()
+  }
+  const requestId = doc?.RequestId ?? header(answer.headers, 'x-amz-request-id')
+  const extended = header(answer.headers, 'x-amz-id-2')
+  const code = doc?.Code ?? codeForStatus(answer.status)
+  const err = new TransportError(code, doc?.Message ?? `${code} (HTTP ${answer.status})`, {
+    status: answer.status,
+    ...(requestId === undefined ? {} : { requestId }),
+    ...(extended === undefined ? {} : { extendedRequestId: extended }),
+    ...(doc?.Key === undefined ? {} : { key: doc.Key }),
+    ...(doc?.BucketName === undefined ? {} : { bucket: doc.BucketName }),
+  })
+  return err
+}
+
+/** A request whose answer is a small document that must have `expected` as its root. */
+export function resultDocument<T>(answer: Answer, expected: string, build: (root: XmlElement) => T, allowEmpty = false): Promise<T> {
+  return readText(answer.body, 16 * 1024 * 1024).then((text) => {
+    if (allowEmpty && text.trim() === '') return build({ name: expected, text: '', children: [] })
+    const doc = readResultDocument(text, expected)
+    const requestId = header(answer.headers, 'x-amz-request-id')
+    if (doc.kind === 'error') {
+      throw new TransportError(doc.error.Code, doc.error.Message ?? `${doc.error.Code} (in a ${answer.status} answer)`, {
+        status: answer.status,
+        inBody: true,
+        ...((doc.error.RequestId ?? requestId) === undefined ? {} : { requestId: (doc.error.RequestId ?? requestId)! }),
+      })
+    }
+    if (doc.kind === 'invalid') {
+      throw new TransportError('InvalidResponse', `Expected <${expected}> in the ${answer.status} answer, got ${doc.reason}`, {
+        status: answer.status,
+        inBody: true,
+        ...(requestId === undefined ? {} : { requestId }),
+      })
+    }
+    return build(doc.root)
+  })
+}
+
+export async function streamDocument<T>(answer: Answer, reader: DocumentReader<T>): Promise<T> {
+  let size = 0
+  for await (const chunk of answer.body as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MAX_DOCUMENT) {
+      discard(answer.body)
+      throw new TransportError('InvalidResponse', `The ${answer.status} answer is larger than ${MAX_DOCUMENT} bytes: not an S3 listing`, { status: answer.status, inBody: true })
+    }
+    reader.push(chunk)
+  }
+  let done: ReturnType<DocumentReader<T>['end']>
+  try {
+    done = reader.end()
+  } catch (err) {
+    const requestId = header(answer.headers, 'x-amz-request-id')
+    throw new TransportError('InvalidResponse', `Malformed ${answer.status} answer: ${(err as Error).message}`, {
+      status: answer.status,
+      inBody: true,
+      ...(requestId === undefined ? {} : { requestId }),
+      cause: err,
+    })
+  }
+  if ('error' in done) {
+    throw new TransportError(done.error.Code, done.error.Message ?? done.error.Code, {
+      status: answer.status,
+      inBody: true,
+      ...(done.error.RequestId === undefined ? {} : { requestId: done.error.RequestId }),
+    })
+  }
+  return done.result
+}
+
+/** The result of a PutObject or UploadPart: ETag, version, request id and checksums from the headers. */
+export async function putOutput(a: Answer): Promise<PutObjectOutput> {
+  await a.body.dump()
+  const out: PutObjectOutput = {}
+  const etag = header(a.headers, 'etag')
+  if (etag !== undefined) out.ETag = etag
+  const version = header(a.headers, 'x-amz-version-id')
+  if (version !== undefined) out.VersionId = version
+  const requestId = header(a.headers, 'x-amz-request-id')
+  if (requestId !== undefined) out.RequestId = requestId
+  checksumHeaders(a.headers, out as unknown as Record<string, unknown>)
+  return out
+}
