@@ -33,7 +33,6 @@ const KNOWN_BROKEN = new Set([
   'src/errors.ts (SourceError)',
   'src/errors.ts (toBucketflowError)',
   'src/errors.ts (isTransient)',
-  'src/results.ts (mapResults)',
   'src/scale/batch-manifest.ts (module)',
   'src/scale/batch-manifest.ts (writeBatchManifest)',
   'src/scale/completion-report.ts (module)',
@@ -60,10 +59,7 @@ const KNOWN_BROKEN = new Set([
   'src/sinks/multipart.ts (MultipartSink)',
   'src/sinks/multipart.ts (putStream)',
   'src/sinks/rotating.ts (createLogStream)',
-  'src/stages/delete.ts (deleteObjects)',
   'src/stages/partition.ts (module)',
-  'src/stages/put.ts (module)',
-  'src/stages/put.ts (putObject)',
 ])
 
 const idOf = (f: { file: string; symbol: string }) => `${f.file} (${f.symbol})`
