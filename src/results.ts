@@ -54,12 +54,28 @@ export interface StageOptions {
   ordered?: boolean
 }
 
-/** True for a successful result (a type guard for `filter`). */
+/**
+ * True for a successful result (a type guard for `filter`).
+ *
+ * @example
+ * ```ts
+ * const sizes = (await bucket.head(['a.csv', 'b.csv'])).filter(isOk).map((r) => r.value.size)
+ * ```
+ */
 export function isOk<T>(result: Result<T>): result is Ok<T> {
   return result.ok
 }
 
-/** Split results into successes and failures. */
+/**
+ * Split results into successes and failures.
+ *
+ * @example
+ * ```ts
+ * const { ok, failed } = partition(await bucket.head(['a.csv', 'b.csv']))
+ * for (const f of failed) console.error(f.key, f.error.code)
+ * console.log(ok.length, 'found')
+ * ```
+ */
 export function partition<T>(results: Iterable<Result<T>>): { ok: Ok<T>[]; failed: Failed[] } {
   const ok: Ok<T>[] = []
   const failed: Failed[] = []
@@ -91,7 +107,10 @@ export type ResultNote = Pick<Ok<unknown>, 'verified'>
  *
  * @example
  * ```ts
- * for await (const r of mapResults(keys, (k) => k, (k, signal) => headObject(bucket, k, { signal }))) console.log(r)
+ * const keys = ['a.csv', 'b.csv']
+ * for await (const r of mapResults(keys, (k) => k, (k, signal) => headObject(bucket, k, { signal }), { concurrency: 4 })) {
+ *   console.log(r.key, r.ok ? r.value.size : r.error.code)
+ * }
  * ```
  */
 export async function* mapResults<In, T>(
@@ -102,10 +121,8 @@ export async function* mapResults<In, T>(
 ): AsyncGenerator<Result<T>> {
   const concurrency = options.concurrency ?? 8
   validateConcurrency(concurrency)
-  const outer = options.signal
-  const { controller, dispose } = linkedController(outer)
   const bucket = options.bucket
-  const run = async (item: In): Promise<Result<T>> => {
+  const run = async (item: In, signal: AbortSignal): Promise<Result<T>[]> => {
     let key = ''
     try {
       try {
@@ -114,28 +131,52 @@ export async function* mapResults<In, T>(
         key = describeValue(item)
         throw new InvalidArgumentError(`Expected an item with a key, got ${key}`, { argument: 'key', ...(bucket ? { bucket } : {}), cause: err })
       }
-      if (controller.signal.aborted) {
+      if (signal.aborted) {
         throw new AbortError('The operation was aborted', { key, ...(bucket ? { bucket } : {}) })
       }
       const note: ResultNote = {}
-      const value = await fn(item, controller.signal, (n) => Object.assign(note, n))
+      const value = await fn(item, signal, (n) => Object.assign(note, n))
       const ok: Ok<T> = { ok: true, key, value }
       if (note.verified !== undefined) ok.verified = note.verified
-      return ok
+      return [ok]
     } catch (err) {
-      return { ok: false, key, error: toBucketflowError(err, { key, ...(bucket ? { bucket } : {}) }, controller.signal) }
+      return [{ ok: false, key, error: toBucketflowError(err, { key, ...(bucket ? { bucket } : {}) }, signal) }]
     }
   }
-  async function* items(): AsyncGenerator<In> {
-    for await (const item of source) {
+  yield* settleGroups(source, run, { ...options, concurrency })
+}
+
+/**
+ * The engine under {@link mapResults} and the batching stages: run `fn` over every unit of
+ * `source` (an item, or a batch of items) with at most `concurrency` in flight, and yield the
+ * results each unit settles to, units in input order (`ordered`) or as they settle. `fn` must not
+ * reject (it wraps failures into results). Its `signal` aborts when the consumer stops early
+ * (`break`, `return`, a thrown `stopOnError`), when `options.signal` aborts, or when the source
+ * fails: in-flight work is cut short and no new unit starts. Memory: at most `concurrency` units
+ * and their results are held.
+ * @internal
+ */
+export async function* settleGroups<In, R extends Result<unknown>>(
+  source: AsyncIterable<In> | Iterable<In>,
+  fn: (unit: In, signal: AbortSignal) => Promise<R[]>,
+  options: StageOptions & { bucket?: string; concurrency: number },
+): AsyncGenerator<R> {
+  validateConcurrency(options.concurrency)
+  const outer = options.signal
+  const bucket = options.bucket
+  const { controller, dispose } = linkedController(outer)
+  async function* units(): AsyncGenerator<In> {
+    for await (const unit of source) {
       if (controller.signal.aborted) return
-      yield item
+      yield unit
     }
   }
   try {
-    for await (const result of boundedMap(items(), run, concurrency, options.ordered ?? true)) {
-      if (!result.ok && options.stopOnError) throw result.error
-      yield result
+    for await (const group of boundedMap(units(), (unit) => fn(unit, controller.signal), options.concurrency, options.ordered ?? true)) {
+      for (const result of group) {
+        if (!result.ok && options.stopOnError) throw result.error
+        yield result
+      }
     }
     throwIfAborted(outer, bucket ? { bucket } : {})
   } finally {
@@ -150,6 +191,12 @@ export async function* mapResults<In, T>(
  * Memory: at most `concurrency` items and results are held: in ordered mode a result that
  * settles early waits in that window, and no new call starts until the window has room.
  * The source is pulled only as calls finish (backpressure), and released in `finally`.
+ *
+ * @example
+ * ```ts
+ * const lengths = boundedMap(['a', 'bb', 'ccc'], async (s) => s.length, 2, true)
+ * for await (const n of lengths) console.log(n) // 1, 2, 3
+ * ```
  */
 export async function* boundedMap<In, Out>(
   source: AsyncIterable<In> | Iterable<In>,
@@ -197,7 +244,14 @@ export async function* boundedMap<In, Out>(
   }
 }
 
-/** Collect an async iterable into an array. */
+/**
+ * Collect an async iterable into an array. Memory: every item is held.
+ *
+ * @example
+ * ```ts
+ * const keys = await collect(bucket.list('logs/'))
+ * ```
+ */
 export async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
   for await (const item of source) out.push(item)

@@ -9,8 +9,9 @@ import { transportOf, type BucketRef, type StorageClass } from '../bucket-ref.js
 import type { CopyObjectInput } from '../transport/types.js'
 import { multipartEtagParts } from '../checksums.js'
 import { BucketflowError, InvalidArgumentError, NoSuchBucketError, toBucketflowError } from '../errors.js'
-import { mapResults, type Result, type StageOptions } from '../results.js'
+import type { Result, StageOptions } from '../results.js'
 import { validateBucketName, validateInteger, validateKey } from '../validate.js'
+import { createStage } from './factory.js'
 import { headObject, type ObjectInfo } from './head.js'
 
 /** Options for copies. */
@@ -50,8 +51,8 @@ const GiB = 1024 ** 3
 export async function copyObject(ref: BucketRef, src: string, dst: string = src, opts: CopyOptions = {}): Promise<CopyResult> {
   validateKey(src, ref.name, 'source key')
   validateKey(dst, ref.name, 'destination key')
+  validateCopyOptions(opts)
   const bucket = opts.destinationBucket ?? ref.name
-  if (opts.destinationBucket !== undefined) validateBucketName(opts.destinationBucket)
   const replace = opts.metadata !== undefined || opts.contentType !== undefined
   if (bucket === ref.name && src === dst && !replace && opts.storageClass === undefined) {
     throw new InvalidArgumentError(
@@ -67,8 +68,6 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   // changes of many objects take half the requests), and an object too large for it is retried
   // as a multipart copy.
   const threshold = opts.multipartThreshold ?? 5 * GiB
-  validateInteger(threshold, 'multipartThreshold', 0)
-  if (opts.partSize !== undefined) validateInteger(opts.partSize, 'partSize', 5 * 1024 * 1024, 5 * GiB)
   let head: ObjectInfo | undefined
   if ((replace && (opts.metadata === undefined || opts.contentType === undefined)) || opts.multipartThreshold !== undefined) {
     head = await headSource()
@@ -101,6 +100,13 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
     }
   }
   return multipartCopy(ref, input, head, opts)
+}
+
+/** Check the options of a copy that do not depend on the keys; throws InvalidArgumentError. */
+function validateCopyOptions(opts: CopyOptions): void {
+  if (opts.destinationBucket !== undefined) validateBucketName(opts.destinationBucket)
+  if (opts.multipartThreshold !== undefined) validateInteger(opts.multipartThreshold, 'multipartThreshold', 0)
+  if (opts.partSize !== undefined) validateInteger(opts.partSize, 'partSize', 5 * 1024 * 1024, 5 * GiB)
 }
 
 async function multipartCopy(
@@ -187,16 +193,26 @@ async function copyError(ref: BucketRef, err: unknown, source: { bucket: string;
 /** One item for {@link copyObjects}: a source key and an optional destination key. */
 export type CopyItem = string | { source: string; destination?: string }
 
-/** A stage: copy each item it receives, `concurrency` at a time; one result per item. */
-export function copyObjects(ref: BucketRef, options: StageOptions & CopyOptions = {}) {
-  return (source: AsyncIterable<CopyItem> | Iterable<CopyItem>): AsyncGenerator<Result<CopyResult>> =>
-    mapResults(
-      source,
-      (item) => (typeof item === 'string' ? item : item.source),
-      (item, signal) =>
-        typeof item === 'string'
-          ? copyObject(ref, item, item, { ...options, signal })
-          : copyObject(ref, item.source, item.destination ?? item.source, { ...options, signal }),
-      { concurrency: ref.concurrency ?? 8, ...options, bucket: ref.name },
-    )
+/**
+ * A stage: copy each item it receives (a key, copied onto itself, or `{ source, destination }`),
+ * `concurrency` at a time; one result per item, in input order unless `ordered: false`. Options
+ * are validated at the call. Memory: at most `concurrency` results held (copies are server-side).
+ *
+ * @example
+ * ```ts
+ * const items = [{ source: 'in/a.csv', destination: 'archive/a.csv' }, { source: 'in/b.csv', destination: 'archive/b.csv' }]
+ * for await (const r of copyObjects(bucket, { storageClass: 'STANDARD_IA' })(items)) {
+ *   if (!r.ok) console.error(r.key, r.error.code)
+ * }
+ * ```
+ */
+export function copyObjects(ref: BucketRef, options: StageOptions & CopyOptions = {}): (source: AsyncIterable<CopyItem> | Iterable<CopyItem>) => AsyncGenerator<Result<CopyResult>> {
+  return createStage<CopyItem, CopyResult>(ref, options, {
+    validate: () => validateCopyOptions(options),
+    keyOf: (item) => (typeof item === 'string' ? item : item.source),
+    run: (item, signal) =>
+      typeof item === 'string'
+        ? copyObject(ref, item, item, { ...options, signal })
+        : copyObject(ref, item.source, item.destination ?? item.source, { ...options, signal }),
+  })
 }

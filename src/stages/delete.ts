@@ -6,10 +6,17 @@
 import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { S3Error, toBucketflowError } from '../errors.js'
 import type { Result, StageOptions } from '../results.js'
-import { boundedMap, throwIfAborted } from '../results.js'
-import { validateConcurrency, validateInteger, validateKey } from '../validate.js'
+import { validateKey } from '../validate.js'
+import { createBatchStage } from './factory.js'
 
-/** Delete one object. Deleting a key that does not exist succeeds, as in S3. */
+/**
+ * Delete one object. Deleting a key that does not exist succeeds, as in S3.
+ *
+ * @example
+ * ```ts
+ * await deleteObject(bucket, 'tmp/scratch.json')
+ * ```
+ */
 export async function deleteObject(ref: BucketRef, key: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
   validateKey(key, ref.name)
   try {
@@ -56,7 +63,7 @@ async function deleteBatch(ref: BucketRef, keys: string[], signal?: AbortSignal)
       }
     } catch (err) {
       for (const { key, index } of valid) {
-        results[index] = { ok: false, key, error: toBucketflowError(err, { bucket: ref.name, key, operation: 'DeleteObjects' }) }
+        results[index] = { ok: false, key, error: toBucketflowError(err, { bucket: ref.name, key, operation: 'DeleteObjects' }, signal) }
       }
     }
   }
@@ -65,41 +72,23 @@ async function deleteBatch(ref: BucketRef, keys: string[], signal?: AbortSignal)
 
 /**
  * A stage: delete every key it receives, in DeleteObjects batches of `batchSize` (1000), with
- * `concurrency` batches in flight; yields one result per key in input order.
+ * `concurrency` batches in flight (default: the bucket's, at most 4); yields one result per key
+ * in input order (unless `ordered: false`). Options are validated at the call. When the consumer
+ * stops early, the batches in flight are aborted and no new one is sent.
  * Memory: at most `concurrency x batchSize` keys held.
  *
  * @example
  * ```ts
- * for await (const r of deleteObjects(bucket)(keysOf(bucket.ls('tmp/', { recursive: true })))) {
+ * for await (const r of deleteObjects(bucket, { batchSize: 500 })(bucket.list('tmp/'))) {
  *   if (!r.ok) console.error(r.key, r.error.code)
  * }
  * ```
  */
-export function deleteObjects(ref: BucketRef, options: DeleteOptions = {}) {
-  const batchSize = options.batchSize ?? 1000
-  validateInteger(batchSize, 'batchSize', 1, 1000)
-  const concurrency = options.concurrency ?? Math.min(ref.concurrency ?? 8, 4)
-  validateConcurrency(concurrency)
-  return async function* (source: AsyncIterable<string> | Iterable<string>): AsyncGenerator<Result<void>> {
-    async function* batches(): AsyncGenerator<string[]> {
-      let batch: string[] = []
-      for await (const key of source) {
-        if (options.signal?.aborted) return
-        batch.push(key)
-        if (batch.length === batchSize) {
-          yield batch
-          batch = []
-        }
-      }
-      if (batch.length > 0) yield batch
-    }
-    const run = (keys: string[]) => deleteBatch(ref, keys, options.signal)
-    for await (const results of boundedMap(batches(), run, concurrency, options.ordered ?? true)) {
-      for (const r of results) {
-        if (!r.ok && options.stopOnError) throw r.error
-        yield r
-      }
-    }
-    throwIfAborted(options.signal, { bucket: ref.name })
-  }
+export function deleteObjects(ref: BucketRef, options: DeleteOptions = {}): (source: AsyncIterable<string> | Iterable<string>) => AsyncGenerator<Result<void>> {
+  return createBatchStage<void>(ref, options, {
+    batchSize: options.batchSize ?? 1000,
+    maxBatchSize: 1000,
+    concurrency: Math.min(ref.concurrency ?? 8, 4),
+    run: (keys, signal) => deleteBatch(ref, keys, signal),
+  })
 }

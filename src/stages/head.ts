@@ -4,8 +4,9 @@
  */
 import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { toBucketflowError } from '../errors.js'
-import { mapResults, type Result, type StageOptions } from '../results.js'
+import type { Result, StageOptions } from '../results.js'
 import { validateKey } from '../validate.js'
+import { createStage } from './factory.js'
 
 /** What HEAD tells about an object. */
 export interface ObjectInfo {
@@ -48,12 +49,21 @@ export async function headObject(ref: BucketRef, key: string, opts: { signal?: A
   }
 }
 
-/** A stage: HEAD each key it receives, `concurrency` at a time; one result per key. */
-export function headObjects(ref: BucketRef, options: StageOptions = {}) {
-  return (source: AsyncIterable<string> | Iterable<string>): AsyncGenerator<Result<ObjectInfo>> =>
-    mapResults(source, (key) => key, (key, signal) => headObject(ref, key, { signal }), {
-      concurrency: ref.concurrency ?? 8,
-      ...options,
-      bucket: ref.name,
-    })
+/**
+ * A stage: HEAD each key it receives, `concurrency` at a time; one result per key, in input order
+ * unless `ordered: false`. Options are validated at the call. Memory: at most `concurrency`
+ * results held.
+ *
+ * @example
+ * ```ts
+ * for await (const r of headObjects(bucket, { concurrency: 16 })(['a.csv', 'b.csv'])) {
+ *   console.log(r.key, r.ok ? r.value.size : r.error.code)
+ * }
+ * ```
+ */
+export function headObjects(ref: BucketRef, options: StageOptions = {}): (source: AsyncIterable<string> | Iterable<string>) => AsyncGenerator<Result<ObjectInfo>> {
+  return createStage<string, ObjectInfo>(ref, options, {
+    keyOf: (key) => key,
+    run: (key, signal) => headObject(ref, key, { signal }),
+  })
 }

@@ -269,7 +269,17 @@ export async function* listPages(ref: BucketRef, options: ListOptions = {}): Asy
   }
 }
 
-/** Flatten listing pages into entries: objects, then (per page) common prefixes in key order. */
+/**
+ * Flatten listing pages into entries: objects, then (per page) common prefixes in key order.
+ * Memory: one page (<= pageSize entries).
+ *
+ * @example
+ * ```ts
+ * for await (const e of listObjects(bucket, { prefix: 'logs/', delimiter: '/' })) {
+ *   console.log(e.kind === 'prefix' ? `${e.key} (folder)` : `${e.key} ${e.size}`)
+ * }
+ * ```
+ */
 export async function* listObjects(ref: BucketRef, options: ListOptions = {}): AsyncGenerator<ObjectEntry | PrefixEntry> {
   for await (const page of listPages(ref, options)) {
     if (page.prefixes.length === 0) {

@@ -3,8 +3,8 @@
  *
  * @example
  * ```ts
- * import { pipe } from 'it-pipe'
  * import { putObjects } from 'bucketflow'
+ * const items = ['a.csv', 'b.csv'].map((name) => ({ source: `./data/${name}`, key: `raw/${name}` }))
  * for await (const r of putObjects(bucket, { concurrency: 16 })(items)) {
  *   if (!r.ok) console.error(r.key, r.error.message)
  * }
@@ -18,11 +18,12 @@ import { prepareBody, sourceError, type PutSource } from '../body.js'
 import { plainMd5 } from '../checksums.js'
 import { clientSettings } from '../client.js'
 import { BucketflowError, IntegrityError, isTransient, toBucketflowError } from '../errors.js'
-import { createWriteStream } from '../sinks/multipart.js'
+import { createWriteStream, validateWriteStreamOptions } from '../sinks/multipart.js'
 import { contentTypeOf } from '../mime.js'
-import { mapResults, type Result, type StageOptions } from '../results.js'
+import type { Result, StageOptions } from '../results.js'
 import type { PutObjectInput } from '../transport/types.js'
 import { validateKey } from '../validate.js'
+import { createStage } from './factory.js'
 
 /** Options for uploads. */
 export interface PutOptions {
@@ -68,6 +69,7 @@ function baseInput(ref: BucketRef, key: string, opts: PutOptions): Omit<PutObjec
  *
  * @example
  * ```ts
+ * import { createReadStream } from 'node:fs'
  * await putObject(bucket, createReadStream('big.csv'), 'raw/big.csv', { partSize: 16 * 1024 * 1024 })
  * ```
  */
@@ -166,12 +168,15 @@ export interface PutItem {
  * for await (const r of putObjects(bucket)(items)) console.log(r.key, r.ok)
  * ```
  */
-export function putObjects(ref: BucketRef, options: StageOptions & PutOptions = {}) {
-  return (source: AsyncIterable<PutItem> | Iterable<PutItem>): AsyncGenerator<Result<PutResult>> =>
-    mapResults(
-      source,
-      (item) => item.key,
-      (item, signal) => putObject(ref, item.source, item.key, { ...options, ...item.options, signal }),
-      { concurrency: ref.concurrency ?? 8, ...options, bucket: ref.name },
-    )
+export function putObjects(ref: BucketRef, options: StageOptions & PutOptions = {}): (source: AsyncIterable<PutItem> | Iterable<PutItem>) => AsyncGenerator<Result<PutResult>> {
+  return createStage<PutItem, PutResult>(ref, options, {
+    // The part options of streamed sources, checked once for the call (as the sink would per item).
+    validate: () =>
+      validateWriteStreamOptions(
+        { ...(options.partSize !== undefined ? { partSize: options.partSize } : {}), ...(options.queueSize !== undefined ? { queueSize: options.queueSize } : {}) },
+        { bucket: ref.name },
+      ),
+    keyOf: (item) => item.key,
+    run: (item, signal) => putObject(ref, item.source, item.key, { ...options, ...item.options, signal }),
+  })
 }

@@ -6,9 +6,10 @@
 import { RestoreObjectCommand, type Tier } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from '../bucket-ref.js'
 import { toBucketflowError } from '../errors.js'
-import { mapResults, type Result, type StageOptions } from '../results.js'
+import type { Result, StageOptions } from '../results.js'
 import { validateInteger, validateKey } from '../validate.js'
 import { copyObject, type CopyResult } from './copy.js'
+import { createStage } from './factory.js'
 
 /**
  * Change an object's storage class in place (default DEEP_ARCHIVE).
@@ -40,11 +41,16 @@ export interface RestoreOptions {
  * Start restoring an archived object. Resolves when the request is accepted (the copy becomes
  * readable later; `head(key).restore` tells when). Servers without RestoreObject raise
  * NotImplementedError.
+ *
+ * @example
+ * ```ts
+ * await restoreObject(bucket, 'raw/2019.tar', { tier: 'Standard', days: 2 })
+ * const { restore } = await bucket.head('raw/2019.tar') // 'ongoing-request="true"' until ready
+ * ```
  */
 export async function restoreObject(ref: BucketRef, key: string, opts: RestoreOptions = {}): Promise<void> {
   validateKey(key, ref.name)
-  const days = opts.days ?? 5
-  validateInteger(days, 'days', 1)
+  const days = validateRestoreOptions(opts)
   try {
     await ref.client.send(
       new RestoreObjectCommand({
@@ -59,22 +65,47 @@ export async function restoreObject(ref: BucketRef, key: string, opts: RestoreOp
   }
 }
 
-/** A stage: change the storage class of each key it receives; one result per key. */
-export function freezeObjects(ref: BucketRef, options: StageOptions & { storageClass?: StorageClass } = {}) {
-  return (source: AsyncIterable<string> | Iterable<string>): AsyncGenerator<Result<CopyResult>> =>
-    mapResults(source, (key) => key, (key, signal) => freezeObject(ref, key, options.storageClass ?? 'DEEP_ARCHIVE', { signal }), {
-      concurrency: ref.concurrency ?? 8,
-      ...options,
-      bucket: ref.name,
-    })
+/** Check a restore's options; returns the days. Throws InvalidArgumentError. */
+function validateRestoreOptions(opts: Omit<RestoreOptions, 'signal'>): number {
+  const days = opts.days ?? 5
+  validateInteger(days, 'days', 1)
+  return days
 }
 
-/** A stage: request a restore of each key it receives; one result per key. */
-export function restoreObjects(ref: BucketRef, options: StageOptions & Omit<RestoreOptions, 'signal'> = {}) {
-  return (source: AsyncIterable<string> | Iterable<string>): AsyncGenerator<Result<void>> =>
-    mapResults(source, (key) => key, (key, signal) => restoreObject(ref, key, { ...options, signal }), {
-      concurrency: ref.concurrency ?? 8,
-      ...options,
-      bucket: ref.name,
-    })
+/**
+ * A stage: change the storage class of each key it receives (default DEEP_ARCHIVE),
+ * `concurrency` at a time; one result per key, in input order unless `ordered: false`.
+ * Memory: at most `concurrency` results held.
+ *
+ * @example
+ * ```ts
+ * for await (const r of freezeObjects(bucket, { storageClass: 'GLACIER' })(['raw/2019.tar', 'raw/2020.tar'])) {
+ *   if (!r.ok) console.error(r.key, r.error.code)
+ * }
+ * ```
+ */
+export function freezeObjects(ref: BucketRef, options: StageOptions & { storageClass?: StorageClass } = {}): (source: AsyncIterable<string> | Iterable<string>) => AsyncGenerator<Result<CopyResult>> {
+  return createStage<string, CopyResult>(ref, options, {
+    keyOf: (key) => key,
+    run: (key, signal) => freezeObject(ref, key, options.storageClass ?? 'DEEP_ARCHIVE', { signal }),
+  })
+}
+
+/**
+ * A stage: request a restore of each key it receives, `concurrency` at a time; one result per
+ * key, in input order unless `ordered: false`. `days` is validated at the call.
+ *
+ * @example
+ * ```ts
+ * for await (const r of restoreObjects(bucket, { days: 3 })(['raw/2019.tar', 'raw/2020.tar'])) {
+ *   if (!r.ok) console.error(r.key, r.error.code)
+ * }
+ * ```
+ */
+export function restoreObjects(ref: BucketRef, options: StageOptions & Omit<RestoreOptions, 'signal'> = {}): (source: AsyncIterable<string> | Iterable<string>) => AsyncGenerator<Result<void>> {
+  return createStage<string, void>(ref, options, {
+    validate: () => validateRestoreOptions(options),
+    keyOf: (key) => key,
+    run: (key, signal) => restoreObject(ref, key, { ...options, signal }),
+  })
 }

@@ -6,7 +6,8 @@
 import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { InvalidArgumentError, toBucketflowError } from '../errors.js'
 import { describeValue } from '../validate.js'
-import { collect, mapResults, type Result } from '../results.js'
+import { collect, type Result } from '../results.js'
+import { createStage } from './factory.js'
 
 /** An unfinished multipart upload. */
 export interface UploadInfo {
@@ -80,25 +81,23 @@ export async function abortUploads(ref: BucketRef, options: AbortUploadsOptions 
       bucket: ref.name,
     })
   }
+  // The abort stage is built (and its options checked) before anything is listed.
+  const abort = createStage<UploadInfo, UploadInfo>(ref, { ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}), ...(options.signal ? { signal: options.signal } : {}) }, {
+    keyOf: (u) => u.key,
+    run: async (u, signal) => {
+      try {
+        await transportOf(ref).abortMultipartUpload({ Bucket: ref.name, Key: u.key, UploadId: u.uploadId }, { signal })
+      } catch (err) {
+        throw toBucketflowError(err, { bucket: ref.name, key: u.key, uploadId: u.uploadId, operation: 'AbortMultipartUpload' })
+      }
+      return u
+    },
+  })
   const cutoff = olderThan === undefined ? undefined : olderThan instanceof Date ? olderThan.getTime() : Date.now() - (olderThan as number)
   const listOpts = { ...(options.prefix ? { prefix: options.prefix } : {}), ...(options.signal ? { signal: options.signal } : {}) }
   const uploads: UploadInfo[] = []
   for await (const u of listUploads(ref, listOpts)) {
     if (cutoff === undefined || (u.initiated !== undefined && u.initiated.getTime() < cutoff)) uploads.push(u)
   }
-  return collect(
-    mapResults(
-      uploads,
-      (u) => u.key,
-      async (u, signal) => {
-        try {
-          await transportOf(ref).abortMultipartUpload({ Bucket: ref.name, Key: u.key, UploadId: u.uploadId }, { signal })
-        } catch (err) {
-          throw toBucketflowError(err, { bucket: ref.name, key: u.key, uploadId: u.uploadId, operation: 'AbortMultipartUpload' })
-        }
-        return u
-      },
-      { concurrency: options.concurrency ?? ref.concurrency ?? 8, bucket: ref.name, ...(options.signal ? { signal: options.signal } : {}) },
-    ),
-  )
+  return collect(abort(uploads))
 }

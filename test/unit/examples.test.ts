@@ -12,19 +12,15 @@ const KNOWN_BROKEN = new Set([
   'src/arrow/lazy.ts (readInventory)',
   'src/body.ts (toReadable)',
   'src/body.ts (sourceError)',
-  'src/results.ts (mapResults)',
   'src/sinks/compression.ts (createCompressor)',
   'src/sinks/compression.ts (sniffCompression)',
   'src/sinks/multipart/sink.ts (MultipartSink)',
   'src/sinks/multipart.ts (putStream)',
   'src/sinks/rotating.ts (createLogStream)',
-  'src/stages/delete.ts (deleteObjects)',
   // stages/partition.ts was split into partition/{index,keyspace,scheduler}.ts
   'src/stages/partition/index.ts (module)',
   'src/stages/partition/keyspace.ts (module)',
   'src/stages/partition/scheduler.ts (module)',
-  'src/stages/put.ts (module)',
-  'src/stages/put.ts (putObject)',
   'src/util/abort.ts (module)',
 ])
 
