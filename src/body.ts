@@ -30,6 +30,7 @@ export type StreamSource = Readable | ReadableStream<Uint8Array> | AsyncIterable
  *
  * @example
  * ```ts
+ * declare const url: string
  * const readable = toReadable((await fetch(url)).body!)
  * ```
  */
@@ -112,6 +113,9 @@ async function* toBytes(source: AsyncIterable<Uint8Array | string> | Iterable<Ui
  *
  * @example
  * ```ts
+ * import { pipeline } from 'node:stream/promises'
+ * declare const source: NodeJS.ReadableStream, sink: NodeJS.WritableStream
+ * const where = { bucket: 'my-bucket', key: 'data.bin' }
  * try { await pipeline(source, sink) } catch (err) { throw sourceError(err, where) ?? toBucketflowError(err, where) }
  * ```
  */

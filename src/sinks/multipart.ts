@@ -74,6 +74,7 @@ export function createWriteStream(ref: BucketRef, key: string, opts: WriteStream
  *
  * @example
  * ```ts
+ * declare const db: { query(sql: string): AsyncIterable<object> }
  * async function* rows() {
  *   for await (const row of db.query('select * from events')) yield JSON.stringify(row) + '\n'
  * }

@@ -83,10 +83,12 @@ export { LogSink } from './rotating-stream.js'
  *
  * @example
  * ```ts
+ * declare const events: AsyncIterable<object>
  * const log = createLogStream(bucket, 'logs/worker-1/', { rotateMs: 10_000, compression: 'gzip', spool: './spool' })
  * for await (const event of events) log.write(JSON.stringify(event) + '\n')
  * log.end()
- * const { objects, lines } = await log.done
+ * const { objects, lines: written } = await log.done
+ * console.log(`${written} lines in ${objects} objects`)
  * ```
  */
 export function createLogStream(ref: BucketRef, prefix: string, opts: LogStreamOptions = {}): LogSink {

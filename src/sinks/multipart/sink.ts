@@ -43,6 +43,8 @@ import { md5, PartBuffers, sendWithRetries, type RetryPolicy } from './parts.js'
  *
  * @example
  * ```ts
+ * import { once } from 'node:events'
+ * declare const events: AsyncIterable<object>
  * const sink = bucket.createWriteStream('events.ndjson', { queueSize: 2 })
  * for await (const event of events) {
  *   if (!sink.write(JSON.stringify(event) + '\n')) await once(sink, 'drain')

@@ -29,11 +29,12 @@
  *
  * @example
  * ```ts
+ * import { writeFile } from 'node:fs/promises'
  * import { listPartitioned } from 'bucketflow'
  * const listing = listPartitioned(bucket, { prefix: 'logs/', concurrency: 16 })
  * for await (const page of listing) {
  *   for (const o of page.objects) console.log(o.key, o.size)
- *   saveSomewhere(JSON.stringify(listing.checkpoint())) // resume later with { resume }
+ *   await writeFile('listing.checkpoint.json', JSON.stringify(listing.checkpoint())) // resume later with { resume }
  * }
  * ```
  * @packageDocumentation

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * const shape = new KeyShape()
- * shape.add(page.objects)
+ * shape.add([{ key: 'a/0001' }, { key: 'a/0999' }])
  * const plan = planSplit({ first: 'a/0001', last: 'a/0999', n: 1000 }, 'a/0999', undefined, 'a/', shape)
  * ```
  * @packageDocumentation

@@ -10,6 +10,7 @@
  *
  * @example
  * ```ts
+ * declare const ref: import('bucketflow').BucketRef, signal: AbortSignal
  * const s = new Scheduler(ref, { prefix: '', pageSize: 1000, concurrency: 8, ordered: false, fetchOwner: false }, signal, undefined)
  * s.seed([{}])
  * s.pump()
