@@ -5,6 +5,9 @@
  * these runs.
  */
 import { Command, InvalidArgumentError as OptionValueError, type Option } from 'commander'
+// The benchmark's command runner and peer comparison (src/benchmark/command.ts, peers/) are the
+// bench app's own modules, deliberately internal: not part of `bucketflow/bench`, used only here
+// and loaded only when a bench command runs.
 import type { BenchGlobals } from '../benchmark/command.js'
 import { act, EXIT_FAILED, EXIT_OK, globals, Output, positiveInt, type GlobalOptions } from './common.js'
 

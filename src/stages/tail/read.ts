@@ -114,6 +114,11 @@ export class ChunkDecoder {
  * One object's bytes from `start` (default 0), decompressed when it is gzip or zstd (by its
  * `Content-Encoding` or key suffix) and `decompress` is not false. For `bucketflow tail`
  * without -f. Memory: one response chunk (and a decompressor's window).
+ *
+ * @example
+ * ```ts
+ * for await (const chunk of readObjectText(bucket, 'logs/app.log.gz', { start: 0 })) process.stdout.write(chunk)
+ * ```
  */
 export async function* readObjectText(ref: BucketRef, key: string, opts: { start?: number; decompress?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<Buffer> {
   const controller = new AbortController()
