@@ -92,7 +92,7 @@ export {
   type StoredLogObject,
 } from './sinks/rotating.js'
 export { KEY_PLACEHOLDERS, parseKeyTemplate, renderKeyTemplate, type KeyTemplate } from './sinks/log-keys.js'
-export { compressionOf, createCompressor, createDecompressor } from './sinks/compression.js'
+export { compressionOf, createCompressor, createDecompressor } from './compression.js'
 export { SpoolLockedError } from './sinks/spool.js'
 export { isTailMarker, lines, readObjectText, tail, Tail, type LinesOptions, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './stages/tail/index.js'
 export { walkFiles, type LocalFile, type LocalFileProblem, type WalkOptions } from './local-files.js'

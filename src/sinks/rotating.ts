@@ -68,7 +68,7 @@ import { compareKeys } from '../keys.js'
 import { headObject } from '../stages/head.js'
 import { describeValue, validateInteger, validateKey } from '../validate.js'
 import type { ParquetCompression } from '../arrow/parquet.js'
-import { COMPRESSION_SUFFIX, validateCompression, type LogCompression } from './compression.js'
+import { COMPRESSION_SUFFIX, validateCompression, type LogCompression } from '../compression.js'
 import { DEFAULT_KEY_TEMPLATE, parseKeyTemplate, renderKeyTemplate, type KeyTemplate, type LogObjectName } from './log-keys.js'
 import { LinesObjectWriter, type ObjectBuild, type ObjectWriter, type SchemaHolder, type StoredLogObject } from './log-objects.js'
 import { validateWriteStreamOptions, type WriteStreamOptions } from './multipart.js'
@@ -80,7 +80,7 @@ import { readFile } from 'node:fs/promises'
 export { defaultLogName, type LogObjectName } from './log-keys.js'
 export type { StoredLogObject } from './log-objects.js'
 export type { FsyncPolicy } from './spool.js'
-export type { LogCompression } from './compression.js'
+export type { LogCompression } from '../compression.js'
 
 const MiB = 1024 * 1024
 const NEWLINE = 0x0a

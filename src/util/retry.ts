@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
- * const body = await retry((attempt) => fetchPart(attempt), {
+ * const controller = new AbortController()
+ * const text = await retry(async (attempt) => (await fetch(`http://127.0.0.1:8080/part?try=${attempt}`)).text(), {
  *   attempts: 4,
  *   retryable: (err) => (err as { statusCode?: number }).statusCode === 503,
- *   signal,
+ *   signal: controller.signal,
  * })
  * ```
  * @packageDocumentation
@@ -60,7 +61,7 @@ export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: n
  *
  * @example
  * ```ts
- * const page = await retry(() => listOnePage(), { attempts: 5, baseDelayMs: 50, signal })
+ * const head = await retry(() => bucket.head('reports/today.csv'), { attempts: 5, baseDelayMs: 50, signal: AbortSignal.timeout(10_000) })
  * ```
  */
 export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {

@@ -11,7 +11,7 @@
 import type { Transform } from 'node:stream'
 import { transportOf, type BucketRef } from '../../bucket-ref.js'
 import { IntegrityError, InvalidArgumentError, NoSuchKeyError, toBucketflowError } from '../../errors.js'
-import { compressionOf, createDecompressor, type LogCompression } from '../../sinks/compression.js'
+import { compressionOf, createDecompressor, type LogCompression } from '../../compression.js'
 import type { GetInput } from '../get-body.js'
 
 /** Thrown inside a follow loop to end it quietly. */
