@@ -169,7 +169,7 @@ function addPeers(bench: Command): void {
         if (typeof concurrency !== 'number') throw new OptionValueError(`bench peers takes one concurrency, got ${JSON.stringify(concurrency)}`)
         const bad = flags.tools?.find((n) => !findPeer(n))
         if (bad !== undefined || flags.tools?.length === 0) {
-          const { InvalidArgumentError } = await import('../errors.js')
+          const { InvalidArgumentError } = await import('../index.js')
           throw new InvalidArgumentError(`Expected tools from ${PEERS.map((p) => p.name).join(', ')}, got ${JSON.stringify(flags.tools?.join(','))}`, { argument: 'tools' })
         }
         // A README without the markers is found now, not after an hour of runs.
