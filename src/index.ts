@@ -92,9 +92,10 @@ export {
   type StoredLogObject,
 } from './sinks/rotating.js'
 export { KEY_PLACEHOLDERS, parseKeyTemplate, renderKeyTemplate, type KeyTemplate } from './sinks/log-keys.js'
-export { compressionOf, createCompressor, createDecompressor } from './sinks/compression.js'
+export { compressionOf, createCompressor, createDecompressor } from './compression.js'
 export { SpoolLockedError } from './sinks/spool.js'
-export { isTailMarker, lines, tail, Tail, type LinesOptions, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './stages/tail/index.js'
+export { isTailMarker, lines, readObjectText, tail, Tail, type LinesOptions, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './stages/tail/index.js'
+export { walkFiles, type LocalFile, type LocalFileProblem, type WalkOptions } from './local-files.js'
 export { appendInput, appendObject, isDirectoryBucket, type AppendOptions, type AppendResult } from './stages/append.js'
 export { UnsupportedFormatError } from './scale/errors.js'
 export { decodeInventoryKey, encodeManifestKey } from './scale/key-codec.js'

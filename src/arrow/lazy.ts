@@ -99,6 +99,9 @@ export async function indexBucket(ref: BucketRef, options: IndexOptions = {}): P
  *
  * @example
  * ```ts
+ * import { Bucket, readInventory } from 'bucketflow'
+ * const inventoryBucket = new Bucket('my-inventory-bucket')
+ * const manifestKey = 'my-bucket/daily/2026-12-01T01-00Z/manifest.json'
  * let bytes = 0n
  * for await (const batch of readInventory(inventoryBucket, manifestKey, { columns: ['Key', 'Size'] })) {
  *   for (const size of batch.getChild('Size')!) bytes += size ?? 0n

@@ -5,6 +5,9 @@
  * these runs.
  */
 import { Command, InvalidArgumentError as OptionValueError, type Option } from 'commander'
+// The benchmark's command runner and peer comparison (src/benchmark/command.ts, peers/) are the
+// bench app's own modules, deliberately internal: not part of `bucketflow/bench`, used only here
+// and loaded only when a bench command runs.
 import type { BenchGlobals } from '../benchmark/command.js'
 import { act, EXIT_FAILED, EXIT_OK, globals, Output, positiveInt, type GlobalOptions } from './common.js'
 
@@ -166,7 +169,7 @@ function addPeers(bench: Command): void {
         if (typeof concurrency !== 'number') throw new OptionValueError(`bench peers takes one concurrency, got ${JSON.stringify(concurrency)}`)
         const bad = flags.tools?.find((n) => !findPeer(n))
         if (bad !== undefined || flags.tools?.length === 0) {
-          const { InvalidArgumentError } = await import('../errors.js')
+          const { InvalidArgumentError } = await import('../index.js')
           throw new InvalidArgumentError(`Expected tools from ${PEERS.map((p) => p.name).join(', ')}, got ${JSON.stringify(flags.tools?.join(','))}`, { argument: 'tools' })
         }
         // A README without the markers is found now, not after an hour of runs.

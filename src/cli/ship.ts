@@ -7,10 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { InvalidArgumentError as OptionValueError } from 'commander'
-import { AbortError, InvalidArgumentError } from '../errors.js'
-import type { LogStreamOptions, LogStreamResult } from '../sinks/rotating.js'
-import { schemaFromJson } from '../sinks/ndjson.js'
-import { SpoolLockedError } from '../sinks/spool.js'
+import { AbortError, InvalidArgumentError, type LogStreamOptions, type LogStreamResult, SpoolLockedError } from '../index.js'
 import { act, currentContext, EXIT_FAILED, signalCounter, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, positiveInt } from './common.js'
 
 const MiB = 1024 * 1024
@@ -124,6 +121,8 @@ export function register(program: Command): void {
             } catch (err) {
               throw new InvalidArgumentError(`--schema ${opts.schema} is not JSON: ${(err as Error).message}`, { argument: 'schema' })
             }
+            // apache-arrow loads here, only for `ship --parquet --schema`.
+            const { schemaFromJson } = await import('../arrow/index.js')
             schema = schemaFromJson(json)
           }
           options.format = { parquet: schema ? { schema } : {} }

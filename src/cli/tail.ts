@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander'
 import { InvalidArgumentError as OptionValueError } from 'commander'
-import { isTailMarker, readObjectText } from '../stages/tail/index.js'
+import { isTailMarker, readObjectText } from '../index.js'
 import { act, EXIT_OK, globals, openBucket, parseS3Url, positiveInt, type CliContext } from './common.js'
 
 function from(value: string): 'start' | 'end' | number {

@@ -19,7 +19,7 @@ import { pipeline } from 'node:stream/promises'
 import type { Schema } from 'apache-arrow'
 import type { BucketRef } from '../bucket-ref.js'
 import type { ParquetCompression } from '../arrow/parquet.js'
-import { CONTENT_ENCODING, createCompressor, type LogCompression } from './compression.js'
+import { CONTENT_ENCODING, createCompressor, type LogCompression } from '../compression.js'
 import { MultipartSink, type WriteStreamOptions, type WriteStreamResult } from './multipart.js'
 
 /** The end of a line. */

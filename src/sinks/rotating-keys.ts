@@ -8,7 +8,7 @@
 import { InvalidArgumentError, IntegrityError } from '../errors.js'
 import { compareKeys } from '../keys.js'
 import { validateKey } from '../validate.js'
-import { validateCompression } from './compression.js'
+import { validateCompression } from '../compression.js'
 import { renderKeyTemplate } from './log-keys.js'
 import type { ObjectBuild, ObjectWriter } from './log-objects.js'
 import type { Resolved } from './rotating-options.js'

@@ -4,9 +4,10 @@
  *
  * @example
  * ```ts
- * const { controller, dispose } = linkedController(options.signal)
+ * const { controller, dispose } = linkedController(AbortSignal.timeout(5000))
  * try {
- *   if (!(await sleep(1000, controller.signal))) return // aborted
+ *   const slept = await sleep(1000, controller.signal) // false when aborted first
+ *   console.log(slept)
  * } finally {
  *   dispose()
  *   controller.abort()

@@ -47,6 +47,17 @@ describe('the library boundary', () => {
     expect(server.loaded.some((l) => l.includes('/src/server/server.ts'))).toBe(true)
   })
 
+  it.each(['--version', 'ls --help'])('bucketflow %s loads neither apache-arrow nor parquet-wasm', (command) => {
+    const args = command.split(' ')
+    const argv = JSON.stringify(['bucketflow', ...args])
+    const { loaded, stdout } = probe(`process.argv = [process.argv[0], ...${argv}]; await import(${at('src/cli/main.ts')})`)
+    // The probe did run the command: it printed a version or the ls help, and loaded ship and ls.
+    expect(stdout).toMatch(args[0] === 'ls' ? /Usage: bucketflow ls/ : /^\d+\.\d+\.\d+/)
+    expect(loaded.some((l) => l.includes('/src/cli/ship.ts'))).toBe(true)
+    expect(loaded.some((l) => l.includes('/src/cli/ls.ts'))).toBe(true)
+    expect(loaded.filter((l) => /\/apache-arrow\/|\/parquet-wasm\//.test(l))).toEqual([])
+  })
+
   it('a Parquet log with a schema lines cannot fill is refused when the stream is created', async () => {
     const { Bucket, createLogStream, InvalidArgumentError } = await import('../../src/index.js')
     const bucket = new Bucket('logs', { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })

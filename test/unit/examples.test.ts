@@ -8,21 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import { checkExamples, type ExampleReport } from '../../scripts/check-examples.js'
 
-const KNOWN_BROKEN = new Set([
-  'src/arrow/lazy.ts (readInventory)',
-  'src/body.ts (toReadable)',
-  'src/body.ts (sourceError)',
-  'src/sinks/compression.ts (createCompressor)',
-  'src/sinks/compression.ts (sniffCompression)',
-  'src/sinks/multipart/sink.ts (MultipartSink)',
-  'src/sinks/multipart.ts (putStream)',
-  'src/sinks/rotating.ts (createLogStream)',
-  // stages/partition.ts was split into partition/{index,keyspace,scheduler}.ts
-  'src/stages/partition/index.ts (module)',
-  'src/stages/partition/keyspace.ts (module)',
-  'src/stages/partition/scheduler.ts (module)',
-  'src/util/abort.ts (module)',
-])
+const KNOWN_BROKEN = new Set<string>([])
 
 const idOf = (f: { file: string; symbol: string }) => `${f.file} (${f.symbol})`
 

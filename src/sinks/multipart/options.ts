@@ -8,13 +8,44 @@ import { InvalidArgumentError } from '../../errors.js'
 import { describeValue, validateInteger } from '../../validate.js'
 
 const MiB = 1024 * 1024
-/** Default part size: 8 MiB. */
+/**
+ * Default part size: 8 MiB.
+ *
+ * @example
+ * ```ts
+ * const sink = bucket.createWriteStream('big.bin', { partSize: 4 * DEFAULT_PART_SIZE }) // 32 MiB parts
+ * ```
+ */
 export const DEFAULT_PART_SIZE = 8 * MiB
-/** Smallest part size S3 accepts (for every part but the last): 5 MiB. */
+/**
+ * Smallest part size S3 accepts (for every part but the last): 5 MiB.
+ *
+ * @example
+ * ```ts
+ * declare const expectedBytes: number
+ * const partSize = Math.max(MIN_PART_SIZE, Math.ceil(expectedBytes / 1000))
+ * ```
+ */
 export const MIN_PART_SIZE = 5 * MiB
-/** Largest part size S3 accepts: 5 GiB. */
+/**
+ * Largest part size S3 accepts: 5 GiB.
+ *
+ * @example
+ * ```ts
+ * declare const expectedBytes: number
+ * const partSize = Math.min(MAX_PART_SIZE, Math.ceil(expectedBytes / MAX_PARTS))
+ * ```
+ */
 export const MAX_PART_SIZE = 5 * 1024 * MiB
-/** Most parts one multipart upload may have. */
+/**
+ * Most parts one multipart upload may have; with `partSize` it caps an object at
+ * `partSize * MAX_PARTS` bytes (80,000 MiB at the default 8 MiB).
+ *
+ * @example
+ * ```ts
+ * const largest = DEFAULT_PART_SIZE * MAX_PARTS // the biggest stream the default settings take
+ * ```
+ */
 export const MAX_PARTS = 10_000
 /** Default number of parts uploaded at once. */
 export const DEFAULT_QUEUE_SIZE = 4

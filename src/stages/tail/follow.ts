@@ -11,7 +11,7 @@
  */
 import { transportOf, type BucketRef } from '../../bucket-ref.js'
 import { InvalidArgumentError, NoSuchKeyError, toBucketflowError } from '../../errors.js'
-import { compressionOf } from '../../sinks/compression.js'
+import { compressionOf } from '../../compression.js'
 import { sleep } from '../../util/abort.js'
 import type { GetInput } from '../get-body.js'
 import { following, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './types.js'

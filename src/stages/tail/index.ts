@@ -38,7 +38,7 @@
  */
 import type { BucketRef } from '../../bucket-ref.js'
 import { InvalidArgumentError } from '../../errors.js'
-import { compressionOf } from '../../sinks/compression.js'
+import { compressionOf } from '../../compression.js'
 import { describeValue, validateInteger, validateKey } from '../../validate.js'
 import { followObject, followRotation } from './follow.js'
 import { Tail, type TailMarker, type TailOptions } from './types.js'

@@ -7,7 +7,7 @@
  * ```
  * @packageDocumentation
  */
-import { sniffCompression } from '../../sinks/compression.js'
+import { sniffCompression } from '../../compression.js'
 import type { TailMarker } from './types.js'
 import { ChunkDecoder } from './read.js'
 

@@ -11,7 +11,7 @@
 import type { Transform } from 'node:stream'
 import { transportOf, type BucketRef } from '../../bucket-ref.js'
 import { IntegrityError, InvalidArgumentError, NoSuchKeyError, toBucketflowError } from '../../errors.js'
-import { compressionOf, createDecompressor, type LogCompression } from '../../sinks/compression.js'
+import { compressionOf, createDecompressor, type LogCompression } from '../../compression.js'
 import type { GetInput } from '../get-body.js'
 
 /** Thrown inside a follow loop to end it quietly. */
@@ -114,6 +114,11 @@ export class ChunkDecoder {
  * One object's bytes from `start` (default 0), decompressed when it is gzip or zstd (by its
  * `Content-Encoding` or key suffix) and `decompress` is not false. For `bucketflow tail`
  * without -f. Memory: one response chunk (and a decompressor's window).
+ *
+ * @example
+ * ```ts
+ * for await (const chunk of readObjectText(bucket, 'logs/app.log.gz', { start: 0 })) process.stdout.write(chunk)
+ * ```
  */
 export async function* readObjectText(ref: BucketRef, key: string, opts: { start?: number; decompress?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<Buffer> {
   const controller = new AbortController()

@@ -1,5 +1,6 @@
 /**
- * Per-object compression of log objects, and the matching decompression for readers.
+ * Per-object compression of log objects, and the matching decompression for readers. It sits
+ * below sinks and stages: the rotating log sink compresses with it, `tail` decompresses.
  *
  * - `gzip`: node:zlib (RFC 1952), streamed. Key suffix `.gz`, `Content-Encoding: gzip`.
  * - `zstd`: key suffix `.zst`, `Content-Encoding: zstd`. Node >= 22.15 has zstd in node:zlib
@@ -24,8 +25,8 @@
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import zlib from 'node:zlib'
-import { InvalidArgumentError } from '../errors.js'
-import { describeValue } from '../validate.js'
+import { InvalidArgumentError } from './errors.js'
+import { describeValue } from './validate.js'
 
 /** Compression of log objects. */
 export type LogCompression = 'none' | 'gzip' | 'zstd'
@@ -134,6 +135,8 @@ class FramedZstdCompress extends Transform {
  *
  * @example
  * ```ts
+ * import { createReadStream, createWriteStream } from 'node:fs'
+ * import { pipeline } from 'node:stream/promises'
  * await pipeline(createReadStream('app.log'), createCompressor('zstd', 3), createWriteStream('app.log.zst'))
  * ```
  */
@@ -227,7 +230,8 @@ export function compressionOf(key: string, contentEncoding?: string): LogCompres
  *
  * @example
  * ```ts
- * sniffCompression(zlib.gzipSync('x')) // 'gzip'
+ * import { gzipSync } from 'node:zlib'
+ * sniffCompression(gzipSync('x')) // 'gzip'
  * ```
  */
 export function sniffCompression(head: Uint8Array): LogCompression | undefined {
