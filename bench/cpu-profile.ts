@@ -38,9 +38,18 @@ const AREAS: [string, (f: Frame) => boolean][] = [
   ['generator (src/benchmark)', (f) => f.url.includes('/src/benchmark/') || f.url.includes('parquet-wasm') || f.url.includes('apache-arrow')],
   ['get stage (src/stages/get*, results, errors)', (f) => /\/src\/stages\/get|\/src\/results\.ts|\/src\/errors\.ts/.test(f.url)],
   ['transport (src/transport)', (f) => f.url.includes('/src/transport/')],
-  ['signing (@smithy, node:crypto)', (f) => /@smithy\/(signature-v4|core\/dist-cjs\/submodules\/checksum|util)|node:internal\/crypto|node:crypto/.test(f.url) || f.functionName === 'Hmac' || f.functionName === 'Hash'],
+  [
+    'signing (@smithy, node:crypto)',
+    (f) =>
+      /@smithy\/(signature-v4|core\/dist-cjs\/submodules\/checksum|util)|node:internal\/crypto|node:crypto/.test(f.url) ||
+      f.functionName === 'Hmac' ||
+      f.functionName === 'Hash',
+  ],
   ['undici (HTTP client, llhttp)', (f) => f.url.includes('/undici/') || f.url.startsWith('wasm://')],
-  ['node net/socket writes', (f) => /node:net|stream_base_commons/.test(f.url) || f.functionName === 'writeLatin1String' || f.functionName === 'writeUtf8String'],
+  [
+    'node net/socket writes',
+    (f) => /node:net|stream_base_commons/.test(f.url) || f.functionName === 'writeLatin1String' || f.functionName === 'writeUtf8String',
+  ],
   ['node streams', (f) => /node:internal\/streams\//.test(f.url)],
   ['node events/abort/timers', (f) => /node:events|event_target|abort_controller|node:internal\/timers/.test(f.url)],
 ]
@@ -95,14 +104,23 @@ async function main(): Promise<void> {
   for (const [id, n] of counts) {
     const s = stack(id)
     const leaf = s[0]!
-    const area = leaf.functionName === '(garbage collector)' ? 'garbage collector' : (s.map((f) => AREAS.find(([, test]) => test(f))?.[0]).find((a) => a !== undefined) ?? 'other (microtasks, program, ...)')
+    const area =
+      leaf.functionName === '(garbage collector)'
+        ? 'garbage collector'
+        : (s.map((f) => AREAS.find(([, test]) => test(f))?.[0]).find((a) => a !== undefined) ?? 'other (microtasks, program, ...)')
     areas.set(area, (areas.get(area) ?? 0) + n)
     self.set(label(leaf), (self.get(label(leaf)) ?? 0) + n)
     for (const key of new Set(s.map(label))) inclusive.set(key, (inclusive.get(key) ?? 0) + n)
   }
   const pct = (n: number) => `${((100 * n) / busy).toFixed(1).padStart(5)}%`
-  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, n]) => `${pct(n)}  ${name}`)
-  console.log(`${file}: ${((to - from) / 1e6).toFixed(1)} s window, ${total} samples, ${((100 * idle) / total).toFixed(1)}% idle; shares are of the ${busy} busy samples`)
+  const top = (m: Map<string, number>, k: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, n]) => `${pct(n)}  ${name}`)
+  console.log(
+    `${file}: ${((to - from) / 1e6).toFixed(1)} s window, ${total} samples, ${((100 * idle) / total).toFixed(1)}% idle; shares are of the ${busy} busy samples`,
+  )
   console.log('\nby area (innermost frame that belongs to one):', ...top(areas, AREAS.length + 2).map((l) => `\n  ${l}`))
   console.log('\ntop functions, self time:', ...top(self, topN).map((l) => `\n  ${l}`))
   console.log('\ntop functions, inclusive time:', ...top(inclusive, topN).map((l) => `\n  ${l}`))

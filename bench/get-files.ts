@@ -41,7 +41,10 @@ const bucket = await Bucket.create(`bench-get-files-${process.pid}-${Date.now().
 const keys = Array.from({ length: objects }, (_, i) => `d${i % folders}/obj-${String(i).padStart(6, '0')}.bin`)
 const locals: string[] = []
 try {
-  const puts = await bucket.put(keys.map((_, i) => Buffer.alloc(size, i % 251)), keys)
+  const puts = await bucket.put(
+    keys.map((_, i) => Buffer.alloc(size, i % 251)),
+    keys,
+  )
   const failedPut = puts.find((r) => !r.ok)
   if (failedPut && !failedPut.ok) throw failedPut.error
   // One warm-up run (connections, JIT), not counted.
@@ -69,7 +72,9 @@ try {
     cpus.push(cpuMs)
     console.log(`run ${run}: ${rate.toFixed(0)} objects/s, ${cpuMs.toFixed(3)} ms client CPU per object`)
   }
-  console.log(`median of ${runs}: ${median(rates).toFixed(0)} objects/s, ${median(cpus).toFixed(3)} ms client CPU per object (${objects} x ${size} B, concurrency ${concurrency})`)
+  console.log(
+    `median of ${runs}: ${median(rates).toFixed(0)} objects/s, ${median(cpus).toFixed(3)} ms client CPU per object (${objects} x ${size} B, concurrency ${concurrency})`,
+  )
 } finally {
   for (const dir of locals) await rm(dir, { recursive: true, force: true })
   await bucket.delete({ force: true })

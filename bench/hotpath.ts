@@ -191,7 +191,13 @@ function child(args: string[]): { stdout: Promise<string>; kill: () => void; fir
 async function main(): Promise<void> {
   if (process.argv.includes('--serve')) return serve()
   if (process.argv.includes('--client')) {
-    const result = await runClient(arg('client', 'fast') as Variant, arg('op', 'get') as Op, arg('endpoint', ''), Number(arg('count', '1000')), Number(arg('concurrency', '16')))
+    const result = await runClient(
+      arg('client', 'fast') as Variant,
+      arg('op', 'get') as Op,
+      arg('endpoint', ''),
+      Number(arg('count', '1000')),
+      Number(arg('concurrency', '16')),
+    )
     process.stdout.write(`${JSON.stringify(result)}\n`)
     return
   }
@@ -211,11 +217,15 @@ async function main(): Promise<void> {
         for (const variant of variants) {
           const count = op === 'list' ? pages : requests
           const c = op === 'list' ? 4 : concurrency
-          const r = JSON.parse((await child(['--client', variant, '--op', op, '--endpoint', endpoint, '--count', String(count), '--concurrency', String(c)]).stdout).trim()) as ClientResult
+          const r = JSON.parse(
+            (await child(['--client', variant, '--op', op, '--endpoint', endpoint, '--count', String(count), '--concurrency', String(c)]).stdout).trim(),
+          ) as ClientResult
           if (op === 'list' && r.entries !== count * 1000) throw new Error(`${variant} parsed ${r.entries} entries, expected ${count * 1000}`)
           const perRequest = r.cpuMs / r.requests
           samples.set(`${variant}/${op}`, [...(samples.get(`${variant}/${op}`) ?? []), perRequest])
-          process.stderr.write(`run ${run} ${op.padEnd(4)} ${variant.padEnd(8)} ${perRequest.toFixed(3)} ms CPU/request, ${(r.requests / (r.wallMs / 1000)).toFixed(0)} req/s\n`)
+          process.stderr.write(
+            `run ${run} ${op.padEnd(4)} ${variant.padEnd(8)} ${perRequest.toFixed(3)} ms CPU/request, ${(r.requests / (r.wallMs / 1000)).toFixed(0)} req/s\n`,
+          )
         }
       }
     }
@@ -225,12 +235,16 @@ async function main(): Promise<void> {
   const med = (v: Variant, op: Op) => median(samples.get(`${v}/${op}`)!)
   const label: Record<Op, string> = { get: 'GET 4 KiB, ms CPU', put: 'PUT 4 KiB, ms CPU', list: 'ListObjectsV2 1000-key page parsed into entries, ms CPU' }
   const goal: Record<Op, number> = { get: 0.35, put: 0.35, list: 0.1 }
-  console.log(`\nClient CPU per request (median of ${runs} runs; ${requests} GETs/PUTs at concurrency ${concurrency}, ${pages} list pages at 4; Node ${process.version})\n`)
+  console.log(
+    `\nClient CPU per request (median of ${runs} runs; ${requests} GETs/PUTs at concurrency ${concurrency}, ${pages} list pages at 4; Node ${process.version})\n`,
+  )
   console.log('| per request | bare AWS SDK v3 S3Client | `sdk` transport | `fast` transport | fast / bare SDK | goal |')
   console.log('|---|---:|---:|---:|---:|---:|')
   for (const op of ops) {
     const bare = med('bare-sdk', op)
-    console.log(`| ${label[op]} | ${bare.toFixed(3)} | ${med('sdk', op).toFixed(3)} | ${med('fast', op).toFixed(3)} | ${(med('fast', op) / bare).toFixed(2)}x | <= ${goal[op]}x |`)
+    console.log(
+      `| ${label[op]} | ${bare.toFixed(3)} | ${med('sdk', op).toFixed(3)} | ${med('fast', op).toFixed(3)} | ${(med('fast', op) / bare).toFixed(2)}x | <= ${goal[op]}x |`,
+    )
   }
 }
 

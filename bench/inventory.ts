@@ -34,7 +34,9 @@ async function seed(rows: number, files: number): Promise<void> {
     const lines: string[] = []
     for (let i = f * per; i < Math.min(rows, (f + 1) * per); i++) {
       const key = `data/${String(i % 97).padStart(2, '0')}/day=${1 + (i % 28)}/part ${i}+x.json`
-      lines.push(`"source","${encodeManifestKey(key)}","${i % 100_000}","2024-05-01T01:00:00.000Z","${createHash('md5').update(String(i)).digest('hex')}","STANDARD"`)
+      lines.push(
+        `"source","${encodeManifestKey(key)}","${i % 100_000}","2024-05-01T01:00:00.000Z","${createHash('md5').update(String(i)).digest('hex')}","STANDARD"`,
+      )
     }
     const bytes = gzipSync(`${lines.join('\n')}\n`)
     gz += bytes.length
@@ -42,7 +44,15 @@ async function seed(rows: number, files: number): Promise<void> {
     await bucket.put(bytes, key)
     entries.push({ key, size: bytes.length, MD5checksum: createHash('md5').update(bytes).digest('hex') })
   }
-  const manifest = { sourceBucket: 'source', destinationBucket: `arn:aws:s3:::${bucket.name}`, version: '2016-11-30', creationTimestamp: '1714525200000', fileFormat: 'CSV', fileSchema: 'Bucket, Key, Size, LastModifiedDate, ETag, StorageClass', files: entries }
+  const manifest = {
+    sourceBucket: 'source',
+    destinationBucket: `arn:aws:s3:::${bucket.name}`,
+    version: '2016-11-30',
+    creationTimestamp: '1714525200000',
+    fileFormat: 'CSV',
+    fileSchema: 'Bucket, Key, Size, LastModifiedDate, ETag, StorageClass',
+    files: entries,
+  }
   await bucket.put(JSON.stringify(manifest), MANIFEST, { literal: true })
   console.log(JSON.stringify({ bucket: bucket.name, gzMiB: gz / MiB }))
 }
@@ -86,7 +96,13 @@ if (process.argv.includes('--seed')) {
   console.log('| rows | data files (gzip) | rows/s | RSS at start | peak RSS |\n|---|---|---|---|---|')
   for (const rows of sizes) {
     const seeded = JSON.parse(await run(['--seed', String(rows), '--files', arg('files', '8')])) as { bucket: string; gzMiB: number }
-    const r = JSON.parse(await run(['--read', seeded.bucket, '--rows', String(rows), '--concurrency', arg('concurrency', '4')])) as { rowsPerSec: number; baseMiB: number; peakMiB: number }
-    console.log(`| ${rows.toLocaleString('en-US')} | ${arg('files', '8')} (${seeded.gzMiB.toFixed(1)} MiB) | ${Math.round(r.rowsPerSec).toLocaleString('en-US')} | ${r.baseMiB.toFixed(0)} MiB | ${r.peakMiB.toFixed(0)} MiB |`)
+    const r = JSON.parse(await run(['--read', seeded.bucket, '--rows', String(rows), '--concurrency', arg('concurrency', '4')])) as {
+      rowsPerSec: number
+      baseMiB: number
+      peakMiB: number
+    }
+    console.log(
+      `| ${rows.toLocaleString('en-US')} | ${arg('files', '8')} (${seeded.gzMiB.toFixed(1)} MiB) | ${Math.round(r.rowsPerSec).toLocaleString('en-US')} | ${r.baseMiB.toFixed(0)} MiB | ${r.peakMiB.toFixed(0)} MiB |`,
+    )
   }
 }

@@ -61,7 +61,11 @@ export async function seedBenchBucket(count: number, options: BucketOptions = {}
   const started = Date.now()
   for (let at = 0; at < missing.length; at += 5000) {
     const keys = missing.slice(at, at + 5000)
-    const results = await bucket.put(keys.map(() => null), keys, { concurrency: 32 })
+    const results = await bucket.put(
+      keys.map(() => null),
+      keys,
+      { concurrency: 32 },
+    )
     const failed = results.filter((r) => !r.ok)
     if (failed.length > 0) throw new Error(`seeding failed for ${failed.length} keys, first: ${failed[0]!.ok ? '' : failed[0]!.error.message}`)
     log(`  ${at + keys.length}/${missing.length} in ${((Date.now() - started) / 1000).toFixed(0)} s`)

@@ -99,9 +99,21 @@ async function parquetChild(rows: number): Promise<void> {
   )
 }
 
-function runChild(rows: number): Promise<{ rows: number; bytes: number; rowGroups: number; seconds: number; cpuSeconds: number; peakRssMiB: number; samples: { rows: number; rssMiB: number }[] }> {
+function runChild(
+  rows: number,
+): Promise<{
+  rows: number
+  bytes: number
+  rowGroups: number
+  seconds: number
+  cpuSeconds: number
+  peakRssMiB: number
+  samples: { rows: number; rssMiB: number }[]
+}> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child-parquet', String(rows)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child-parquet', String(rows)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     let out = ''
     child.stdout.on('data', (c: Buffer) => (out += c.toString()))
     child.on('error', reject)
@@ -133,11 +145,26 @@ function arrowBuilders(rows: number): { handBuilt: number; vectorFromArray: numb
     for (const p of pages) {
       const o = p.objects
       const t = new Table({
-        Key: vectorFromArray(o.map((e) => e.key), new Utf8()),
-        LastModified: vectorFromArray(o.map((e) => e.lastModified!.getTime()), new TimestampMillisecond('UTC')),
-        ETag: vectorFromArray(o.map((e) => e.etag), new Utf8()),
-        Size: vectorFromArray(o.map((e) => BigInt(e.size)), new Int64()),
-        StorageClass: vectorFromArray(o.map((e) => e.storageClass), dict),
+        Key: vectorFromArray(
+          o.map((e) => e.key),
+          new Utf8(),
+        ),
+        LastModified: vectorFromArray(
+          o.map((e) => e.lastModified!.getTime()),
+          new TimestampMillisecond('UTC'),
+        ),
+        ETag: vectorFromArray(
+          o.map((e) => e.etag),
+          new Utf8(),
+        ),
+        Size: vectorFromArray(
+          o.map((e) => BigInt(e.size)),
+          new Int64(),
+        ),
+        StorageClass: vectorFromArray(
+          o.map((e) => e.storageClass),
+          dict,
+        ),
       })
       sink += (t.batches[0] as RecordBatch).numRows
     }
@@ -186,7 +213,10 @@ async function listingTable(bucket: Bucket, count: number, rounds: number, label
     const s = median(rs.map((x) => x.seconds))
     const name = m === 'serial' ? 'serial listPages' : `listPartitioned ${m}`
     console.log(
-      `${name.padEnd(22)} ${fmt(count / s).padStart(7)}  ${(serial / s).toFixed(2).padStart(5)}x   ${rs.map((x) => x.seconds.toFixed(2)).join(' ').padEnd(28)} ${median(rs.map((x) => x.cpu)).toFixed(2)}`,
+      `${name.padEnd(22)} ${fmt(count / s).padStart(7)}  ${(serial / s).toFixed(2).padStart(5)}x   ${rs
+        .map((x) => x.seconds.toFixed(2))
+        .join(' ')
+        .padEnd(28)} ${median(rs.map((x) => x.cpu)).toFixed(2)}`,
     )
   }
 }
@@ -196,7 +226,12 @@ async function main(): Promise<void> {
   const rowsList = arg('rows', '1000000,5000000').split(',').map(Number)
   const rounds = Number(arg('rounds', '3'))
   const latency = Number(arg('latency', '0'))
-  console.log(`bucketflow listing bench (Node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`)
+  console.log(
+    `bucketflow listing bench (Node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')})`,
+  )
 
   if (!flag('skip-listing')) {
     const t0 = performance.now()
@@ -221,7 +256,9 @@ async function main(): Promise<void> {
     console.log('\nPages -> Arrow record batches (200,000 synthetic rows, 1000-row pages, in memory)')
     console.log(`  synthetic page generator alone   ${fmt(b.source).padStart(11)} rows/s`)
     console.log(`  hand-built buffers (toRecordBatches) ${fmt(b.handBuilt).padStart(7)} rows/s`)
-    console.log(`  arrow vectorFromArray per column ${fmt(b.vectorFromArray).padStart(11)} rows/s  (${(b.handBuilt / b.vectorFromArray).toFixed(1)}x slower than hand-built)`)
+    console.log(
+      `  arrow vectorFromArray per column ${fmt(b.vectorFromArray).padStart(11)} rows/s  (${(b.handBuilt / b.vectorFromArray).toFixed(1)}x slower than hand-built)`,
+    )
     console.log('\nPages -> Arrow -> Parquet (ZSTD, 100,000-row groups, to a local file; one process per size)')
     console.log('rows         rows/s   CPU s   wall s   file MB  row groups  peak RSS MiB   RSS MiB at 10% / 50% / 100% of rows')
     for (const rows of rowsList) {

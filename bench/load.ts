@@ -62,7 +62,12 @@ async function nullServer(): Promise<{ url: string; stop: () => void }> {
 }
 
 function openBucket(url: string, concurrency: number): Bucket {
-  return new Bucket('null-bench', { endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'null', secretAccessKey: 'null' }, concurrency: Math.max(8, Math.ceil(concurrency / 2)) })
+  return new Bucket('null-bench', {
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'null', secretAccessKey: 'null' },
+    concurrency: Math.max(8, Math.ceil(concurrency / 2)),
+  })
 }
 
 async function nullRuns(): Promise<void> {
@@ -75,18 +80,30 @@ async function nullRuns(): Promise<void> {
   const server = await nullServer()
   const bucket = openBucket(server.url, concurrency)
   const dir = await mkdtemp(join(tmpdir(), 'bf-load-'))
-  console.log(`null server ${server.url}; ${runs} runs of ${seconds} s at concurrency ${concurrency}, ${size} B objects; load average ${loadavg()[0]!.toFixed(2)}`)
+  console.log(
+    `null server ${server.url}; ${runs} runs of ${seconds} s at concurrency ${concurrency}, ${size} B objects; load average ${loadavg()[0]!.toFixed(2)}`,
+  )
   try {
     for (const op of ops) {
       // Warm up (JIT, sockets): not counted.
       await benchmark(bucket, { workload: op, duration: warmup * 1000, concurrency, sizes: size, objects: 200, prefix: `load/${op}-warmup/` })
       const rows: { rate: number; perOp: number; perCore: number; cores: number }[] = []
       for (let r = 0; r < runs; r++) {
-        const s = await benchmark(bucket, { workload: op, duration: seconds * 1000, concurrency, sizes: size, objects: 200, prefix: `load/${op}-${r}/`, results: join(dir, `${op}-${r}.parquet`) })
+        const s = await benchmark(bucket, {
+          workload: op,
+          duration: seconds * 1000,
+          concurrency,
+          sizes: size,
+          objects: 200,
+          prefix: `load/${op}-${r}/`,
+          results: join(dir, `${op}-${r}.parquet`),
+        })
         const l = s.levels[0]!
         const cpu = l.cpu!
         rows.push({ rate: l.total.opsPerSecond, perOp: cpu.perOpMs, perCore: 1000 / cpu.perOpMs, cores: cpu.cores })
-        console.log(`  ${op} run ${r + 1}: ${l.total.opsPerSecond.toFixed(0)} ops/s, ${cpu.perOpMs.toFixed(3)} ms CPU per op (${(1000 / cpu.perOpMs).toFixed(0)} ops per CPU-second), ${cpu.cores.toFixed(2)} cores busy, ${l.total.failed} errors`)
+        console.log(
+          `  ${op} run ${r + 1}: ${l.total.opsPerSecond.toFixed(0)} ops/s, ${cpu.perOpMs.toFixed(3)} ms CPU per op (${(1000 / cpu.perOpMs).toFixed(0)} ops per CPU-second), ${cpu.cores.toFixed(2)} cores busy, ${l.total.failed} errors`,
+        )
       }
       console.log(
         `${op}: median ${median(rows.map((x) => x.rate)).toFixed(0)} ops/s, ${median(rows.map((x) => x.perOp)).toFixed(3)} ms CPU per op = ${median(rows.map((x) => x.perCore)).toFixed(0)} ${op}s per second per core`,
@@ -119,7 +136,8 @@ async function memory(): Promise<void> {
       onProgress: (p) => {
         const m = process.memoryUsage()
         marks.push({ t: p.elapsed / 1000, ops: p.ops, rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20 })
-        if (marks.length % 10 === 0) console.log(`  ${p.elapsed / 1000 | 0} s: ${p.ops} samples, RSS ${(m.rss / 2 ** 20).toFixed(0)} MiB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MiB`)
+        if (marks.length % 10 === 0)
+          console.log(`  ${(p.elapsed / 1000) | 0} s: ${p.ops} samples, RSS ${(m.rss / 2 ** 20).toFixed(0)} MiB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MiB`)
       },
     })
     const l = s.levels[0]!
@@ -155,18 +173,33 @@ async function bookkeeping(): Promise<void> {
   try {
     for (let i = 0; i < total; i++) {
       if (writer.full) await writer.ready()
-      const s: BenchSample = { op: ops[i % 3]!, size: 4096, objects: 1, start: t0 + i * 0.05, ttfb: i % 3 === 0 ? 1 + (i % 997) / 100 : null, duration: 2 + (i % 1009) / 50, outcome: i % 1000 === 0 ? 'SlowDown' : 'ok', client: 'c', concurrency: 16, worker: i % 16 }
+      const s: BenchSample = {
+        op: ops[i % 3]!,
+        size: 4096,
+        objects: 1,
+        start: t0 + i * 0.05,
+        ttfb: i % 3 === 0 ? 1 + (i % 997) / 100 : null,
+        duration: 2 + (i % 1009) / 50,
+        outcome: i % 1000 === 0 ? 'SlowDown' : 'ok',
+        client: 'c',
+        concurrency: 16,
+        worker: i % 16,
+      }
       stats.add(s)
       writer.push(s)
       if ((i + 1) % 250_000 === 0) {
         gc?.()
         const m = process.memoryUsage()
-        console.log(`  ${i + 1} samples: heap ${(m.heapUsed / 2 ** 20).toFixed(1)} MiB, RSS ${(m.rss / 2 ** 20).toFixed(0)} MiB, external ${(m.external / 2 ** 20).toFixed(1)} MiB`)
+        console.log(
+          `  ${i + 1} samples: heap ${(m.heapUsed / 2 ** 20).toFixed(1)} MiB, RSS ${(m.rss / 2 ** 20).toFixed(0)} MiB, external ${(m.external / 2 ** 20).toFixed(1)} MiB`,
+        )
       }
     }
     const result = await writer.end()
     const secs = (performance.now() - started) / 1000
-    console.log(`${total} samples in ${secs.toFixed(1)} s (${(total / secs).toFixed(0)} per second of bookkeeping), Parquet ${result?.bytes} bytes, ${result?.rowGroups} row groups; exact percentiles kept: ${stats.op('get').latency.exact}`)
+    console.log(
+      `${total} samples in ${secs.toFixed(1)} s (${(total / secs).toFixed(0)} per second of bookkeeping), Parquet ${result?.bytes} bytes, ${result?.rowGroups} row groups; exact percentiles kept: ${stats.op('get').latency.exact}`,
+    )
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -52,7 +52,10 @@ function list(res: ServerResponse, bucket: string, q: URLSearchParams): void {
     }
     const cut = delimiter ? k.indexOf(delimiter, prefix.length) : -1
     if (cut >= 0) prefixes.add(k.slice(0, cut + delimiter.length))
-    else contents.push(`<Contents><Key>${esc(k)}</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>"0"</ETag><Size>${sizes.get(k)}</Size><StorageClass>STANDARD</StorageClass></Contents>`)
+    else
+      contents.push(
+        `<Contents><Key>${esc(k)}</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>"0"</ETag><Size>${sizes.get(k)}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+      )
     last = k
   }
   xml(
@@ -72,7 +75,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const method = req.method ?? 'GET'
   const id = `${bucket}/${key}`
   if (key === '') {
-    if (method === 'GET' && q.has('uploads')) return xml(res, 200, `<ListMultipartUploadsResult><Bucket>${esc(bucket)}</Bucket><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>`)
+    if (method === 'GET' && q.has('uploads'))
+      return xml(res, 200, `<ListMultipartUploadsResult><Bucket>${esc(bucket)}</Bucket><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>`)
     if (method === 'GET') return list(res, bucket, q)
     if (method === 'POST' && q.has('delete')) {
       const text = (await body(req)).toString('utf8')

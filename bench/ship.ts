@@ -241,7 +241,10 @@ async function runCli(variant: Variant, size: number, env: NodeJS.ProcessEnv, in
   try {
     const { stdout, stderr } = await run(
       'bash',
-      ['-c', `/usr/bin/time -f 'TIME %U %S %M' ${process.execPath} ${main} --json ship ${url} --spool ${spool} ${(variant.cliArgs ?? []).join(' ')} < ${input}`],
+      [
+        '-c',
+        `/usr/bin/time -f 'TIME %U %S %M' ${process.execPath} ${main} --json ship ${url} --spool ${spool} ${(variant.cliArgs ?? []).join(' ')} < ${input}`,
+      ],
       { cwd: root, env, maxBuffer: 1 << 20 },
     )
     const seconds = (performance.now() - started) / 1000
@@ -282,7 +285,9 @@ async function main(): Promise<void> {
     return child(variant, size)
   }
   const runs = Number(a.get('runs') ?? 3)
-  const selected = a.has('only') ? VARIANTS.filter((v) => a.get('only')!.split(',').includes(v.name)) : VARIANTS.filter((v) => v.kind !== 'cli' || a.get('no-cli') !== 'true')
+  const selected = a.has('only')
+    ? VARIANTS.filter((v) => a.get('only')!.split(',').includes(v.name))
+    : VARIANTS.filter((v) => v.kind !== 'cli' || a.get('no-cli') !== 'true')
 
   const script = join(root, 'scripts/local-s3.sh')
   let serverDir: string | undefined
@@ -297,7 +302,12 @@ async function main(): Promise<void> {
   env.AWS_ACCESS_KEY_ID ??= 'bucketflow-test-key'
   env.AWS_SECRET_ACCESS_KEY ??= 'bucketflow-test-secret-0123456789'
   env.AWS_REGION ??= 'us-east-1'
-  Object.assign(process.env, { AWS_ENDPOINT_URL_S3: env.AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY, AWS_REGION: env.AWS_REGION })
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: env.AWS_ENDPOINT_URL_S3,
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+    AWS_REGION: env.AWS_REGION,
+  })
   const bucket = await Bucket.create(`bench-ship-${randomBytes(4).toString('hex')}`)
   env.BENCH_BUCKET = bucket.name
   let input: string | undefined
@@ -359,7 +369,9 @@ async function main(): Promise<void> {
   const goal = byVariant.get('spool-gzip')
   if (goal) {
     const v = median(goal.map((r) => r.bytes / MiB / r.cpuSeconds))
-    console.log(`goal: a spooled, gzip-compressed shipper >= 100 MiB/s of lines per core: ${v.toFixed(0)} MiB/s per core (${v >= 100 ? 'met' : 'not met'}; load average at start ${load})`)
+    console.log(
+      `goal: a spooled, gzip-compressed shipper >= 100 MiB/s of lines per core: ${v.toFixed(0)} MiB/s per core (${v >= 100 ? 'met' : 'not met'}; load average at start ${load})`,
+    )
   }
 }
 

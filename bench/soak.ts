@@ -24,7 +24,13 @@ const faultRate = Number(arg('fault-rate', '0.05'))
 const seed = Number(arg('seed', String(Math.floor(Math.random() * 2 ** 31))))
 const concurrency = Number(arg('concurrency', '32'))
 const idleTimeout = Number(arg('idle-timeout', '3000'))
-for (const [name, value] of [['ops', ops], ['fault-rate', faultRate], ['seed', seed], ['concurrency', concurrency], ['idle-timeout', idleTimeout]] as const) {
+for (const [name, value] of [
+  ['ops', ops],
+  ['fault-rate', faultRate],
+  ['seed', seed],
+  ['concurrency', concurrency],
+  ['idle-timeout', idleTimeout],
+] as const) {
   if (!Number.isFinite(value) || value < 0) {
     console.error(`--${name} must be a number >= 0`)
     process.exit(2)

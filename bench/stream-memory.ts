@@ -144,7 +144,15 @@ function runChild(impl: Impl, size: number, partSize: number, queueSize: number,
     proc.on('error', reject)
     proc.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('REPORT '))
-      if (code !== 0 || !line) return reject(new Error(`${impl} child failed (exit ${code}):\n${err.split('\n').filter((l) => !/NodeVersion|node >=22|published after|require node|receiving updates|security updates|a\.co\/|trace-warnings|^\s*$/.test(l)).join('\n')}`))
+      if (code !== 0 || !line)
+        return reject(
+          new Error(
+            `${impl} child failed (exit ${code}):\n${err
+              .split('\n')
+              .filter((l) => !/NodeVersion|node >=22|published after|require node|receiving updates|security updates|a\.co\/|trace-warnings|^\s*$/.test(l))
+              .join('\n')}`,
+          ),
+        )
       resolvePromise(JSON.parse(line.slice('REPORT '.length)) as ChildReport)
     })
   })
@@ -185,7 +193,12 @@ async function main(): Promise<void> {
   env.AWS_ACCESS_KEY_ID ??= 'bucketflow-test-key'
   env.AWS_SECRET_ACCESS_KEY ??= 'bucketflow-test-secret-0123456789'
   env.AWS_REGION ??= 'us-east-1'
-  Object.assign(process.env, { AWS_ENDPOINT_URL_S3: env.AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY, AWS_REGION: env.AWS_REGION })
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: env.AWS_ENDPOINT_URL_S3,
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+    AWS_REGION: env.AWS_REGION,
+  })
   const bucket = await Bucket.create(`bench-stream-${randomBytes(4).toString('hex')}`)
   env.BENCH_BUCKET = bucket.name
   const bound = partSize * (queueSize + 1)

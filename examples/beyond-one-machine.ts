@@ -30,14 +30,20 @@ const bucket = await Bucket.create(`scale-demo-${randomBytes(4).toString('hex')}
 const work = await mkdtemp(join(tmpdir(), 'scale-demo-'))
 try {
   const keys = Array.from({ length: 300 }, (_, i) => `${['raw', 'clean', 'logs'][i % 3]}/2024-05-${String((i % 28) + 1).padStart(2, '0')}/${i}.json`)
-  await bucket.put(keys.map((k) => Buffer.from(k)), keys, { concurrency: 16 })
+  await bucket.put(
+    keys.map((k) => Buffer.from(k)),
+    keys,
+    { concurrency: 16 },
+  )
 
   // 1. Partitioned Parquet: prefix=<encoded>/part-00000.parquet, one folder per top-level prefix.
   const root = join(work, 'index')
   const written = await writeParquet(toRecordBatches(listPages(bucket), { batchRows: 1000 }), root, { partitionBy: { prefix: 1 } })
   console.log(`index: ${written.rows} rows in ${written.files!.length} partitions`)
   const db = await (await DuckDBInstance.create(':memory:')).connect()
-  const counts = await db.runAndReadAll(`select prefix, count(*)::INTEGER from read_parquet('${root}/*/*.parquet', hive_partitioning = true) group by 1 order by 1`)
+  const counts = await db.runAndReadAll(
+    `select prefix, count(*)::INTEGER from read_parquet('${root}/*/*.parquet', hive_partitioning = true) group by 1 order by 1`,
+  )
   for (const [prefix, n] of counts.getRows()) console.log(`  ${String(prefix).padEnd(8)} ${n} objects`)
   db.closeSync()
 
@@ -58,7 +64,9 @@ try {
 
   // 3. Key ranges for a Distributed Map: each child lists one range with listPages(bucket, range).
   const ranges = await writeKeyRanges(bucket, '_jobs/ranges.jsonl', await splitKeySpace(bucket, { parts: 4 }))
-  console.log(`sfn: ${ranges.rows} key ranges; ItemReader ${JSON.stringify(itemReaderFor({ bucket: bucket.name, key: ranges.key, format: 'jsonl' }).ReaderConfig)}`)
+  console.log(
+    `sfn: ${ranges.rows} key ranges; ItemReader ${JSON.stringify(itemReaderFor({ bucket: bucket.name, key: ranges.key, format: 'jsonl' }).ReaderConfig)}`,
+  )
 
   // 4. Append, where the server can.
   try {

@@ -17,10 +17,12 @@ const clean = await Bucket.create(`etl-clean-${randomBytes(4).toString('hex')}`)
 try {
   // Some input: 40 files of click events, plus files the pipeline must skip.
   const days = Array.from({ length: 40 }, (_, i) => `2024-03-${String((i % 28) + 1).padStart(2, '0')}-${i}`)
-  const files = days.map((day) =>
-    Array.from({ length: 200 }, (_, n) => JSON.stringify({ day, user: `u${n % 17}`, ms: (n * 37) % 1000 })).join('\n'),
+  const files = days.map((day) => Array.from({ length: 200 }, (_, n) => JSON.stringify({ day, user: `u${n % 17}`, ms: (n * 37) % 1000 })).join('\n'))
+  await raw.put(
+    files,
+    days.map((d) => `clicks/${d}.jsonl`),
+    { literal: true },
   )
-  await raw.put(files, days.map((d) => `clicks/${d}.jsonl`), { literal: true })
   await raw.put(['not json', 'ignore me'], ['clicks/README.txt', 'other/x.jsonl'], { literal: true })
 
   const summarize = (text: string) => {
@@ -44,7 +46,11 @@ try {
           failed++
           continue
         }
-        yield { key: r.key.replace(/^clicks\/(.*)\.jsonl$/, 'summaries/$1.json'), source: summarize(r.value.toString()), options: { literal: true, contentType: 'application/json' } }
+        yield {
+          key: r.key.replace(/^clicks\/(.*)\.jsonl$/, 'summaries/$1.json'),
+          source: summarize(r.value.toString()),
+          options: { literal: true, contentType: 'application/json' },
+        }
       }
     },
     putObjects(clean, { concurrency: 8 }),

@@ -37,10 +37,9 @@ try {
 
   // Query it like any table.
   const db = await (await DuckDBInstance.create(':memory:')).connect()
-  const reader = await db.runAndReadAll(
-    `select StorageClass, count(*)::INTEGER as objects, sum(Size)::BIGINT as bytes from '${local}' group by 1 order by 1`,
-  )
-  for (const [cls, objects, bytes] of reader.getRows()) console.log(`  ${String(cls).padEnd(12)} ${String(objects).padStart(6)} objects ${String(bytes).padStart(8)} bytes`)
+  const reader = await db.runAndReadAll(`select StorageClass, count(*)::INTEGER as objects, sum(Size)::BIGINT as bytes from '${local}' group by 1 order by 1`)
+  for (const [cls, objects, bytes] of reader.getRows())
+    console.log(`  ${String(cls).padEnd(12)} ${String(objects).padStart(6)} objects ${String(bytes).padStart(8)} bytes`)
   const total = (await db.runAndReadAll(`select count(*)::INTEGER from '${local}'`)).getRows()[0]![0]
   if (!given && total !== 5000) throw new Error(`expected 5000 rows, got ${String(total)}`)
 } finally {

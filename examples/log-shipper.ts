@@ -37,7 +37,9 @@ if (mode === 'ship') {
   }
   log.end()
   const result = await log.done
-  console.error(`shipped ${result.lines} lines (${result.bytes} bytes, ${result.size} stored) in ${result.objects} objects (${result.firstKey} .. ${result.lastKey})`)
+  console.error(
+    `shipped ${result.lines} lines (${result.bytes} bytes, ${result.size} stored) in ${result.objects} objects (${result.firstKey} .. ${result.lastKey})`,
+  )
 } else {
   const controller = new AbortController()
   process.once('SIGINT', () => controller.abort())

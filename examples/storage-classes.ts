@@ -11,7 +11,11 @@ import { Bucket, NotImplementedError, type ObjectEntry } from 'bucketflow'
 const bucket = await Bucket.create(`classes-${randomBytes(4).toString('hex')}`)
 try {
   const keys = ['raw/2019.csv', 'raw/2020.csv', 'raw/2021.csv', 'raw/2022.csv']
-  await bucket.put(keys.map((k) => `year,value\n${k.slice(4, 8)},42\n`), keys, { literal: true })
+  await bucket.put(
+    keys.map((k) => `year,value\n${k.slice(4, 8)},42\n`),
+    keys,
+    { literal: true },
+  )
 
   await bucket.freeze('raw/2019.csv') // DEEP_ARCHIVE by default
   const results = await bucket.freeze(['raw/2020.csv', 'raw/2021.csv'], 'GLACIER') // parallel, one result each

@@ -54,7 +54,10 @@ export function extractExamples(srcDir = join(ROOT, 'src')): Example[] {
       const body = m[1]!
       if (!body.includes('@example')) continue
       const after = text.slice(m.index! + m[0].length, m.index! + m[0].length + 400)
-      const decl = /^\s*(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(?:function\*?|class|const|let|interface|type|enum)\s+([A-Za-z_$][\w$]*)/.exec(after)
+      const decl =
+        /^\s*(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(?:function\*?|class|const|let|interface|type|enum)\s+([A-Za-z_$][\w$]*)/.exec(
+          after,
+        )
       const member = /^\s*(?:(?:public|static|readonly|async|get|set)\s+)*\*?([A-Za-z_$][\w$]*)\s*[(<:=]/.exec(after)
       const symbol = body.includes('@packageDocumentation') ? 'module' : (decl?.[1] ?? (member ? `.${member[1]}` : '?'))
       const lines = body.split('\n').map((l) => l.replace(/^\s*\* ?/, ''))
@@ -109,7 +112,11 @@ function publicNames(program: ts.Program): { values: Map<string, ts.Symbol>; all
 export function exportsWithoutExample(program: ts.Program): string[] {
   const missing: string[] = []
   for (const [name, symbol] of publicNames(program).values) {
-    const has = (symbol.declarations ?? []).some((d) => ts.getJSDocTags(d).some((t) => t.tagName.text === 'example') || (ts.isVariableDeclaration(d) && ts.getJSDocTags(d.parent.parent).some((t) => t.tagName.text === 'example')))
+    const has = (symbol.declarations ?? []).some(
+      (d) =>
+        ts.getJSDocTags(d).some((t) => t.tagName.text === 'example') ||
+        (ts.isVariableDeclaration(d) && ts.getJSDocTags(d.parent.parent).some((t) => t.tagName.text === 'example')),
+    )
     if (!has) missing.push(name)
   }
   return missing.sort()
@@ -119,7 +126,12 @@ function importedNames(code: string): Set<string> {
   const imported = new Set<string>()
   for (const m of code.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+['"][^'"]+['"]/g)) {
     for (const part of m[1]!.split(',')) {
-      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()!.trim()
+      const name = part
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()!
+        .trim()
       if (name) imported.add(name)
     }
   }
@@ -146,7 +158,11 @@ function moduleText(example: Example, publicValues: Set<string>, fileExports: Se
   const fromPackage = freeUses(example.code, publicValues, taken)
   for (const n of fromPackage) taken.add(n)
   // An example on an internal declaration may use its own module's exports.
-  const fromModule = freeUses(example.code, [...fileExports].filter((n) => !publicValues.has(n)), taken)
+  const fromModule = freeUses(
+    example.code,
+    [...fileExports].filter((n) => !publicValues.has(n)),
+    taken,
+  )
   for (const n of fromModule) taken.add(n)
   const head: string[] = []
   if (fromPackage.length > 0) head.push(`import { ${fromPackage.join(', ')} } from 'bucketflow'`)
@@ -174,7 +190,15 @@ function exportsByFile(program: ts.Program): Map<string, Set<string>> {
     if (!sf.fileName.startsWith(join(ROOT, 'src'))) continue
     const symbol = checker.getSymbolAtLocation(sf)
     if (symbol === undefined) continue
-    out.set(relative(ROOT, sf.fileName), new Set(checker.getExportsOfModule(symbol).filter((s) => s.flags & (ts.SymbolFlags.Value | ts.SymbolFlags.Alias)).map((s) => s.name)))
+    out.set(
+      relative(ROOT, sf.fileName),
+      new Set(
+        checker
+          .getExportsOfModule(symbol)
+          .filter((s) => s.flags & (ts.SymbolFlags.Value | ts.SymbolFlags.Alias))
+          .map((s) => s.name),
+      ),
+    )
   }
   return out
 }

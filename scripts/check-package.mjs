@@ -11,7 +11,12 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
 const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' }))
 const files = new Set(packed.files.map((f) => f.path))
 
-const allowed = [/^dist\/.+\.(js|d\.ts|js\.map|d\.ts\.map)$/, /^dist\/.+\.(wasm|json)$/, /^(README\.md|LICENSE|CHANGELOG\.md|package\.json)$/, /^scripts\/local-s3\.sh$/]
+const allowed = [
+  /^dist\/.+\.(js|d\.ts|js\.map|d\.ts\.map)$/,
+  /^dist\/.+\.(wasm|json)$/,
+  /^(README\.md|LICENSE|CHANGELOG\.md|package\.json)$/,
+  /^scripts\/local-s3\.sh$/,
+]
 const unexpected = [...files].filter((f) => !allowed.some((re) => re.test(f)))
 
 // Every entry point the package names must be in the tarball.
@@ -22,7 +27,9 @@ for (const target of Object.values(pkg.exports)) {
 }
 const missing = [...required].filter((f) => !files.has(f))
 
-console.log(`${packed.name}@${packed.version}: ${files.size} files, ${(packed.size / 1024).toFixed(0)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(0)} KiB unpacked`)
+console.log(
+  `${packed.name}@${packed.version}: ${files.size} files, ${(packed.size / 1024).toFixed(0)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(0)} KiB unpacked`,
+)
 for (const f of missing) console.log(`missing: ${f}`)
 for (const f of unexpected) console.log(`unexpected: ${f}`)
 process.exitCode = missing.length + unexpected.length > 0 ? 1 : 0

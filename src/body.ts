@@ -45,9 +45,7 @@ export function toReadable(source: StreamSource, key?: string): Readable {
 }
 
 /** A source resolved to bytes in memory or to a stream (of known length when `size` is set). */
-export type PreparedBody =
-  | { kind: 'bytes'; bytes: Uint8Array }
-  | { kind: 'stream'; stream: Readable; size?: number }
+export type PreparedBody = { kind: 'bytes'; bytes: Uint8Array } | { kind: 'stream'; stream: Readable; size?: number }
 
 /** Files up to this size are read into memory so the request can be retried whole. */
 export const IN_MEMORY_FILE_LIMIT = 16 * 1024 * 1024
@@ -123,5 +121,8 @@ export function sourceError(err: unknown, where: { bucket: string; key: string }
   if (err instanceof BucketflowError) return undefined
   const message = err instanceof Error ? err.message : String(err)
   const code = (err as { code?: unknown } | null)?.code
-  return new SourceError(`The source of s3://${where.bucket}/${where.key} failed${typeof code === 'string' ? ` (${code})` : ''}: ${message}`, { ...where, cause: err })
+  return new SourceError(`The source of s3://${where.bucket}/${where.key} failed${typeof code === 'string' ? ` (${code})` : ''}: ${message}`, {
+    ...where,
+    cause: err,
+  })
 }

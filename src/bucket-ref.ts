@@ -38,7 +38,9 @@ export const TRANSPORT_ENV = 'BUCKETFLOW_TRANSPORT'
 
 function checkKind(value: unknown, argument: string): TransportKind {
   if (value === 'fast' || value === 'sdk') return value
-  throw new InvalidArgumentError(`Expected ${argument} to be 'fast' or 'sdk', got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`, { argument })
+  throw new InvalidArgumentError(`Expected ${argument} to be 'fast' or 'sdk', got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`, {
+    argument,
+  })
 }
 
 /**
@@ -87,7 +89,10 @@ export function transportOf(ref: BucketRef): Transport {
   if (ref.transport) return ref.transport
   let transport = implicit.get(ref.client)
   if (!transport) {
-    transport = buildTransport(ref.client, transportKind(undefined, 'sdk'), { timeouts: false, ...(ref.concurrency === undefined ? {} : { concurrency: ref.concurrency }) })
+    transport = buildTransport(ref.client, transportKind(undefined, 'sdk'), {
+      timeouts: false,
+      ...(ref.concurrency === undefined ? {} : { concurrency: ref.concurrency }),
+    })
     implicit.set(ref.client, transport)
   }
   return transport

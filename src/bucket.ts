@@ -97,7 +97,10 @@ export class Listing<T> implements AsyncIterable<T>, PromiseLike<T[]> {
   toArray(): Promise<T[]> {
     return collect(this.source())
   }
-  then<A = T[], B = never>(onfulfilled?: ((value: T[]) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = T[], B = never>(
+    onfulfilled?: ((value: T[]) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
     return this.toArray().then(onfulfilled, onrejected)
   }
 }
@@ -141,7 +144,14 @@ function isSourceList(value: unknown): value is Iterable<PutSource> {
 }
 
 function isWritable(value: unknown): value is Writable {
-  return value instanceof Writable || (value != null && typeof value === 'object' && typeof (value as Writable).write === 'function' && typeof (value as Writable).on === 'function' && typeof (value as Writable).end === 'function')
+  return (
+    value instanceof Writable ||
+    (value != null &&
+      typeof value === 'object' &&
+      typeof (value as Writable).write === 'function' &&
+      typeof (value as Writable).on === 'function' &&
+      typeof (value as Writable).end === 'function')
+  )
 }
 
 /** Options, not a destination: a plain object that is no path, URL, Writable or list. */
@@ -305,10 +315,18 @@ export class Bucket implements BucketRef {
    * const uploaded = await bucket.put('./photos', 'cats/') // every file under ./photos
    * ```
    */
-  put(folder: string | URL, prefix: '' | `${string}/`, options?: PutOptions & ParallelOptions & FolderOptions & { literal?: false }): Promise<Result<PutResult>[]>
+  put(
+    folder: string | URL,
+    prefix: '' | `${string}/`,
+    options?: PutOptions & ParallelOptions & FolderOptions & { literal?: false },
+  ): Promise<Result<PutResult>[]>
   put(source: PutSource | URL, key: string, options?: PutOptions): Promise<PutResult>
   put(sources: Iterable<PutSource>, keys: KeyList, options?: PutOptions & ParallelOptions): Promise<Result<PutResult>[]>
-  async put(source: PutSource | URL | Iterable<PutSource>, key: string | KeyList, options: PutOptions & ParallelOptions & FolderOptions = {}): Promise<PutResult | Result<PutResult>[]> {
+  async put(
+    source: PutSource | URL | Iterable<PutSource>,
+    key: string | KeyList,
+    options: PutOptions & ParallelOptions & FolderOptions = {},
+  ): Promise<PutResult | Result<PutResult>[]> {
     if (isKeyList(key)) {
       if (!isSourceList(source)) throw invalidList('sources', source)
       const sources = Array.from(source)
@@ -343,7 +361,8 @@ export class Bucket implements BucketRef {
     async function* items() {
       for await (const f of walkFiles(folder, { followSymlinks: followSymlinks ?? true, ...(options.signal ? { signal: options.signal } : {}) })) {
         const key = prefix + f.relativePath
-        if (f.kind === 'problem') problems.push({ ok: false, key, error: new InvalidArgumentError(f.error.message, { argument: 'source', bucket: self.name, key, cause: f.error }) })
+        if (f.kind === 'problem')
+          problems.push({ ok: false, key, error: new InvalidArgumentError(f.error.message, { argument: 'source', bucket: self.name, key, cause: f.error }) })
         else yield { source: f.path, key }
       }
     }
@@ -404,7 +423,11 @@ export class Bucket implements BucketRef {
         for await (const k of key as AsyncIterable<string | null>) yield k === null ? ({ key: k } as unknown as string) : k
       })()
       if (typeof dest === 'string') return collect(getObjects(this, { ...stageOptions, destination: dest })(items)) as Promise<Result<string>[]>
-      if (dest !== undefined) throw new InvalidArgumentError(`Expected the destination of a list of keys to be a folder path or a list of paths, got ${describeValue(dest)}`, { argument: 'destination', bucket: this.name })
+      if (dest !== undefined)
+        throw new InvalidArgumentError(`Expected the destination of a list of keys to be a folder path or a list of paths, got ${describeValue(dest)}`, {
+          argument: 'destination',
+          bucket: this.name,
+        })
       return collect(getObjects(this, stageOptions)(items)) as Promise<Result<Buffer>[]>
     }
     if (typeof key !== 'string') validateKey(key, this.name)
@@ -418,7 +441,12 @@ export class Bucket implements BucketRef {
       const folder = /[\\/]$/.test(dest) || (await stat(dest).catch(() => undefined))?.isDirectory() === true
       return getToFile(this, k, folder && k !== '' && !k.endsWith('/') ? join(dest, basename(k)) : dest, opts)
     }
-    if (dest !== undefined) throw new InvalidArgumentError(`Expected destination to be a file path, a file: URL or a Writable, got ${describeValue(dest)}`, { argument: 'destination', bucket: this.name, key: k })
+    if (dest !== undefined)
+      throw new InvalidArgumentError(`Expected destination to be a file path, a file: URL or a Writable, got ${describeValue(dest)}`, {
+        argument: 'destination',
+        bucket: this.name,
+        key: k,
+      })
     return getObject(this, k, opts)
   }
 
@@ -538,7 +566,14 @@ export class Bucket implements BucketRef {
       const dsts = await keyArray(dst as KeyList)
       validateSameLength(srcs, dsts, 'sources', 'destinations')
       const items = srcs.map((s, i) => [s, dsts[i]!] as const)
-      return collect(mapResults(items, ([s]) => s, ([s, d], signal) => moveOne(s, d, signal), { ...this.#parallel(options), bucket: this.name }))
+      return collect(
+        mapResults(
+          items,
+          ([s]) => s,
+          ([s, d], signal) => moveOne(s, d, signal),
+          { ...this.#parallel(options), bucket: this.name },
+        ),
+      )
     }
     if (isKeyList(dst)) throw invalidList('destination', dst)
     return moveOne(src as string, dst as string)
@@ -799,7 +834,12 @@ export class Bucket implements BucketRef {
 
 function contentsKey(options: IndexOptions): string {
   const inventory = options.source?.inventory
-  return JSON.stringify([options.prefix ?? '', options.columns ?? null, typeof inventory === 'object' ? inventory.key : (inventory ?? null), options.source?.from?.name ?? null])
+  return JSON.stringify([
+    options.prefix ?? '',
+    options.columns ?? null,
+    typeof inventory === 'object' ? inventory.key : (inventory ?? null),
+    options.source?.from?.name ?? null,
+  ])
 }
 
 function invalidList(name: string, value: unknown): InvalidArgumentError {

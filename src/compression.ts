@@ -215,7 +215,11 @@ export function createDecompressor(compression: Exclude<LogCompression, 'none'>)
  * ```
  */
 export function compressionOf(key: string, contentEncoding?: string): LogCompression {
-  const encoding = contentEncoding?.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '' && s !== 'identity').at(-1)
+  const encoding = contentEncoding
+    ?.split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '' && s !== 'identity')
+    .at(-1)
   if (encoding === 'gzip' || encoding === 'x-gzip') return 'gzip'
   if (encoding === 'zstd') return 'zstd'
   if (/\.gz$/i.test(key)) return 'gzip'

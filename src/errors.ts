@@ -18,7 +18,22 @@
  */
 
 export * from './error-classes.js'
-import { BucketflowError, NoSuchKeyError, NoSuchBucketError, AccessDeniedError, InvalidObjectStateError, InvalidArgumentError, InvalidRangeError, IntegrityError, TimeoutError, SourceError, AbortError, NotImplementedError, S3Error, type ErrorFields } from './error-classes.js'
+import {
+  BucketflowError,
+  NoSuchKeyError,
+  NoSuchBucketError,
+  AccessDeniedError,
+  InvalidObjectStateError,
+  InvalidArgumentError,
+  InvalidRangeError,
+  IntegrityError,
+  TimeoutError,
+  SourceError,
+  AbortError,
+  NotImplementedError,
+  S3Error,
+  type ErrorFields,
+} from './error-classes.js'
 
 interface SdkErrorShape {
   name?: string
@@ -108,7 +123,12 @@ export function toBucketflowError(err: unknown, where: ErrorFields & { operation
     )
   }
   // A 403 is access denied only when the code says so; a HEAD's 403 has no body, hence no code.
-  if (code === 'AccessDenied' || code === 'AllAccessDisabled' || code === 'Forbidden' || (status === 403 && (code === '403' || code === 'Unknown' || code === 'UnknownError'))) {
+  if (
+    code === 'AccessDenied' ||
+    code === 'AllAccessDisabled' ||
+    code === 'Forbidden' ||
+    (status === 403 && (code === '403' || code === 'Unknown' || code === 'UnknownError'))
+  ) {
     return new AccessDeniedError(`Access denied: ${op}${target}${detail}`, fields)
   }
   if (code === 'InvalidRange' || status === 416) return new InvalidRangeError(`Invalid range for ${target}${detail}`, fields)

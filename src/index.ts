@@ -59,7 +59,14 @@ export { listObjects, listPages, type ListOptions, type ListPage, type ObjectEnt
 export { putObject, putObjects, type PutItem, type PutOptions, type PutResult } from './stages/put.js'
 export { freezeObject, freezeObjects, restoreObject, restoreObjects, type RestoreOptions } from './stages/storage-class.js'
 export { abortUploads, listUploads, type AbortUploadsOptions, type UploadInfo } from './stages/uploads.js'
-export { listPartitioned, type KeyRange, type ListCheckpoint, type ListProgress, type PartitionedListing, type PartitionedListOptions } from './stages/partition/index.js'
+export {
+  listPartitioned,
+  type KeyRange,
+  type ListCheckpoint,
+  type ListProgress,
+  type PartitionedListing,
+  type PartitionedListOptions,
+} from './stages/partition/index.js'
 export { DEFAULT_LISTING_COLUMNS, LISTING_COLUMNS, type ListingColumn } from './arrow/columns.js'
 export { indexBucket, readInventory, readParquet, toRecordBatches, writeParquet } from './arrow/lazy.js'
 export type { PageLike, RecordBatchOptions } from './arrow/record-batches.js'
@@ -94,7 +101,19 @@ export {
 export { KEY_PLACEHOLDERS, parseKeyTemplate, renderKeyTemplate, type KeyTemplate } from './sinks/log-keys.js'
 export { compressionOf, createCompressor, createDecompressor } from './compression.js'
 export { SpoolLockedError } from './sinks/spool.js'
-export { isTailMarker, lines, readObjectText, tail, Tail, type LinesOptions, type TailFrom, type TailMarker, type TailObject, type TailOptions, type TailReset } from './stages/tail/index.js'
+export {
+  isTailMarker,
+  lines,
+  readObjectText,
+  tail,
+  Tail,
+  type LinesOptions,
+  type TailFrom,
+  type TailMarker,
+  type TailObject,
+  type TailOptions,
+  type TailReset,
+} from './stages/tail/index.js'
 export { walkFiles, type LocalFile, type LocalFileProblem, type WalkOptions } from './local-files.js'
 export { appendInput, appendObject, isDirectoryBucket, type AppendOptions, type AppendResult } from './stages/append.js'
 export { UnsupportedFormatError } from './scale/errors.js'

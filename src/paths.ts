@@ -141,10 +141,7 @@ export class ContainedFolders {
       if (info.isSymbolicLink()) {
         const real = await realpath(next)
         if (!inside(root.real, real)) {
-          throw new InvalidArgumentError(
-            `${targetAbs} would be written outside the destination folder ${this.#rootAbs}: ${next} is a link to ${real}`,
-            fields,
-          )
+          throw new InvalidArgumentError(`${targetAbs} would be written outside the destination folder ${this.#rootAbs}: ${next} is a link to ${real}`, fields)
         }
         info = await stat(real)
         if (!info.isDirectory()) throw new InvalidArgumentError(`${next} is not a folder; cannot write ${targetAbs}`, fields)

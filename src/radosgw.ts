@@ -74,7 +74,13 @@ export async function startRadosgw(dir: string, options: { timeoutMs?: number } 
     await stopRadosgw(dir)
     throw new Error(`scripts/local-s3.sh printed no endpoint and credentials:\n${stdout}`)
   }
-  return { endpoint: e.AWS_ENDPOINT_URL_S3, region: e.AWS_REGION ?? 'us-east-1', accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY, dir }
+  return {
+    endpoint: e.AWS_ENDPOINT_URL_S3,
+    region: e.AWS_REGION ?? 'us-east-1',
+    accessKeyId: e.AWS_ACCESS_KEY_ID,
+    secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+    dir,
+  }
 }
 
 /**

@@ -54,13 +54,21 @@ function badRange(name: string, value: unknown, where: Partial<Where>, why = 'an
 export function normalizeRange(range: ByteRange, where: Partial<Where> = {}): Slice | undefined {
   if (range === null || typeof range !== 'object') return undefined
   const { start, end, offset, length } = range
-  for (const [name, value] of [['start', start], ['end', end], ['offset', offset], ['length', length]] as const) {
+  for (const [name, value] of [
+    ['start', start],
+    ['end', end],
+    ['offset', offset],
+    ['length', length],
+  ] as const) {
     if (value !== undefined && !Number.isSafeInteger(value)) throw badRange(name, value, where)
   }
   const pair = start !== undefined || end !== undefined
   const ol = offset !== undefined || length !== undefined
   if (pair && ol) {
-    throw new InvalidArgumentError('Expected either { start, end } or { offset, length }, got both forms', { argument: offset !== undefined ? 'offset' : 'length', ...where })
+    throw new InvalidArgumentError('Expected either { start, end } or { offset, length }, got both forms', {
+      argument: offset !== undefined ? 'offset' : 'length',
+      ...where,
+    })
   }
   if (ol) {
     if (length !== undefined && length < 0) throw badRange('length', length, where, 'an integer >= 0')

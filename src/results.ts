@@ -231,7 +231,10 @@ export async function* boundedMap<In, Out>(
         if (next.done) exhausted = true
         else {
           const n = id++
-          running.set(n, fn(next.value).then((out): [number, Out] => [n, out]))
+          running.set(
+            n,
+            fn(next.value).then((out): [number, Out] => [n, out]),
+          )
         }
       }
       if (running.size === 0) return

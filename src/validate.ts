@@ -46,10 +46,7 @@ export function validateKey(key: unknown, bucket?: string, argument = 'key'): as
   }
   const bytes = Buffer.byteLength(key, 'utf8')
   if (bytes === 0 || bytes > 1024) {
-    throw new InvalidArgumentError(
-      `Expected ${argument} to be 1 to 1024 UTF-8 bytes long, got ${bytes} bytes (${show(key)})`,
-      { argument, key, ...where },
-    )
+    throw new InvalidArgumentError(`Expected ${argument} to be 1 to 1024 UTF-8 bytes long, got ${bytes} bytes (${show(key)})`, { argument, key, ...where })
   }
 }
 
@@ -69,10 +66,7 @@ export function validateInteger(value: unknown, argument: string, min: number, m
 /** Throws InvalidArgumentError unless both lists have the same length. */
 export function validateSameLength(a: readonly unknown[], b: readonly unknown[], aName: string, bName: string): void {
   if (a.length !== b.length) {
-    throw new InvalidArgumentError(
-      `Expected ${aName} and ${bName} to have the same length, got ${a.length} and ${b.length}`,
-      { argument: bName },
-    )
+    throw new InvalidArgumentError(`Expected ${aName} and ${bName} to have the same length, got ${a.length} and ${b.length}`, { argument: bName })
   }
 }
 

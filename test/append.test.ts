@@ -29,7 +29,12 @@ describe('append (S3 Express One Zone directory buckets)', () => {
     const aws = new S3Client({
       region: 'us-east-1',
       credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-      requestHandler: { handle: async () => { sent++; throw new Error('no network in this test') } } as never,
+      requestHandler: {
+        handle: async () => {
+          sent++
+          throw new Error('no network in this test')
+        },
+      } as never,
     })
     const onAws = new Bucket('general-purpose-bucket', { client: aws })
     const err = await onAws.append('two\n', 'a.log').catch((e: unknown) => e)
@@ -109,7 +114,11 @@ describe('append (S3 Express One Zone directory buckets)', () => {
     const sessions = new Bucket(expressName, s3Options({ endpoint: proxy.url, maxAttempts: 1 }))
     const err2 = await sessions.append('x', 'app.log', { offset: 0, literal: true }).catch((e: unknown) => e)
     expect(err2).toBeInstanceOf(BucketflowError)
-    expect({ name: (err2 as BucketflowError).name, code: (err2 as BucketflowError).code, bucket: (err2 as BucketflowError).bucket }).toEqual({ name: 'NoSuchBucketError', code: 'NoSuchBucket', bucket: expressName })
+    expect({ name: (err2 as BucketflowError).name, code: (err2 as BucketflowError).code, bucket: (err2 as BucketflowError).bucket }).toEqual({
+      name: 'NoSuchBucketError',
+      code: 'NoSuchBucket',
+      bucket: expressName,
+    })
     expect(proxy.requests[0]!.op).toBe('CreateSession')
     expect(proxy.of('PutObject')).toEqual([])
     client.destroy()

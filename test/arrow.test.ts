@@ -40,7 +40,7 @@ function entry(i: number, storageClass = 'STANDARD'): ObjectEntry {
     key: `synthetic/${String(i).padStart(9, '0')}/${'k'.repeat(i % 40)}-\u00e9\u{1F600}`,
     size: i * 7919,
     lastModified: new Date(1_700_000_000_000 + i * 1000),
-    etag: `"${(i * 2654435761 >>> 0).toString(16).padStart(32, '0')}"`,
+    etag: `"${((i * 2654435761) >>> 0).toString(16).padStart(32, '0')}"`,
     storageClass,
   }
 }
@@ -61,7 +61,11 @@ describe('listing -> Arrow -> Parquet, read back by DuckDB', () => {
 
   beforeAll(async () => {
     const b = bucket()
-    const results = await b.put(keys.map(() => null), keys, { concurrency: 32 })
+    const results = await b.put(
+      keys.map(() => null),
+      keys,
+      { concurrency: 32 },
+    )
     expect(results.filter((r) => !r.ok)).toEqual([])
     // Some objects with content and other storage classes.
     await b.put(randomBytes(12_345), LONG_UNICODE, { storageClass: 'STANDARD_IA' })
@@ -158,11 +162,15 @@ describe('listing -> Arrow -> Parquet, read back by DuckDB', () => {
     const b = bucket()
     const key = 'index/failed.parquet'
     let written = 0
-    const err = await writeParquet(toRecordBatches(syntheticPages(160, 1000, 150)), { bucket: b, key }, {
-      compression: 'uncompressed',
-      rowGroupRows: 10_000,
-      upload: { partSize: 5 * MiB, onProgress: (p) => (written = p.bytesWritten) },
-    }).catch((e: unknown) => e)
+    const err = await writeParquet(
+      toRecordBatches(syntheticPages(160, 1000, 150)),
+      { bucket: b, key },
+      {
+        compression: 'uncompressed',
+        rowGroupRows: 10_000,
+        upload: { partSize: 5 * MiB, onProgress: (p) => (written = p.bytesWritten) },
+      },
+    ).catch((e: unknown) => e)
     expect((err as Error).message).toBe('source failed at page 150')
     expect(written).toBeGreaterThan(5 * MiB) // parts were sealed: a multipart upload was under way
     expect(await b.exists(key)).toBe(false)
@@ -258,7 +266,12 @@ describe('toRecordBatches', () => {
     const a: ObjectEntry = { ...entry(1), owner: 'alice', checksumAlgorithm: 'CRC32' }
     const b: ObjectEntry = { ...entry(2), lastModified: undefined }
     const [batch] = await collect(toRecordBatches([{ objects: [a, b] }], { columns: ['Key', 'Owner', 'ChecksumAlgorithm', 'LastModified'] }))
-    expect(batch!.schema.fields.map((f: { name: string; type: unknown }) => `${f.name}:${f.type}`)).toEqual(['Key:Utf8', 'Owner:Utf8', 'ChecksumAlgorithm:Utf8', 'LastModified:Timestamp<MILLISECOND, UTC>'])
+    expect(batch!.schema.fields.map((f: { name: string; type: unknown }) => `${f.name}:${f.type}`)).toEqual([
+      'Key:Utf8',
+      'Owner:Utf8',
+      'ChecksumAlgorithm:Utf8',
+      'LastModified:Timestamp<MILLISECOND, UTC>',
+    ])
     expect(batch!.get(0)!.toJSON()).toEqual({ Key: a.key, Owner: 'alice', ChecksumAlgorithm: 'CRC32', LastModified: a.lastModified!.getTime() })
     expect(batch!.get(1)!.toJSON()).toEqual({ Key: b.key, Owner: null, ChecksumAlgorithm: null, LastModified: null })
   })

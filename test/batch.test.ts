@@ -41,7 +41,17 @@ function parseManifestStrictly(text: string): { bucket: string; key: string; ver
   })
 }
 
-const KEYS = ['a b.txt', 'c+d.txt', '100%/x.txt', 'say "hi",ok.txt', 'dir/sub dir/ü é.txt', '日本/😀', `long/${'x'.repeat(1019)}`, 'plain/key-1.json', 'tilde~dot._-']
+const KEYS = [
+  'a b.txt',
+  'c+d.txt',
+  '100%/x.txt',
+  'say "hi",ok.txt',
+  'dir/sub dir/ü é.txt',
+  '日本/😀',
+  `long/${'x'.repeat(1019)}`,
+  'plain/key-1.json',
+  'tilde~dot._-',
+]
 
 describe('writeBatchManifest', () => {
   const bucket = useBucket('batch-manifest')
@@ -55,7 +65,14 @@ describe('writeBatchManifest', () => {
     expect(text.split('\n')[1]).toBe('photos,c%2Bd.txt')
     expect(text).toContain('photos,dir/sub%20dir/%C3%BC%20%C3%A9.txt\n')
     const head = await bucket().head('jobs/m.csv')
-    expect(written).toEqual({ key: 'jobs/m.csv', objectArn: `arn:aws:s3:::${bucket().name}/jobs/m.csv`, etag: head.etag.replaceAll('"', ''), rows: KEYS.length, fields: ['Bucket', 'Key'], buckets: ['photos'] })
+    expect(written).toEqual({
+      key: 'jobs/m.csv',
+      objectArn: `arn:aws:s3:::${bucket().name}/jobs/m.csv`,
+      etag: head.etag.replaceAll('"', ''),
+      rows: KEYS.length,
+      fields: ['Bucket', 'Key'],
+      buckets: ['photos'],
+    })
   })
 
   it('writes version IDs when every row has one, from an async iterable', async () => {
@@ -71,8 +88,22 @@ describe('writeBatchManifest', () => {
 
   it('stores nothing for mixed versions, a bad row, zero rows or a failing source', async () => {
     const cases: [string, () => Promise<unknown>][] = [
-      ['mixed', () => writeBatchManifest(bucket(), 'bad/mixed.csv', [{ bucket: 'photos', key: 'a', versionId: 'v1' }, { bucket: 'photos', key: 'b' }])],
-      ['bad bucket', () => writeBatchManifest(bucket(), 'bad/bucket.csv', [{ bucket: 'photos', key: 'a' }, { bucket: 'Bad_Bucket', key: 'b' }])],
+      [
+        'mixed',
+        () =>
+          writeBatchManifest(bucket(), 'bad/mixed.csv', [
+            { bucket: 'photos', key: 'a', versionId: 'v1' },
+            { bucket: 'photos', key: 'b' },
+          ]),
+      ],
+      [
+        'bad bucket',
+        () =>
+          writeBatchManifest(bucket(), 'bad/bucket.csv', [
+            { bucket: 'photos', key: 'a' },
+            { bucket: 'Bad_Bucket', key: 'b' },
+          ]),
+      ],
       ['comma in version', () => writeBatchManifest(bucket(), 'bad/version.csv', [{ bucket: 'photos', key: 'a', versionId: 'v,1' }])],
       ['empty', () => writeBatchManifest(bucket(), 'bad/empty.csv', [])],
       ['not iterable', () => writeBatchManifest(bucket(), 'bad/none.csv', 42 as never)],
@@ -116,28 +147,56 @@ describe('planBatchJob', () => {
       Priority: 10,
       RoleArn: ROLE,
       Operation: { S3PutObjectCopy: { TargetResource: 'arn:aws:s3:::photos', StorageClass: 'DEEP_ARCHIVE', MetadataDirective: 'COPY' } },
-      Manifest: { Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] }, Location: { ObjectArn: 'arn:aws:s3:::jobs/m.csv', ETag: '0123456789abcdef0123456789abcdef' } },
+      Manifest: {
+        Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+        Location: { ObjectArn: 'arn:aws:s3:::jobs/m.csv', ETag: '0123456789abcdef0123456789abcdef' },
+      },
       Report: { Enabled: true, Bucket: 'arn:aws:s3:::job-reports', Format: 'Report_CSV_20180820', ReportScope: 'FailedTasksOnly', Prefix: 'freeze' },
     })
   })
 
   it('plans copy, restore, tag and lambda jobs over inventory and generated manifests', () => {
     const inventory = { inventoryManifestArn: 'arn:aws:s3:::inv/inv/photos/daily/2024-05-01T01-00Z/manifest.json', etag: 'abc', sourceBucket: 'photos' }
-    const copy = planBatchJob(basePlan({ operation: { kind: 'copy', targetBucket: 'backup', targetKeyPrefix: 'photos/', storageClass: 'GLACIER_IR' }, manifest: inventory, report: false }))
-    expect(copy.Operation).toEqual({ S3PutObjectCopy: { TargetResource: 'arn:aws:s3:::backup', TargetKeyPrefix: 'photos/', StorageClass: 'GLACIER_IR', MetadataDirective: 'COPY' } })
+    const copy = planBatchJob(
+      basePlan({
+        operation: { kind: 'copy', targetBucket: 'backup', targetKeyPrefix: 'photos/', storageClass: 'GLACIER_IR' },
+        manifest: inventory,
+        report: false,
+      }),
+    )
+    expect(copy.Operation).toEqual({
+      S3PutObjectCopy: { TargetResource: 'arn:aws:s3:::backup', TargetKeyPrefix: 'photos/', StorageClass: 'GLACIER_IR', MetadataDirective: 'COPY' },
+    })
     expect(copy.Manifest).toEqual({ Spec: { Format: 'S3InventoryReport_CSV_20161130' }, Location: { ObjectArn: inventory.inventoryManifestArn, ETag: 'abc' } })
     expect(copy.Report).toEqual({ Enabled: false })
-    const restore = planBatchJob(basePlan({ operation: { kind: 'restore', days: 7, tier: 'BULK' }, manifest: { generator: { sourceBucket: 'archive', filter: { prefixes: ['2019/'], minSize: 1, storageClasses: ['GLACIER'], createdBefore: new Date('2020-01-01T00:00:00Z') } } } }))
+    const restore = planBatchJob(
+      basePlan({
+        operation: { kind: 'restore', days: 7, tier: 'BULK' },
+        manifest: {
+          generator: {
+            sourceBucket: 'archive',
+            filter: { prefixes: ['2019/'], minSize: 1, storageClasses: ['GLACIER'], createdBefore: new Date('2020-01-01T00:00:00Z') },
+          },
+        },
+      }),
+    )
     expect(restore.Operation).toEqual({ S3InitiateRestoreObject: { ExpirationInDays: 7, GlacierJobTier: 'BULK' } })
     expect(restore.ManifestGenerator).toEqual({
       S3JobManifestGenerator: {
         SourceBucket: 'arn:aws:s3:::archive',
         EnableManifestOutput: false,
-        Filter: { KeyNameConstraint: { MatchAnyPrefix: ['2019/'] }, CreatedBefore: new Date('2020-01-01T00:00:00Z'), ObjectSizeGreaterThanBytes: 1, MatchAnyStorageClass: ['GLACIER'] },
+        Filter: {
+          KeyNameConstraint: { MatchAnyPrefix: ['2019/'] },
+          CreatedBefore: new Date('2020-01-01T00:00:00Z'),
+          ObjectSizeGreaterThanBytes: 1,
+          MatchAnyStorageClass: ['GLACIER'],
+        },
       },
     })
     expect(restore.Manifest).toBeUndefined()
-    expect(planBatchJob(basePlan({ operation: { kind: 'tag', tags: { expire: 'yes' } } })).Operation).toEqual({ S3PutObjectTagging: { TagSet: [{ Key: 'expire', Value: 'yes' }] } })
+    expect(planBatchJob(basePlan({ operation: { kind: 'tag', tags: { expire: 'yes' } } })).Operation).toEqual({
+      S3PutObjectTagging: { TagSet: [{ Key: 'expire', Value: 'yes' }] },
+    })
     const fn = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:resize`
     expect(planBatchJob(basePlan({ operation: { kind: 'lambda', functionArn: fn } })).Operation).toEqual({ LambdaInvoke: { FunctionArn: fn } })
     // A default token is a UUID, within 64 characters.
@@ -159,7 +218,15 @@ describe('planBatchJob', () => {
     refuse({ manifest: { objectArn: 'arn:aws:s3:::jobs/m.csv', etag: '' } }, 'manifest.etag')
     refuse({ manifest: { objectArn: 'arn:aws:s3:::jobs/m.csv' } as never }, 'manifest.etag')
     refuse({ manifest: { inventoryManifestArn: 'arn:aws:s3:::inv/x/manifest.json', etag: '""' } }, 'manifest.etag')
-    refuse({ operation: [{ kind: 'tag', tags: {} }, { kind: 'freeze', storageClass: 'GLACIER' }] as never }, 'operation')
+    refuse(
+      {
+        operation: [
+          { kind: 'tag', tags: {} },
+          { kind: 'freeze', storageClass: 'GLACIER' },
+        ] as never,
+      },
+      'operation',
+    )
     refuse({ operation: { kind: 'tag', tags: {}, S3PutObjectCopy: {} } as never }, 'operation')
     refuse({ clientRequestToken: 'x'.repeat(65) }, 'clientRequestToken')
     refuse({ roleArn: 'arn:aws:iam::123:role/x' }, 'roleArn')
@@ -187,7 +254,18 @@ describe('submitBatchJob and watchBatchJob (S3 Control through a recording handl
     expect(req!.headers['x-amz-account-id']).toBe(ACCOUNT)
     expect(req!.hostname).toBe(`${ACCOUNT}.s3-control.us-east-1.amazonaws.com`)
     const operation = /<Operation>(.*)<\/Operation>/s.exec(req!.body)![1]!
-    const members = ['LambdaInvoke', 'S3PutObjectCopy', 'S3PutObjectAcl', 'S3PutObjectTagging', 'S3DeleteObjectTagging', 'S3InitiateRestoreObject', 'S3PutObjectLegalHold', 'S3PutObjectRetention', 'S3ReplicateObject', 'S3ComputeObjectChecksum']
+    const members = [
+      'LambdaInvoke',
+      'S3PutObjectCopy',
+      'S3PutObjectAcl',
+      'S3PutObjectTagging',
+      'S3DeleteObjectTagging',
+      'S3InitiateRestoreObject',
+      'S3PutObjectLegalHold',
+      'S3PutObjectRetention',
+      'S3ReplicateObject',
+      'S3ComputeObjectChecksum',
+    ]
     expect(members.filter((m) => operation.includes(`<${m}>`))).toEqual(['S3PutObjectTagging'])
     expect(operation).toBe('<S3PutObjectTagging><TagSet><member><Key>a</Key><Value>b &amp; c</Value></member></TagSet></S3PutObjectTagging>')
     expect(req!.body).toContain('<ClientRequestToken>token-1</ClientRequestToken>')
@@ -195,7 +273,10 @@ describe('submitBatchJob and watchBatchJob (S3 Control through a recording handl
   })
 
   it('refuses a hand-made request with two operations or a long token before sending, and types errors', async () => {
-    const control = new ScriptedControl(() => ({ status: 403, body: '<?xml version="1.0"?><ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>' }))
+    const control = new ScriptedControl(() => ({
+      status: 403,
+      body: '<?xml version="1.0"?><ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>',
+    }))
     const client = await control.client()
     const plan = planBatchJob(basePlan())
     const two = { ...plan, Operation: { ...plan.Operation, S3PutObjectTagging: { TagSet: [] } } }
@@ -203,7 +284,10 @@ describe('submitBatchJob and watchBatchJob (S3 Control through a recording handl
     expect((err1 as InvalidArgumentError).argument).toBe('Operation')
     const err2 = await submitBatchJob(client, { ...plan, ClientRequestToken: 'y'.repeat(65) }).catch((e: unknown) => e)
     expect((err2 as InvalidArgumentError).argument).toBe('ClientRequestToken')
-    const err3 = await submitBatchJob(client, { ...plan, Manifest: { ...plan.Manifest!, Location: { ObjectArn: 'arn:aws:s3:::jobs/m.csv', ETag: undefined } } }).catch((e: unknown) => e)
+    const err3 = await submitBatchJob(client, {
+      ...plan,
+      Manifest: { ...plan.Manifest!, Location: { ObjectArn: 'arn:aws:s3:::jobs/m.csv', ETag: undefined } },
+    }).catch((e: unknown) => e)
     expect((err3 as InvalidArgumentError).argument).toBe('Manifest.Location.ETag')
     expect(control.requests).toEqual([])
     const denied = await submitBatchJob(client, plan).catch((e: unknown) => e)
@@ -241,7 +325,12 @@ describe('submitBatchJob and watchBatchJob (S3 Control through a recording handl
     const controller = new AbortController()
     const seen: string[] = []
     const err = await (async () => {
-      for await (const s of watchBatchJob(await control.client(), { accountId: ACCOUNT, jobId: 'job-0003', intervalMs: 3_600_000, signal: controller.signal })) {
+      for await (const s of watchBatchJob(await control.client(), {
+        accountId: ACCOUNT,
+        jobId: 'job-0003',
+        intervalMs: 3_600_000,
+        signal: controller.signal,
+      })) {
         seen.push(s.status)
         controller.abort()
       }
@@ -258,7 +347,10 @@ describe('submitBatchJob and watchBatchJob (S3 Control through a recording handl
   it("does not load @aws-sdk/client-s3-control on import 'bucketflow', only when used", async () => {
     const run = await runScript(resolve(import.meta.dirname, 'support/module-probe.ts'))
     expect(run.code, run.stderr).toBe(0)
-    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { phase: string; s3Control: boolean })
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { phase: string; s3Control: boolean })
     expect(lines.map((l) => [l.phase, l.s3Control])).toEqual([
       ['import', false],
       ['createControlClient', true],
@@ -270,7 +362,11 @@ describe('readCompletionReport', () => {
   const bucket = useBucket('batch-report')
   const md5 = (s: string) => createHash('md5').update(s).digest('hex')
 
-  async function writeReport(prefix: string, files: { status: string; text: string }[], schema = 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage') {
+  async function writeReport(
+    prefix: string,
+    files: { status: string; text: string }[],
+    schema = 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage',
+  ) {
     const results = []
     for (const [i, f] of files.entries()) {
       const key = `${prefix}/job-0001/results/${i}-${f.status}.csv`
@@ -278,22 +374,38 @@ describe('readCompletionReport', () => {
       results.push({ TaskExecutionStatus: f.status, Bucket: bucket().name, MD5Checksum: md5(f.text), Key: key })
     }
     const manifestKey = `${prefix}/job-0001/manifest.json`
-    await bucket().put(JSON.stringify({ Format: 'Report_CSV_20180820', ReportCreationDate: '2024-05-01T17:48:39.725Z', Results: results, ReportSchema: schema }), manifestKey, { literal: true })
+    await bucket().put(
+      JSON.stringify({ Format: 'Report_CSV_20180820', ReportCreationDate: '2024-05-01T17:48:39.725Z', Results: results, ReportSchema: schema }),
+      manifestKey,
+      { literal: true },
+    )
     return manifestKey
   }
 
   const succeeded = `photos,${formEncode('a b.txt')},,succeeded,200,,Successful\nphotos,${formEncode('c+d/ü.txt')},v1,succeeded,200,,Successful\n`
-  const failed = 'photos,locked.txt,,failed,403,AccessDenied,Access Denied\nphotos,fn.txt,,failed,200,PermanentFailure,"Lambda returned function error: {""errorMessage"":""timed out, again""}"\n\n'
+  const failed =
+    'photos,locked.txt,,failed,403,AccessDenied,Access Denied\nphotos,fn.txt,,failed,200,PermanentFailure,"Lambda returned function error: {""errorMessage"":""timed out, again""}"\n\n'
 
   it('yields every task of every result file, failures with their codes', async () => {
-    const key = await writeReport('r1', [{ status: 'succeeded', text: succeeded }, { status: 'failed', text: failed }])
+    const key = await writeReport('r1', [
+      { status: 'succeeded', text: succeeded },
+      { status: 'failed', text: failed },
+    ])
     const tasks: CompletionTask[] = []
     for await (const t of readCompletionReport(bucket(), key)) tasks.push(t)
     expect(tasks).toEqual([
       { bucket: 'photos', key: 'a b.txt', status: 'succeeded', httpStatusCode: 200, resultMessage: 'Successful', file: 'succeeded' },
       { bucket: 'photos', key: 'c+d/ü.txt', versionId: 'v1', status: 'succeeded', httpStatusCode: 200, resultMessage: 'Successful', file: 'succeeded' },
       { bucket: 'photos', key: 'locked.txt', status: 'failed', httpStatusCode: 403, errorCode: 'AccessDenied', resultMessage: 'Access Denied', file: 'failed' },
-      { bucket: 'photos', key: 'fn.txt', status: 'failed', httpStatusCode: 200, errorCode: 'PermanentFailure', resultMessage: 'Lambda returned function error: {"errorMessage":"timed out, again"}', file: 'failed' },
+      {
+        bucket: 'photos',
+        key: 'fn.txt',
+        status: 'failed',
+        httpStatusCode: 200,
+        errorCode: 'PermanentFailure',
+        resultMessage: 'Lambda returned function error: {"errorMessage":"timed out, again"}',
+        file: 'failed',
+      },
     ])
   })
 
@@ -305,12 +417,18 @@ describe('readCompletionReport', () => {
     })().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(IntegrityError)
     await bucket().put(JSON.stringify({ Format: 'Report_PARQUET_20990101', Results: [] }), 'r3/manifest.json', { literal: true })
-    const unsupported = await readCompletionReport(bucket(), 'r3/manifest.json').next().catch((e: unknown) => e)
+    const unsupported = await readCompletionReport(bucket(), 'r3/manifest.json')
+      .next()
+      .catch((e: unknown) => e)
     expect(unsupported).toBeInstanceOf(UnsupportedFormatError)
     await bucket().put('{"sourceBucket":"x"}', 'r4/manifest.json', { literal: true })
-    const wrong = await readCompletionReport(bucket(), 'r4/manifest.json').next().catch((e: unknown) => e)
+    const wrong = await readCompletionReport(bucket(), 'r4/manifest.json')
+      .next()
+      .catch((e: unknown) => e)
     expect(wrong).toBeInstanceOf(BucketflowError)
-    const missing = await readCompletionReport(bucket(), 'nope/manifest.json').next().catch((e: unknown) => e)
+    const missing = await readCompletionReport(bucket(), 'nope/manifest.json')
+      .next()
+      .catch((e: unknown) => e)
     expect(missing).toBeInstanceOf(NoSuchKeyError)
   })
 })

@@ -20,7 +20,14 @@ const loopbackOnly = resolve(import.meta.dirname, 'support/loopback-only.mjs')
 function start(args: string[], env: Record<string, string> = {}) {
   const s3 = inject('s3')
   const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
-    env: { ...process.env, AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region, ...env },
+    env: {
+      ...process.env,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      AWS_REGION: s3.region,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -48,7 +55,10 @@ function start(args: string[], env: Record<string, string> = {}) {
           if (re.test(stderr)) resolve()
         }
         listeners.push(check)
-        exit.then(() => reject(new Error(`exited before ${re}: ${stderr}`)), () => undefined)
+        exit.then(
+          () => reject(new Error(`exited before ${re}: ${stderr}`)),
+          () => undefined,
+        )
         check()
       })
     },
@@ -104,11 +114,33 @@ describe('bucketflow bench (CLI)', () => {
     // Far enough ahead that both clients have started and prepared on a loaded machine: a client
     // that starts late measures alone, and the two runs would not overlap.
     const startAt = new Date(Date.now() + 30_000).toISOString()
-    const args = (client: string) => ['-q', 'bench', 'stat', `s3://${b.name}/shared/`, '-d', '3s', '-c', '3', '--objects', '12', '--results', results, '--client-id', client, '--start-at', startAt]
+    const args = (client: string) => [
+      '-q',
+      'bench',
+      'stat',
+      `s3://${b.name}/shared/`,
+      '-d',
+      '3s',
+      '-c',
+      '3',
+      '--objects',
+      '12',
+      '--results',
+      results,
+      '--client-id',
+      client,
+      '--start-at',
+      startAt,
+    ]
     const [one, two] = await Promise.all([runScript(main, args('one')), runScript(main, args('two'))])
     expect(one.code, one.stderr).toBe(0)
     expect(two.code, two.stderr).toBe(0)
-    expect((await b.list('results/run-two/')).sort()).toEqual(['results/run-two/one.json', 'results/run-two/one.parquet', 'results/run-two/two.json', 'results/run-two/two.parquet'])
+    expect((await b.list('results/run-two/')).sort()).toEqual([
+      'results/run-two/one.json',
+      'results/run-two/one.parquet',
+      'results/run-two/two.json',
+      'results/run-two/two.parquet',
+    ])
     expect(await b.list('shared/')).toEqual([])
 
     const dir = await mkdtemp(join(tmpdir(), 'bf-bench-merge-'))
@@ -122,21 +154,27 @@ describe('bucketflow bench (CLI)', () => {
 
     // Independently: both files in DuckDB. The merged interval is the time both ran; the merged
     // throughput is what each client finished inside it, summed, over its length.
-    const files = await Promise.all(['one', 'two'].map(async (c) => {
-      const path = join(dir, `${c}.parquet`)
-      await b.get(`results/run-two/${c}.parquet`, path)
-      return path
-    }))
+    const files = await Promise.all(
+      ['one', 'two'].map(async (c) => {
+        const path = join(dir, `${c}.parquet`)
+        await b.get(`results/run-two/${c}.parquet`, path)
+        return path
+      }),
+    )
     const db = await (await DuckDBInstance.create(':memory:')).connect()
     const rows = async (q: string) => (await db.runAndReadAll(q)).getRowObjectsJS() as Record<string, number>[]
     const all = `read_parquet(['${files[0]}', '${files[1]}'])`
-    const spans = await rows(`SELECT client, min(epoch_us(start))::DOUBLE / 1000 AS a, max(epoch_us(start)::DOUBLE / 1000 + duration_ms) AS b FROM ${all} GROUP BY client ORDER BY client`)
+    const spans = await rows(
+      `SELECT client, min(epoch_us(start))::DOUBLE / 1000 AS a, max(epoch_us(start)::DOUBLE / 1000 + duration_ms) AS b FROM ${all} GROUP BY client ORDER BY client`,
+    )
     const a = Math.max(...spans.map((s) => s.a!))
     const z = Math.min(...spans.map((s) => s.b!))
     expect(z).toBeGreaterThan(a)
     const level = merged.levels[0]!
     expect(level.interval).toEqual([a, z])
-    const perClient = await rows(`SELECT client, count(*)::INT AS n FROM ${all} WHERE outcome = 'ok' AND epoch_us(start)::DOUBLE / 1000 + duration_ms BETWEEN ${a} AND ${z} GROUP BY client ORDER BY client`)
+    const perClient = await rows(
+      `SELECT client, count(*)::INT AS n FROM ${all} WHERE outcome = 'ok' AND epoch_us(start)::DOUBLE / 1000 + duration_ms BETWEEN ${a} AND ${z} GROUP BY client ORDER BY client`,
+    )
     expect(perClient).toHaveLength(2)
     const sum = perClient.reduce((x, r) => x + r.n! / ((z - a) / 1000), 0)
     expect(level.total.opsPerSecond).toBeCloseTo(sum, 9)
@@ -157,9 +195,26 @@ describe('bucketflow bench (CLI)', () => {
 
   it('refuses an AWS endpoint without --yes, after printing the expected requests', async () => {
     // Any connection attempt would go to 127.0.0.1 (and fail): nothing can reach AWS.
-    const aws = await cli(['--endpoint', 'https://s3.us-east-1.amazonaws.com', 'bench', 'get', 's3://some-bucket/bench/', '-d', '10s', '-c', '4', '--max-ops', '500', '--objects', '100'], {
-      env: { NODE_OPTIONS: `--import=${loopbackOnly}` },
-    })
+    const aws = await cli(
+      [
+        '--endpoint',
+        'https://s3.us-east-1.amazonaws.com',
+        'bench',
+        'get',
+        's3://some-bucket/bench/',
+        '-d',
+        '10s',
+        '-c',
+        '4',
+        '--max-ops',
+        '500',
+        '--objects',
+        '100',
+      ],
+      {
+        env: { NODE_OPTIONS: `--import=${loopbackOnly}` },
+      },
+    )
     expect(aws.code).toBe(2)
     expect(aws.stderr).toMatch(/Expected requests: 606 \(preparation 102, measured at most 500, cleanup 4\)/)
     expect(aws.stderr).toMatch(/add --yes to run/)

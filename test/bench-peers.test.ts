@@ -20,9 +20,14 @@ describe('peer benchmark engine (bench peers)', () => {
 
     const honest = report.samples.filter((s) => s.tool !== 'corrupt')
     // W1 put+get by two tools, W3 put+get by bucketflow (sdk-batch has no W3).
-    expect(honest.map((s) => `${s.workload} ${s.phase} ${s.tool}`).sort()).toEqual(
-      ['W1 get bucketflow', 'W1 get sdk-batch', 'W1 put bucketflow', 'W1 put sdk-batch', 'W3 get bucketflow', 'W3 put bucketflow'],
-    )
+    expect(honest.map((s) => `${s.workload} ${s.phase} ${s.tool}`).sort()).toEqual([
+      'W1 get bucketflow',
+      'W1 get sdk-batch',
+      'W1 put bucketflow',
+      'W1 put sdk-batch',
+      'W3 get bucketflow',
+      'W3 put bucketflow',
+    ])
     for (const s of honest) {
       expect(s.ok, `${s.workload} ${s.phase} ${s.tool}: ${s.error}`).toBe(true)
       expect(s.throughput).toBeGreaterThan(0)

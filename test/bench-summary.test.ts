@@ -8,7 +8,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../src/index.js'
-import { compareSummaries, kneeOfLevels, SampleWriter, throughputChart, type BenchmarkSummary, type BenchSample, type BenchWorkload, type LevelSummary } from '../src/benchmark/index.js'
+import {
+  compareSummaries,
+  kneeOfLevels,
+  SampleWriter,
+  throughputChart,
+  type BenchmarkSummary,
+  type BenchSample,
+  type BenchWorkload,
+  type LevelSummary,
+} from '../src/benchmark/index.js'
 import { SampleStats } from '../src/benchmark/stats.js'
 import { summarizeLevel } from '../src/benchmark/summary.js'
 import { README_BEGIN, README_END, updateReadme } from '../src/benchmark/peers/report.js'
@@ -57,7 +66,11 @@ function summary(workload: BenchWorkload, levels: LevelSummary[]): BenchmarkSumm
 describe('sweep knee', () => {
   it('leaves out a level the signal cut short, however fast it looked', () => {
     // The interrupted level ran 0.4 s at a rate no complete level reached.
-    const levels = [level(1, 'duration', samples(1e12, 3, 100)), level(4, 'duration', samples(1e12 + 5000, 3, 200)), level(8, 'signal', samples(1e12 + 10_000, 1, 900).slice(0, 360))]
+    const levels = [
+      level(1, 'duration', samples(1e12, 3, 100)),
+      level(4, 'duration', samples(1e12 + 5000, 3, 200)),
+      level(8, 'signal', samples(1e12 + 10_000, 1, 900).slice(0, 360)),
+    ]
     expect(levels[2]!.total.opsPerSecond).toBeGreaterThan(levels[1]!.total.opsPerSecond)
     expect(kneeOfLevels(levels)?.concurrency).toBe(4)
     expect(kneeOfLevels(levels)?.rule).toMatch(/still rising/)

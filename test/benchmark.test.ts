@@ -98,13 +98,27 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
       const base = summary.keyPrefix
       expect(base).toBe(`${prefix}${summary.runId}/${summary.clients[0]}/`)
       expect(samples.length, workload).toBeGreaterThan(0)
-      expect(samples.every((s) => s.op === workload && s.outcome === 'ok'), workload).toBe(true)
+      expect(
+        samples.every((s) => s.op === workload && s.outcome === 'ok'),
+        workload,
+      ).toBe(true)
       // One request on the wire per sample (listings: the prefix check and cleanup listed too).
       const onWire = measured(requests, window).filter(expected[workload]!)
       if (workload === 'list') expect(onWire.filter((r) => r.query.get('prefix') === base).length).toBe(samples.length)
       else expect(onWire.length, workload).toBe(samples.length)
       // Writes and deletes only under the run's own keys.
-      const writes = proxy.requests.filter((r) => ['PutObject', 'CopyObject', 'DeleteObject', 'DeleteObjects', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload'].includes(r.op))
+      const writes = proxy.requests.filter((r) =>
+        [
+          'PutObject',
+          'CopyObject',
+          'DeleteObject',
+          'DeleteObjects',
+          'CreateMultipartUpload',
+          'UploadPart',
+          'CompleteMultipartUpload',
+          'AbortMultipartUpload',
+        ].includes(r.op),
+      )
       for (const r of requests.filter((x) => writes.includes(x))) expect(r.op === 'DeleteObjects' || r.key.startsWith(base), `${r.op} ${r.key}`).toBe(true)
       // Every sample is in the Parquet file.
       const [row] = await sql(`SELECT count(*)::INT AS n, count(DISTINCT worker)::INT AS workers, min(concurrency)::INT AS c FROM '${file}'`)
@@ -133,12 +147,23 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
   }, 120_000)
 
   it('mixed: the operations follow the weights, and the summary figures equal DuckDB on the Parquet file (quantile_cont)', async () => {
-    const { summary, samples, file, requests, level, window, clock } = await run('mixed', { duration: 2500, concurrency: 6, sizes: [1024, 4096], objects: 40, weights: { get: 40, stat: 30, put: 20, delete: 10 } })
+    const { summary, samples, file, requests, level, window, clock } = await run('mixed', {
+      duration: 2500,
+      concurrency: 6,
+      sizes: [1024, 4096],
+      objects: 40,
+      weights: { get: 40, stat: 30, put: 20, delete: 10 },
+    })
     const wire = measured(requests, window)
     const count = (op: string) => samples.filter((s) => s.op === op).length
     const n = samples.length
     // Each operation's share within 5 standard deviations of its weight (binomial).
-    for (const [op, w] of [['get', 0.4], ['stat', 0.3], ['put', 0.2], ['delete', 0.1]] as const) {
+    for (const [op, w] of [
+      ['get', 0.4],
+      ['stat', 0.3],
+      ['put', 0.2],
+      ['delete', 0.1],
+    ] as const) {
       expect(Math.abs(count(op) - n * w), `${op}: ${count(op)} of ${n}`).toBeLessThanOrEqual(5 * Math.sqrt(n * w * (1 - w)) + 1)
     }
     expect(wire.filter((r) => r.op === 'GetObject')).toHaveLength(count('get'))
@@ -259,7 +284,9 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
     expect(bounds.at(-1)![1] - bounds[0]![0]).toBeGreaterThanOrEqual(2000)
     // The same blocks counted by DuckDB from the file.
     for (const [i, [a, b]] of bounds.entries()) {
-      const [row] = await sql(`SELECT count(*)::INT AS n FROM '${file}' WHERE outcome = 'ok' AND epoch_us(start)::DOUBLE / 1000 + duration_ms >= ${a} AND epoch_us(start)::DOUBLE / 1000 + duration_ms < ${b}`)
+      const [row] = await sql(
+        `SELECT count(*)::INT AS n FROM '${file}' WHERE outcome = 'ok' AND epoch_us(start)::DOUBLE / 1000 + duration_ms >= ${a} AND epoch_us(start)::DOUBLE / 1000 + duration_ms < ${b}`,
+      )
       expect(row!.n, `block ${i}`).toBe(counts[i])
     }
     const rates = counts.map((c, i) => c / (bounds[i]![1] - bounds[i]![0]))

@@ -4,14 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import {
-  Bucket,
-  BucketflowError,
-  InvalidArgumentError,
-  NoSuchBucketError,
-  NoSuchKeyError,
-  type ObjectEntry,
-} from '../src/index.js'
+import { Bucket, BucketflowError, InvalidArgumentError, NoSuchBucketError, NoSuchKeyError, type ObjectEntry } from '../src/index.js'
 import { bucketName, s3Options, useBucket } from './support/s3.js'
 import { ScriptedProxy } from './support/scripted-proxy.js'
 import { recordRequests } from './transport/recorder.js'
@@ -23,7 +16,7 @@ async function* irregular(data: Buffer): AsyncGenerator<Uint8Array> {
   let at = 0
   let n = 1
   while (at < data.length) {
-    const size = Math.min(data.length - at, (n * 7919) % 300_000 + 1)
+    const size = Math.min(data.length - at, ((n * 7919) % 300_000) + 1)
     yield data.subarray(at, at + size)
     at += size
     n++
@@ -217,7 +210,14 @@ describe('ranges', () => {
         () => r.read('missing.txt', range as never),
         () => r.get('missing.txt', join(tmpdir(), 'never-written'), range as never),
         () => r.get(['missing.txt', 'other.txt'], range as never),
-        () => new Promise((resolve, reject) => r.stream('missing.txt', range as never).on('error', reject).on('end', resolve).resume()),
+        () =>
+          new Promise((resolve, reject) =>
+            r
+              .stream('missing.txt', range as never)
+              .on('error', reject)
+              .on('end', resolve)
+              .resume(),
+          ),
       ]) {
         let err: unknown
         try {
@@ -343,7 +343,11 @@ describe('head, exists, cp, mv, rm', () => {
   it('removes 2500 keys in DeleteObjects batches with one result per key', async () => {
     const b = bucket()
     const keys = Array.from({ length: 2500 }, (_, i) => `rm/${String(i).padStart(5, '0')}`)
-    const put = await b.put(keys.map(() => null), keys, { concurrency: 32 })
+    const put = await b.put(
+      keys.map(() => null),
+      keys,
+      { concurrency: 32 },
+    )
     expect(put.filter((r) => !r.ok)).toEqual([])
     expect((await b.list('rm/')).length).toBe(2500)
     const removed = await b.rm(keys)
@@ -358,7 +362,10 @@ describe('head, exists, cp, mv, rm', () => {
 
   it("reports a key the DeleteObjects answer lists under <Error> as a failure with the server's code, the others as removed", async () => {
     const keys = ['perkey/a', 'perkey/b & c', 'perkey/d']
-    await bucket().put(keys.map(() => null), keys)
+    await bucket().put(
+      keys.map(() => null),
+      keys,
+    )
     const proxy = await ScriptedProxy.start(s3Options().endpoint!)
     try {
       // The request reaches the server; its answer says one key failed.
@@ -382,7 +389,11 @@ describe('head, exists, cp, mv, rm', () => {
       const failed = removed[1]!
       if (failed.ok) throw new Error('unreachable')
       expect(failed.error).toBeInstanceOf(BucketflowError)
-      expect({ code: failed.error.code, bucket: failed.error.bucket, key: failed.error.key }).toEqual({ code: 'AccessDenied', bucket: bucket().name, key: 'perkey/b & c' })
+      expect({ code: failed.error.code, bucket: failed.error.bucket, key: failed.error.key }).toEqual({
+        code: 'AccessDenied',
+        bucket: bucket().name,
+        key: 'perkey/b & c',
+      })
     } finally {
       await proxy.close()
     }
@@ -395,7 +406,11 @@ describe('ls', () => {
   it('lists with prefix and delimiter, and paginates over more than 1000 keys', async () => {
     const b = bucket()
     const keys = Array.from({ length: 1205 }, (_, i) => `many/${String(i).padStart(4, '0')}.txt`)
-    const put = await b.put(keys.map(() => null), keys, { concurrency: 32 })
+    const put = await b.put(
+      keys.map(() => null),
+      keys,
+      { concurrency: 32 },
+    )
     expect(put.every((r) => r.ok)).toBe(true)
     await b.put([Buffer.from('1'), Buffer.from('22'), Buffer.from('333')], ['top.txt', 'dir/a/1.txt', 'dir/b.txt'])
     const root = await b.ls()
@@ -485,7 +500,11 @@ describe('parallel forms', () => {
   it('downloads into given paths and into a mirror folder, refusing keys that escape it', async () => {
     const b = bucket()
     const keys = ['m/a.txt', 'm/deep/b.txt', '../../escape.txt', '/abs.txt', 'm/../../up.txt']
-    const put = await b.put(keys.map((k) => `content of ${k}`), keys, { literal: true })
+    const put = await b.put(
+      keys.map((k) => `content of ${k}`),
+      keys,
+      { literal: true },
+    )
     expect(put.every((r) => r.ok)).toBe(true)
     // A throw-away root with the folder three levels down: a key that escapes by '../../' lands
     // inside the root if the guard is broken, never on the host, and is seen below.
@@ -499,7 +518,15 @@ describe('parallel forms', () => {
     }
     expect(await readFile(join(dir, 'm/deep/b.txt'), 'utf8')).toBe('content of m/deep/b.txt')
     // Nothing was written outside the folder.
-    expect((await readdir(root, { recursive: true })).sort()).toEqual(['l1', 'l1/l2', 'l1/l2/mirror', 'l1/l2/mirror/m', 'l1/l2/mirror/m/a.txt', 'l1/l2/mirror/m/deep', 'l1/l2/mirror/m/deep/b.txt'])
+    expect((await readdir(root, { recursive: true })).sort()).toEqual([
+      'l1',
+      'l1/l2',
+      'l1/l2/mirror',
+      'l1/l2/mirror/m',
+      'l1/l2/mirror/m/a.txt',
+      'l1/l2/mirror/m/deep',
+      'l1/l2/mirror/m/deep/b.txt',
+    ])
 
     const paths = [join(root, 'x', 'one.txt'), join(root, 'y', 'two.txt')]
     const explicit = await b.get(['m/a.txt', 'm/deep/b.txt'], paths)
@@ -524,7 +551,12 @@ describe('bad input', () => {
       [() => b.get(['a'], ['x', 'y']), /keys and destinations to have the same length/],
       [() => b.get(['a'], { concurrency: 0 }), /Expected concurrency to be an integer >= 1, got 0/],
       [() => new Bucket('fine-name', { ...s3Options(), concurrency: 0 }), /Expected concurrency to be an integer >= 1, got 0/],
-      [() => { b.concurrency = -1 }, /got -1/],
+      [
+        () => {
+          b.concurrency = -1
+        },
+        /got -1/,
+      ],
       [() => b.cp('a', 'b', { multipartThreshold: 0, partSize: 0 }), /Expected partSize to be an integer between 5242880 and 5368709120, got 0/],
       [() => b.cp('a', 'b', { multipartThreshold: -1 }), /Expected multipartThreshold to be an integer >= 0, got -1/],
       [() => b.abortUploads({ olderThan: -1 }), /Expected olderThan to be milliseconds >= 0 or a valid Date, got -1/],

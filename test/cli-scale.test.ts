@@ -14,7 +14,9 @@ import { useBucket } from './support/s3.js'
 const ACCOUNT = '123456789012'
 
 /** A local S3 Control stand-in on 127.0.0.1: records requests, answers from a script. */
-async function fakeControl(answer: (method: string, path: string) => string): Promise<{ url: string; requests: { method: string; path: string; headers: Record<string, unknown>; body: string }[]; close: () => Promise<void> }> {
+async function fakeControl(
+  answer: (method: string, path: string) => string,
+): Promise<{ url: string; requests: { method: string; path: string; headers: Record<string, unknown>; body: string }[]; close: () => Promise<void> }> {
   const requests: { method: string; path: string; headers: Record<string, unknown>; body: string }[] = []
   const server: Server = createServer((req, res) => {
     let body = ''
@@ -39,7 +41,12 @@ describe('bucketflow inventory, batch and sfn commands', () => {
   beforeAll(async () => {
     for (const key of keys) await source().put(`body of ${key}`, key, { literal: true })
     const listing = await sdkListing(source().client, source().name)
-    report = await writeInventoryReport(work().client, work().name, source().name, listing, { prefix: 'inv/', configId: 'daily', format: 'CSV', createdAt: new Date('2024-05-01T01:00:00Z') })
+    report = await writeInventoryReport(work().client, work().name, source().name, listing, {
+      prefix: 'inv/',
+      configId: 'daily',
+      format: 'CSV',
+      createdAt: new Date('2024-05-01T01:00:00Z'),
+    })
     dir = await mkdtemp(join(tmpdir(), 'bf-cli-scale-'))
   })
   afterAll(async () => {
@@ -65,8 +72,15 @@ describe('bucketflow inventory, batch and sfn commands', () => {
     try {
       const all = await db.runAndReadAll(`select Key from read_parquet('${folder}/*/*.parquet', hive_partitioning = true) order by Key`)
       expect(all.getRows().map((r) => r[0])).toEqual([...keys].sort())
-      const byPrefix = await db.runAndReadAll(`select prefix, count(*)::INTEGER from read_parquet('${folder}/*/*.parquet', hive_partitioning = true) group by 1 order by 1 nulls first`)
-      expect(byPrefix.getRows()).toEqual([[null, 1], ['a b/', 2], ['c+d/', 1], ['ü/', 1]])
+      const byPrefix = await db.runAndReadAll(
+        `select prefix, count(*)::INTEGER from read_parquet('${folder}/*/*.parquet', hive_partitioning = true) group by 1 order by 1 nulls first`,
+      )
+      expect(byPrefix.getRows()).toEqual([
+        [null, 1],
+        ['a b/', 2],
+        ['c+d/', 1],
+        ['ü/', 1],
+      ])
     } finally {
       db.closeSync()
     }
@@ -76,7 +90,24 @@ describe('bucketflow inventory, batch and sfn commands', () => {
     const manifest = await cli(['batch', 'manifest', '--from-inventory', `s3://${work().name}/inv/`, '--prefix', 'a b/', `s3://${work().name}/jobs/ab.csv`])
     expect(manifest.code, manifest.stderr).toBe(0)
     expect(await work().read('jobs/ab.csv')).toBe(`${source().name},a%20b/1.txt\n${source().name},a%20b/2.txt\n`)
-    const plan = await cli(['batch', 'plan', '--account-id', ACCOUNT, '--role-arn', `arn:aws:iam::${ACCOUNT}:role/batch`, '--operation', 'freeze', '--storage-class', 'GLACIER', '--manifest', `s3://${work().name}/jobs/ab.csv`, '--report', `s3://${work().name}/reports/`, '--token', 'cli-token'])
+    const plan = await cli([
+      'batch',
+      'plan',
+      '--account-id',
+      ACCOUNT,
+      '--role-arn',
+      `arn:aws:iam::${ACCOUNT}:role/batch`,
+      '--operation',
+      'freeze',
+      '--storage-class',
+      'GLACIER',
+      '--manifest',
+      `s3://${work().name}/jobs/ab.csv`,
+      '--report',
+      `s3://${work().name}/reports/`,
+      '--token',
+      'cli-token',
+    ])
     expect(plan.code, plan.stderr).toBe(0)
     const input = JSON.parse(plan.stdout) as Record<string, unknown>
     const etag = (await work().head('jobs/ab.csv')).etag.replaceAll('"', '')
@@ -124,12 +155,24 @@ describe('bucketflow inventory, batch and sfn commands', () => {
     const failed = `${source().name},a%20b/1.txt,,failed,403,AccessDenied,Access Denied\n`
     const ok = `${source().name},top.txt,,succeeded,200,,Successful\n`
     const results = []
-    for (const [status, text] of [['succeeded', ok], ['failed', failed]] as const) {
+    for (const [status, text] of [
+      ['succeeded', ok],
+      ['failed', failed],
+    ] as const) {
       const key = `reports/job-1/results/${status}.csv`
       await work().put(text, key, { literal: true })
       results.push({ TaskExecutionStatus: status, Bucket: work().name, MD5Checksum: createHash('md5').update(text).digest('hex'), Key: key })
     }
-    await work().put(JSON.stringify({ Format: 'Report_CSV_20180820', ReportCreationDate: '2024-05-01T00:00:00Z', Results: results, ReportSchema: 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage' }), 'reports/job-1/manifest.json', { literal: true })
+    await work().put(
+      JSON.stringify({
+        Format: 'Report_CSV_20180820',
+        ReportCreationDate: '2024-05-01T00:00:00Z',
+        Results: results,
+        ReportSchema: 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage',
+      }),
+      'reports/job-1/manifest.json',
+      { literal: true },
+    )
     const run = await cli(['batch', 'report', '--failed', `s3://${work().name}/reports/job-1/manifest.json`])
     expect(run.code).toBe(1)
     expect(run.stdout.trim()).toBe(`failed  403  AccessDenied  s3://${source().name}/a b/1.txt  Access Denied`)
@@ -139,10 +182,19 @@ describe('bucketflow inventory, batch and sfn commands', () => {
   it('prints ItemReader JSON and writes key ranges', async () => {
     const reader = await cli(['sfn', 'item-reader', '--format', 'manifest', `s3://${work().name}/${report.manifestKey}`])
     expect(reader.code, reader.stderr).toBe(0)
-    expect(JSON.parse(reader.stdout)).toEqual({ ItemReader: { Resource: 'arn:aws:states:::s3:getObject', ReaderConfig: { InputType: 'MANIFEST' }, Parameters: { Bucket: work().name, Key: report.manifestKey } } })
+    expect(JSON.parse(reader.stdout)).toEqual({
+      ItemReader: {
+        Resource: 'arn:aws:states:::s3:getObject',
+        ReaderConfig: { InputType: 'MANIFEST' },
+        Parameters: { Bucket: work().name, Key: report.manifestKey },
+      },
+    })
     const ranges = await cli(['sfn', 'ranges', '--parts', '3', `s3://${source().name}/`, `s3://${work().name}/sfn/ranges.jsonl`])
     expect(ranges.code, ranges.stderr).toBe(0)
-    const lines = (await work().read('sfn/ranges.jsonl')).trimEnd().split('\n').map((l) => JSON.parse(l) as { bucket: string })
+    const lines = (await work().read('sfn/ranges.jsonl'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { bucket: string })
     expect(lines.length).toBeGreaterThanOrEqual(1)
     expect(lines.every((l) => l.bucket === source().name)).toBe(true)
   })

@@ -18,7 +18,12 @@ import { bucketName, s3Options, useBucket } from './support/s3.js'
 useS3Env()
 
 const temp = (prefix: string) => mkdtemp(join(tmpdir(), `bf-cli-${prefix}-`))
-const jsonLines = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
 
 describe('bucketflow CLI', () => {
   const bucket = useBucket('cli')
@@ -27,7 +32,9 @@ describe('bucketflow CLI', () => {
     const root = await runCli(['--help'])
     expect(root.code).toBe(0)
     const names = [...root.stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!).filter((n) => n !== 'help')
-    expect(names).toEqual(expect.arrayContaining(['ls', 'put', 'get', 'cp', 'mv', 'rm', 'mb', 'rb', 'freeze', 'restore', 'head', 'cat', 'index', 'tail', 'uploads']))
+    expect(names).toEqual(
+      expect.arrayContaining(['ls', 'put', 'get', 'cp', 'mv', 'rm', 'mb', 'rb', 'freeze', 'restore', 'head', 'cat', 'index', 'tail', 'uploads']),
+    )
     expect(root.stdout).toMatch(/Exit codes: 0 ok, 1 some items failed \(or ls found nothing\), 2 usage error, 130\/143 interrupted/)
     for (const name of names) {
       const sub = await runCli([name, '--help'])
@@ -56,10 +63,14 @@ describe('bucketflow CLI', () => {
     const head = await runCli(['--json', 'head', `s3://${bucket().name}/none`])
     expect(head.code).toBe(1)
     expect(head.stderr).toBe('')
-    expect(jsonLines(head.stdout)).toEqual([{ ok: false, error: expect.objectContaining({ name: 'NoSuchKeyError', code: 'NoSuchKey', bucket: bucket().name, key: 'none' }) }])
+    expect(jsonLines(head.stdout)).toEqual([
+      { ok: false, error: expect.objectContaining({ name: 'NoSuchKeyError', code: 'NoSuchKey', bucket: bucket().name, key: 'none' }) },
+    ])
     const usage = await runCli(['--json', 'cat', '--start', 'x', `s3://${bucket().name}/k`])
     expect(usage.code).toBe(2)
-    expect(jsonLines(usage.stdout)).toEqual([{ ok: false, error: expect.objectContaining({ code: 'Usage', message: expect.stringMatching(/Expected start to be an integer, got "x"/) }) }])
+    expect(jsonLines(usage.stdout)).toEqual([
+      { ok: false, error: expect.objectContaining({ code: 'Usage', message: expect.stringMatching(/Expected start to be an integer, got "x"/) }) },
+    ])
     const badBucket = await runCli(['--json', 'ls', 's3://Not_A_Bucket/'])
     expect(badBucket.code).toBe(2)
     expect(jsonLines(badBucket.stdout)[0]).toMatchObject({ ok: false, error: { code: 'InvalidArgument', argument: 'bucket' } })
@@ -91,14 +102,25 @@ describe('bucketflow CLI', () => {
     expect(get.stderr).toMatch(/download: 2 ok, 1 failed/)
     expect(await readFile(join(dest, 'cute', 'a.txt'), 'utf8')).toBe('aaa')
     expect(await readFile(join(dest, 'b.txt'), 'utf8')).toBe('bb')
-    expect((await readdir(out, { recursive: true })).sort()).toEqual(['l1', 'l1/l2', 'l1/l2/mirror', 'l1/l2/mirror/b.txt', 'l1/l2/mirror/cute', 'l1/l2/mirror/cute/a.txt'])
+    expect((await readdir(out, { recursive: true })).sort()).toEqual([
+      'l1',
+      'l1/l2',
+      'l1/l2/mirror',
+      'l1/l2/mirror/b.txt',
+      'l1/l2/mirror/cute',
+      'l1/l2/mirror/cute/a.txt',
+    ])
     await rm(out, { recursive: true, force: true })
   })
 
   it('expands s3://b/logs with --recursive to the folder logs/ for rm, cp, mv, freeze and restore (not logs-2019/ nor logsbook.txt)', async () => {
     const b = bucket()
     const keys = ['f/logs/a.txt', 'f/logs/sub/b.txt', 'f/logs-2019/keep.txt', 'f/logsbook.txt']
-    await b.put(keys.map((k) => k), keys, { literal: true })
+    await b.put(
+      keys.map((k) => k),
+      keys,
+      { literal: true },
+    )
     const url = `s3://${b.name}/f/logs`
     // Seen: `rm -r s3://backup/logs` deleted logs-2019/keep.txt and logsbook.txt too.
     const dry = await runCli(['rm', '-r', '--dry-run', url])
@@ -184,7 +206,9 @@ describe('bucketflow CLI', () => {
     for (const name of ['page.html', 'data.json', 'pic.PNG', 'rows.parquet', 'README']) await writeFile(join(src, name), 'x')
     expect((await runCli(['put', src, `s3://${b.name}/types/`])).code).toBe(0)
     const types = Object.fromEntries(
-      await Promise.all(['page.html', 'data.json', 'pic.PNG', 'rows.parquet', 'README'].map(async (n) => [n, (await b.head(`types/${n}`)).contentType] as const)),
+      await Promise.all(
+        ['page.html', 'data.json', 'pic.PNG', 'rows.parquet', 'README'].map(async (n) => [n, (await b.head(`types/${n}`)).contentType] as const),
+      ),
     )
     // Seen: every file was stored as application/octet-stream.
     expect(types).toEqual({
@@ -336,9 +360,16 @@ describe('bucketflow CLI as a process: pipes and signals', () => {
     // 120 lines of ~1 KiB do not fit in a pipe's buffer (64 KiB): the listing writes on after
     // the reader left.
     const keys = Array.from({ length: 120 }, (_, i) => `many/${String(i).padStart(5, '0')}-${'x'.repeat(900)}`)
-    await b.put(keys.map(() => null), keys, { concurrency: 32 })
+    await b.put(
+      keys.map(() => null),
+      keys,
+      { concurrency: 32 },
+    )
     await b.put(Buffer.alloc(2 << 20, 7), 'big.bin')
-    for (const args of [['ls', '-r', `s3://${b.name}/`], ['cat', `s3://${b.name}/big.bin`]]) {
+    for (const args of [
+      ['ls', '-r', `s3://${b.name}/`],
+      ['cat', `s3://${b.name}/big.bin`],
+    ]) {
       const { child, exit } = start(args)
       // Read the first chunk, then close the pipe, as `head` does.
       await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()))
@@ -365,7 +396,9 @@ describe('bucketflow CLI as a process: pipes and signals', () => {
       expect(r.code, r.stderr).toBe(130)
       const lines = r.stderr.trim().split('\n')
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatch(/^interrupted by SIGINT: upload to s3:\/\/\S+\/sig\/big\.bin stopped, 0 of 1 done; multipart uploads in flight were aborted on the server$/)
+      expect(lines[0]).toMatch(
+        /^interrupted by SIGINT: upload to s3:\/\/\S+\/sig\/big\.bin stopped, 0 of 1 done; multipart uploads in flight were aborted on the server$/,
+      )
       expect(proxy.count('AbortMultipartUpload')).toBe(1)
       expect(await b.listUploads({ prefix: 'sig/' })).toEqual([])
       expect(await b.exists('sig/big.bin')).toBe(false)
@@ -386,7 +419,9 @@ describe('bucketflow CLI as a process: pipes and signals', () => {
       child.kill('SIGTERM')
       const r = await exit
       expect(r.code, r.stderr).toBe(143)
-      expect(r.stderr).toMatch(/^interrupted by SIGTERM: upload of stdin to s3:\/\/\S+\/sig\/stdin\.bin stopped, 0 of 1 done; the multipart upload was aborted on the server\n$/)
+      expect(r.stderr).toMatch(
+        /^interrupted by SIGTERM: upload of stdin to s3:\/\/\S+\/sig\/stdin\.bin stopped, 0 of 1 done; the multipart upload was aborted on the server\n$/,
+      )
       expect(await b.listUploads({ prefix: 'sig/' })).toEqual([])
     } finally {
       await proxy.close()
@@ -421,7 +456,11 @@ describe('bucketflow index', () => {
   it('writes a Parquet index DuckDB reads, with a progress bar on a TTY', async () => {
     const b = bucket()
     const keys = Array.from({ length: 1200 }, (_, i) => `${['a', 'b', 'é', '😀'][i % 4]}/${String(i).padStart(5, '0')}`)
-    const put = await b.put(keys.map(() => null), keys, { concurrency: 32 })
+    const put = await b.put(
+      keys.map(() => null),
+      keys,
+      { concurrency: 32 },
+    )
     expect(put.every((r) => r.ok)).toBe(true)
     const dir = await temp('index')
     const out = join(dir, 'index.parquet')

@@ -12,7 +12,21 @@ import { useBucket } from './support/s3.js'
 describe('containment by real paths', () => {
   const bucket = useBucket('contain')
   beforeAll(async () => {
-    const keys = ['link/x.txt', 'link/deep/y.txt', 'inner/z.txt', 'ok/a.txt', 'planted.txt', 'loop/w.txt', '..dots', 'ok/..dots/b.txt', '../up.txt', 'ok/../../up2.txt', 'swap/x.txt', 'swap/y.txt', 'swap/z.txt']
+    const keys = [
+      'link/x.txt',
+      'link/deep/y.txt',
+      'inner/z.txt',
+      'ok/a.txt',
+      'planted.txt',
+      'loop/w.txt',
+      '..dots',
+      'ok/..dots/b.txt',
+      '../up.txt',
+      'ok/../../up2.txt',
+      'swap/x.txt',
+      'swap/y.txt',
+      'swap/z.txt',
+    ]
     const put = await bucket().put(keys, keys, { literal: true })
     expect(put.every((r) => r.ok)).toBe(true)
   })
@@ -77,7 +91,9 @@ describe('containment by real paths', () => {
     const [r] = await bucket().get(['loop/w.txt'], root)
     expect(r!.ok).toBe(false)
     expect(r!.ok ? null : r!.error).toBeInstanceOf(InvalidArgumentError)
-    const err = await bucket().get('loop/w.txt', join(root, 'rel', 'w.txt'), { root }).catch((e: unknown) => e)
+    const err = await bucket()
+      .get('loop/w.txt', join(root, 'rel', 'w.txt'), { root })
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(InvalidArgumentError)
     expect(await readdir(elsewhere)).toEqual([])
     expect(await readlink(join(root, 'rel'))).toBe('../elsewhere')

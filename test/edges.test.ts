@@ -11,16 +11,7 @@ import { PassThrough, Readable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import { S3Client } from '@aws-sdk/client-s3'
 import { describe, expect, inject, it } from 'vitest'
-import {
-  Bucket,
-  collect,
-  InvalidArgumentError,
-  listPartitioned,
-  NoSuchBucketError,
-  readParquet,
-  toRecordBatches,
-  writeParquet,
-} from '../src/index.js'
+import { Bucket, collect, InvalidArgumentError, listPartitioned, NoSuchBucketError, readParquet, toRecordBatches, writeParquet } from '../src/index.js'
 import { contentTypeOf } from '../src/mime.js'
 import { describeValue } from '../src/validate.js'
 import { FaultProxy } from './support/proxy.js'
@@ -47,7 +38,10 @@ describe('library edges', () => {
     const viaColumn = await b.get(column)
     expect(viaColumn.map((r) => r.key)).toEqual(keys)
     expect(viaColumn.every((r) => r.ok)).toBe(true)
-    const copies = await b.cp(column, keys.map((k) => k.replace('it/', 'it2/')))
+    const copies = await b.cp(
+      column,
+      keys.map((k) => k.replace('it/', 'it2/')),
+    )
     expect(copies.every((r) => r.ok)).toBe(true)
     const dir = await temp('list')
     const toFiles = await b.get(b.list('it2/'), dir)
@@ -112,7 +106,7 @@ describe('library edges', () => {
     expect(!outside.ok && outside.error.message).toMatch(/not under relativeTo "rel\/logs\/"/)
   })
 
-  it('describes bad values briefly, never with a function\'s source, and rejects instead of throwing', async () => {
+  it("describes bad values briefly, never with a function's source, and rejects instead of throwing", async () => {
     const b = bucket()
     function secretSource() {
       return 'do not print me'
@@ -153,7 +147,7 @@ describe('library edges', () => {
 })
 
 describe('append takes the sources of put, with the same literal rule', () => {
-  it('sends a file path\'s bytes, a stream\'s bytes, a literal string; a plain string is a path', async () => {
+  it("sends a file path's bytes, a stream's bytes, a literal string; a plain string is a path", async () => {
     const s3 = inject('s3')
     const proxy = await FaultProxy.start(s3.endpoint)
     const client = new S3Client({

@@ -116,17 +116,23 @@ describe('errors by S3 error code', () => {
 
   it('a 403 is AccessDenied only when its code says so: InvalidObjectState asks for a restore', async () => {
     const cases: [string, (e: unknown) => void][] = [
-      ['InvalidObjectState', (e) => {
-        expect(e).toBeInstanceOf(InvalidObjectStateError)
-        expect((e as InvalidObjectStateError).code).toBe('InvalidObjectState')
-        expect((e as Error).message).toMatch(/restore/)
-      }],
+      [
+        'InvalidObjectState',
+        (e) => {
+          expect(e).toBeInstanceOf(InvalidObjectStateError)
+          expect((e as InvalidObjectStateError).code).toBe('InvalidObjectState')
+          expect((e as Error).message).toMatch(/restore/)
+        },
+      ],
       ['AccessDenied', (e) => expect(e).toBeInstanceOf(AccessDeniedError)],
-      ['SignatureDoesNotMatch', (e) => {
-        expect(e).not.toBeInstanceOf(AccessDeniedError)
-        expect(e).toBeInstanceOf(S3Error)
-        expect((e as S3Error).code).toBe('SignatureDoesNotMatch')
-      }],
+      [
+        'SignatureDoesNotMatch',
+        (e) => {
+          expect(e).not.toBeInstanceOf(AccessDeniedError)
+          expect(e).toBeInstanceOf(S3Error)
+          expect((e as S3Error).code).toBe('SignatureDoesNotMatch')
+        },
+      ],
     ]
     for (const [code, check] of cases) {
       proxy.addRule({ match: (r) => r.op === 'GetObject', respond: { status: 403, code }, times: 1 })
@@ -142,7 +148,9 @@ describe('errors by S3 error code', () => {
 
   it('names the bucket that is missing in a copy: the destination, or the source', async () => {
     const missing = bucketName('missing')
-    const err = await bucket().cp('cold.txt', 'copy.txt', { destinationBucket: missing }).catch((e: unknown) => e)
+    const err = await bucket()
+      .cp('cold.txt', 'copy.txt', { destinationBucket: missing })
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(NoSuchBucketError)
     expect((err as NoSuchBucketError).bucket).toBe(missing)
     expect((err as Error).message).toContain(missing)

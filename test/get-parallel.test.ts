@@ -92,7 +92,11 @@ describe('parallel ranged downloads', () => {
       expect(heads()).toHaveLength(0)
       // Every request is ranged; all but the first are pinned to the ETag.
       expect(gets().every((g) => g.range !== undefined)).toBe(true)
-      expect(gets().slice(1).every((g) => g.ifMatch !== undefined)).toBe(true)
+      expect(
+        gets()
+          .slice(1)
+          .every((g) => g.ifMatch !== undefined),
+      ).toBe(true)
       expect(gets()[0]!.range).toBe(`bytes=0-${P - 1}`)
 
       const viaStream = await streamed(b.stream(key, { partSize: P, concurrency: 3 }))
@@ -133,7 +137,11 @@ describe('parallel ranged downloads', () => {
     expect(heads()).toHaveLength(0)
     expect(gets()).toHaveLength(3)
     expect(gets().every((g) => g.bytes !== undefined && g.bytes <= P)).toBe(true)
-    expect(gets().slice(1).every((g) => g.ifMatch !== undefined)).toBe(true)
+    expect(
+      gets()
+        .slice(1)
+        .every((g) => g.ifMatch !== undefined),
+    ).toBe(true)
   })
 
   it('validates partSize and concurrency with InvalidArgumentError naming the option', async () => {
@@ -156,7 +164,9 @@ describe('parallel ranged downloads', () => {
       expect(e2, JSON.stringify(opts)).toBeInstanceOf(InvalidArgumentError)
       expect((e2 as InvalidArgumentError).argument).toBe(argument)
     }
-    await expect(b.get('x', join(dir, 'never'), { partSize: 1000 })).rejects.toThrow(/Expected partSize to be an integer between 1048576 and 1073741824, got 1000/)
+    await expect(b.get('x', join(dir, 'never'), { partSize: 1000 })).rejects.toThrow(
+      /Expected partSize to be an integer between 1048576 and 1073741824, got 1000/,
+    )
   })
 
   it('rejects a short ranged reply (a 206 holding fewer bytes than the range asked) with IntegrityError, to a file and as a stream', async () => {
@@ -175,7 +185,13 @@ describe('parallel ranged downloads', () => {
         action: {
           respond: {
             status: 206,
-            headers: { 'content-range': `bytes ${P}-${P + P / 2 - 1}/${3 * P}`, 'content-type': 'application/octet-stream', etag, 'accept-ranges': 'bytes', 'last-modified': new Date().toUTCString() },
+            headers: {
+              'content-range': `bytes ${P}-${P + P / 2 - 1}/${3 * P}`,
+              'content-type': 'application/octet-stream',
+              etag,
+              'accept-ranges': 'bytes',
+              'last-modified': new Date().toUTCString(),
+            },
             body: half,
           },
         },

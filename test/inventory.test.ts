@@ -68,9 +68,25 @@ describe('S3 Inventory as a listing source', () => {
     listing = await sdkListing(source().client, source().name)
     expect(listing.length).toBe(keys.length)
     const client = dest().client
-    older = await writeInventoryReport(client, dest().name, source().name, listing.slice(0, 5), { prefix: 'inv/', configId: 'daily', format: 'CSV', createdAt: new Date('2024-04-30T01:00:00Z') })
-    csv = await writeInventoryReport(client, dest().name, source().name, listing, { prefix: 'inv/', configId: 'daily', format: 'CSV', createdAt: new Date('2024-05-01T01:00:00Z'), files: 3 })
-    parquet = await writeInventoryReport(client, dest().name, source().name, listing, { prefix: 'inv/', configId: 'weekly-parquet', format: 'Parquet', createdAt: new Date('2024-05-02T01:00:00Z') })
+    older = await writeInventoryReport(client, dest().name, source().name, listing.slice(0, 5), {
+      prefix: 'inv/',
+      configId: 'daily',
+      format: 'CSV',
+      createdAt: new Date('2024-04-30T01:00:00Z'),
+    })
+    csv = await writeInventoryReport(client, dest().name, source().name, listing, {
+      prefix: 'inv/',
+      configId: 'daily',
+      format: 'CSV',
+      createdAt: new Date('2024-05-01T01:00:00Z'),
+      files: 3,
+    })
+    parquet = await writeInventoryReport(client, dest().name, source().name, listing, {
+      prefix: 'inv/',
+      configId: 'weekly-parquet',
+      format: 'Parquet',
+      createdAt: new Date('2024-05-02T01:00:00Z'),
+    })
     // A report still being written: data but no manifest yet.
     await client.send(new PutObjectCommand({ Bucket: dest().name, Key: `inv/${source().name}/daily/2024-05-03T01-00Z/manifest.checksum`, Body: 'x' }))
   })
@@ -94,7 +110,12 @@ describe('S3 Inventory as a listing source', () => {
   it('yields batches with the listing schema types and honours columns, prefix and batchRows', async () => {
     const batches: RecordBatch[] = []
     for await (const b of readInventory(dest(), csv.manifestKey, { batchRows: 7, columns: ['Key', 'Size'], prefix: 'data/' })) batches.push(b)
-    expect(batches.map((b) => b.numRows).slice(0, -1).every((n) => n === 7)).toBe(true)
+    expect(
+      batches
+        .map((b) => b.numRows)
+        .slice(0, -1)
+        .every((n) => n === 7),
+    ).toBe(true)
     expect(batches.reduce((n, b) => n + b.numRows, 0)).toBe(40)
     expect(batches[0]!.schema.fields.map((f) => `${f.name}: ${String(f.type)}`)).toEqual(['Key: Utf8', 'Size: Int64'])
     const all: RecordBatch[] = []
@@ -126,18 +147,35 @@ describe('S3 Inventory as a listing source', () => {
     expect(m.files).toHaveLength(3)
     expect(m.etag).toMatch(/^[0-9a-f]{32}$/)
     expect(m.createdAt).toEqual(new Date('2024-05-01T01:00:00Z'))
-    const tampered = await writeInventoryReport(dest().client, dest().name, source().name, listing.slice(0, 3), { prefix: 'tamper/', configId: 'c', format: 'CSV', createdAt: new Date('2024-01-01T00:00:00Z') })
+    const tampered = await writeInventoryReport(dest().client, dest().name, source().name, listing.slice(0, 3), {
+      prefix: 'tamper/',
+      configId: 'c',
+      format: 'CSV',
+      createdAt: new Date('2024-01-01T00:00:00Z'),
+    })
     await dest().put('0'.repeat(32), tampered.manifestKey.replace('manifest.json', 'manifest.checksum'), { literal: true })
     const err = await readInventoryManifest(dest(), tampered.manifestKey).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(IntegrityError)
     expect((err as IntegrityError).key).toBe(tampered.manifestKey)
     expect((await readInventoryManifest(dest(), tampered.manifestKey, { verify: false })).checksum).toBe('skipped')
-    const bare = await writeInventoryReport(dest().client, dest().name, source().name, listing.slice(0, 3), { prefix: 'bare/', configId: 'c', format: 'CSV', createdAt: new Date('2024-01-01T00:00:00Z'), checksum: false })
+    const bare = await writeInventoryReport(dest().client, dest().name, source().name, listing.slice(0, 3), {
+      prefix: 'bare/',
+      configId: 'c',
+      format: 'CSV',
+      createdAt: new Date('2024-01-01T00:00:00Z'),
+      checksum: false,
+    })
     expect((await readInventoryManifest(dest(), bare.manifestKey)).checksum).toBe('absent')
   })
 
   it('fails with IntegrityError on a corrupted data file before yielding any of its rows', async () => {
-    const report = await writeInventoryReport(dest().client, dest().name, source().name, listing, { prefix: 'corrupt/', configId: 'c', format: 'CSV', createdAt: new Date('2024-01-01T00:00:00Z'), files: 1 })
+    const report = await writeInventoryReport(dest().client, dest().name, source().name, listing, {
+      prefix: 'corrupt/',
+      configId: 'c',
+      format: 'CSV',
+      createdAt: new Date('2024-01-01T00:00:00Z'),
+      files: 1,
+    })
     const key = report.dataKeys[0]!
     const bytes = await dest().get(key)
     bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0xff // same size, different bytes
@@ -164,7 +202,12 @@ describe('S3 Inventory as a listing source', () => {
   })
 
   it('refuses an ORC report with UnsupportedFormatError', async () => {
-    const orc = await writeInventoryReport(dest().client, dest().name, source().name, listing.slice(0, 2), { prefix: 'orc/', configId: 'c', format: 'ORC', createdAt: new Date('2024-01-01T00:00:00Z') })
+    const orc = await writeInventoryReport(dest().client, dest().name, source().name, listing.slice(0, 2), {
+      prefix: 'orc/',
+      configId: 'c',
+      format: 'ORC',
+      createdAt: new Date('2024-01-01T00:00:00Z'),
+    })
     const err = await collectRows(readInventory(dest(), orc.manifestKey)).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(UnsupportedFormatError)
     expect((err as UnsupportedFormatError).format).toBe('ORC')
@@ -248,7 +291,11 @@ describe('inventory CSV reader', () => {
       const rows: string[][] = []
       for (let i = 0; i < text.length; i += size) rows.push(...parser.push(text.slice(i, i + size)))
       rows.push(...parser.end())
-      expect(rows, String(size)).toEqual([['a', 'b "q", c', 'x\ny'], ['1', '', ''], ['plain', 'z']])
+      expect(rows, String(size)).toEqual([
+        ['a', 'b "q", c', 'x\ny'],
+        ['1', '', ''],
+        ['plain', 'z'],
+      ])
     }
     expect(() => new CsvParser().push('"a","b"\n"c"d\n')).toThrow(/Text after a closing quote \(record 2\)/)
     expect(() => new CsvParser().push('a"b\n')).toThrow(/quote inside an unquoted field/)
@@ -266,7 +313,14 @@ describe('inventory key codec', () => {
     for (let i = 0; i < length; i++) {
       const r = rand()
       // ASCII (with every reserved character), Latin, CJK, and astral code points; no surrogates alone.
-      const cp = r < 0.4 ? 0x20 + Math.floor(rand() * 95) : r < 0.6 ? 0xa0 + Math.floor(rand() * 0x500) : r < 0.8 ? 0x4e00 + Math.floor(rand() * 0x5000) : 0x1f300 + Math.floor(rand() * 0x300)
+      const cp =
+        r < 0.4
+          ? 0x20 + Math.floor(rand() * 95)
+          : r < 0.6
+            ? 0xa0 + Math.floor(rand() * 0x500)
+            : r < 0.8
+              ? 0x4e00 + Math.floor(rand() * 0x5000)
+              : 0x1f300 + Math.floor(rand() * 0x300)
       s += String.fromCodePoint(cp)
     }
     return s
@@ -274,7 +328,7 @@ describe('inventory key codec', () => {
 
   it('round-trips 10,000 random unicode keys through the manifest encoding and form encoding', () => {
     let seed = 42
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
     for (let i = 0; i < 10_000; i++) {
       const key = randomKey(rand)
       const encoded = encodeManifestKey(key)

@@ -26,7 +26,23 @@ function awkwardKeys(): string[] {
   for (let i = 0; i < 40; i++) keys.push(`long/${'\u00e9'.repeat(500)}/${pad(i, 4)}-${'z'.repeat(i % 7)}`)
   // No delimiter at all, and characters that need escaping in URLs and XML.
   for (let i = 0; i < 150; i++) keys.push(`flat-${pad(i, 4)}`)
-  keys.push('a', 'z', '~', '0', 'README', 'with space', 'plus+sign', 'percent%20', 'amp&lt;', 'quote"s', 'question?mark', 'hash#tag', 'back\\slash', '!bang', ' leading-space')
+  keys.push(
+    'a',
+    'z',
+    '~',
+    '0',
+    'README',
+    'with space',
+    'plus+sign',
+    'percent%20',
+    'amp&lt;',
+    'quote"s',
+    'question?mark',
+    'hash#tag',
+    'back\\slash',
+    '!bang',
+    ' leading-space',
+  )
   // A few more prefixes with a little in each, and deep nesting.
   for (let i = 0; i < 40; i++) keys.push(`a/b/c/d/e/${pad(i, 3)}`, `logs/2024-0${1 + (i % 9)}-${pad(10 + (i % 20), 2)}/part-${pad(i, 3)}`, `z/${i}`)
   return [...new Set(keys)]
@@ -55,7 +71,11 @@ describe('listPartitioned over an awkward key set', () => {
 
   beforeAll(async () => {
     const b = bucket()
-    const results = await b.put(seeded.map(() => null), seeded, { concurrency: 32 })
+    const results = await b.put(
+      seeded.map(() => null),
+      seeded,
+      { concurrency: 32 },
+    )
     expect(results.filter((r) => !r.ok)).toEqual([])
     serial = await keysOf(listPages(b))
   })
@@ -99,7 +119,11 @@ describe('listPartitioned over an awkward key set', () => {
 
   it('lists only the keys under a prefix (the hot one, and one with no keys)', async () => {
     const hot = await keysOf(listPartitioned(bucket(), { prefix: 'hot/', concurrency: 8, pageSize: 200 }))
-    expectSameSet(hot, serial.filter((k) => k.startsWith('hot/')), 'hot/')
+    expectSameSet(
+      hot,
+      serial.filter((k) => k.startsWith('hot/')),
+      'hot/',
+    )
     const unicode = await keysOf(listPartitioned(bucket(), { prefix: '\u{1F600}/', concurrency: 8, pageSize: 10, ordered: true }))
     expect(unicode).toEqual(serial.filter((k) => k.startsWith('\u{1F600}/')))
     expect(await keysOf(listPartitioned(bucket(), { prefix: 'nothing-here/', concurrency: 8 }))).toEqual([])
@@ -130,9 +154,15 @@ describe('listPartitioned over an awkward key set', () => {
         for (const o of page.objects) yielded.add(o.key)
         const { ranges } = listing.checkpoint()
         for (const r of ranges) if (r.endBefore !== undefined) bounds.add(r.endBefore)
-        const inside = (k: string) => ranges.filter((r) => (r.startAfter === undefined || compareKeys(k, r.startAfter) > 0) && (r.endBefore === undefined || compareKeys(k, r.endBefore) < 0)).length
+        const inside = (k: string) =>
+          ranges.filter(
+            (r) => (r.startAfter === undefined || compareKeys(k, r.startAfter) > 0) && (r.endBefore === undefined || compareKeys(k, r.endBefore) < 0),
+          ).length
         const wrong = all.filter((k) => Number(yielded.has(k)) + inside(k) !== 1)
-        expect(wrong.slice(0, 5).map((k) => [k, yielded.has(k), inside(k)]), `page ${checked + 1}`).toEqual([])
+        expect(
+          wrong.slice(0, 5).map((k) => [k, yielded.has(k), inside(k)]),
+          `page ${checked + 1}`,
+        ).toEqual([])
         checked++
       }
       expect(yielded.size).toBe(all.length)

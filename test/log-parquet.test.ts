@@ -35,7 +35,13 @@ async function errorRecords(bucket: Bucket, prefix: string): Promise<{ key: stri
   const out = []
   for (const key of await bucket.list(prefix).toArray()) {
     const text = await bucket.read(key)
-    out.push({ key, records: text.trimEnd().split('\n').map((l) => JSON.parse(l) as ErrorRecord) })
+    out.push({
+      key,
+      records: text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as ErrorRecord),
+    })
   }
   return out
 }
@@ -94,8 +100,17 @@ describe('createLogStream: NDJSON lines -> Parquet objects, bad lines -> error o
     const files = await download(b, parquetKeys)
     const list = `[${files.map((f) => `'${f}'`).join(', ')}]`
     const types = await query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${list})`)
-    expect(Object.fromEntries(types.map((t) => [t.column_name, t.column_type]))).toEqual({ ts: 'VARCHAR', level: 'VARCHAR', latency: 'DOUBLE', ok: 'BOOLEAN', user: 'VARCHAR', tags: 'VARCHAR' })
-    const rows = await query<{ ts: string; level: string; latency: number; ok: boolean; user: string | null; tags: string | null }>(`SELECT * FROM read_parquet(${list})`)
+    expect(Object.fromEntries(types.map((t) => [t.column_name, t.column_type]))).toEqual({
+      ts: 'VARCHAR',
+      level: 'VARCHAR',
+      latency: 'DOUBLE',
+      ok: 'BOOLEAN',
+      user: 'VARCHAR',
+      tags: 'VARCHAR',
+    })
+    const rows = await query<{ ts: string; level: string; latency: number; ok: boolean; user: string | null; tags: string | null }>(
+      `SELECT * FROM read_parquet(${list})`,
+    )
     expect(rows.length).toBe(good.length)
     rows.forEach((row, i) => {
       const r = good[i]!
@@ -141,7 +156,12 @@ describe('createLogStream: NDJSON lines -> Parquet objects, bad lines -> error o
       '\u00ff\u00fe not utf8 below',
     ]
     const log = createLogStream(b, prefix, { format: { parquet: { schema } }, errorPrefix: 'rejects/' })
-    log.write(lines.slice(0, -1).map((l) => `${l}\n`).join(''))
+    log.write(
+      lines
+        .slice(0, -1)
+        .map((l) => `${l}\n`)
+        .join(''),
+    )
     log.write(Buffer.from([0xff, 0xfe, 0x0a]))
     log.end()
     const result = await log.done
@@ -178,7 +198,14 @@ describe('createLogStream: NDJSON lines -> Parquet objects, bad lines -> error o
     ])
     expect(() => schemaFromJson({ x: 'list<int>' })).toThrow(/Unknown type/)
     expect(() => schemaFromJson([])).toThrow(/Expected a schema object/)
-    expect(() => schemaFromJson({ fields: [{ name: 'a', type: 'int8' }, { name: 'a', type: 'int8' }] })).toThrow(/appears twice/)
+    expect(() =>
+      schemaFromJson({
+        fields: [
+          { name: 'a', type: 'int8' },
+          { name: 'a', type: 'int8' },
+        ],
+      }),
+    ).toThrow(/appears twice/)
   })
 
   it('with a spool: a restarted stream builds the same Parquet objects from what a stopped one left, with the schema it inferred', async () => {
@@ -207,7 +234,12 @@ describe('createLogStream: NDJSON lines -> Parquet objects, bad lines -> error o
 
 describe('inferSchema', () => {
   it('gives each field the kind most of its values have; the few others do not fit (they go to the error objects)', () => {
-    const records = [{ n: 1, s: 'a', b: true, j: { x: 1 } }, { n: 2.5, s: 'b', b: false, j: [1] }, { n: 'three', s: 3, b: null, j: 'text' }, { n: 4, s: 'd' }]
+    const records = [
+      { n: 1, s: 'a', b: true, j: { x: 1 } },
+      { n: 2.5, s: 'b', b: false, j: [1] },
+      { n: 'three', s: 3, b: null, j: 'text' },
+      { n: 4, s: 'd' },
+    ]
     const schema = inferSchema(records)
     expect(schema.fields.map((f) => [f.name, String(f.type)])).toEqual([
       ['n', 'Float64'],

@@ -214,7 +214,9 @@ describe('createWriteStream / putStream', () => {
     await assertNothingLeft(key)
     // An already aborted signal: nothing is sent at all.
     proxy.clearRequests()
-    await expect(putStream(bucket, produce(P * 2, 64 * 1024), 'fail/pre-aborted', { partSize: P, signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError)
+    await expect(putStream(bucket, produce(P * 2, 64 * 1024), 'fail/pre-aborted', { partSize: P, signal: AbortSignal.abort() })).rejects.toBeInstanceOf(
+      AbortError,
+    )
     expect(proxy.requests).toEqual([])
   })
 

@@ -30,7 +30,9 @@ function referenceCounts(keys: string[], depth: number): Map<string | null, numb
 }
 
 async function duckCounts(db: DuckDBConnection, root: string): Promise<Map<string | null, number>> {
-  const reader = await db.runAndReadAll(`select prefix, count(*)::INTEGER as n, count(distinct Key)::INTEGER as d from read_parquet('${root}/*/*.parquet', hive_partitioning = true, hive_types_autocast = false) group by 1`)
+  const reader = await db.runAndReadAll(
+    `select prefix, count(*)::INTEGER as n, count(distinct Key)::INTEGER as d from read_parquet('${root}/*/*.parquet', hive_partitioning = true, hive_types_autocast = false) group by 1`,
+  )
   const out = new Map<string | null, number>()
   for (const [prefix, n, d] of reader.getRows()) {
     expect(d).toBe(n)
@@ -46,7 +48,11 @@ describe('partitioned Parquet for query engines', () => {
   let keys: string[]
 
   beforeAll(async () => {
-    const results = await bucket().put(KEYS.map(() => Buffer.from('x')), KEYS, { concurrency: 16 })
+    const results = await bucket().put(
+      KEYS.map(() => Buffer.from('x')),
+      KEYS,
+      { concurrency: 16 },
+    )
     expect(results.every((r) => r.ok)).toBe(true)
     keys = (await sdkListing(bucket().client, bucket().name)).map((o) => o.key)
     expect(keys.length).toBe(KEYS.length)
@@ -90,10 +96,15 @@ describe('partitioned Parquet for query engines', () => {
     const objects = (await bucket().list('index/by-prefix/')).filter((k) => k.endsWith('.parquet'))
     expect(objects.sort()).toEqual(result.files!.map((f) => f.path).sort())
     const local = join(dir, 'from-s3')
-    const got = await bucket().get(objects, objects.map((k) => join(local, k.slice('index/by-prefix/'.length))))
+    const got = await bucket().get(
+      objects,
+      objects.map((k) => join(local, k.slice('index/by-prefix/'.length))),
+    )
     expect(got.every((r) => r.ok)).toBe(true)
     expect(await duckCounts(db, local)).toEqual(referenceCounts(keys, 1))
-    const again = await writeParquet(toRecordBatches(listPages(bucket())), { bucket: bucket(), key: 'index/by-prefix/' }, { partitionBy: { prefix: 1 } }).catch((e: unknown) => e)
+    const again = await writeParquet(toRecordBatches(listPages(bucket())), { bucket: bucket(), key: 'index/by-prefix/' }, { partitionBy: { prefix: 1 } }).catch(
+      (e: unknown) => e,
+    )
     expect(again).toBeInstanceOf(InvalidArgumentError)
   })
 
@@ -115,7 +126,9 @@ describe('partitioned Parquet for query engines', () => {
     const failed = await writeParquet(failing(), root, { partitionBy: { prefix: 1, maxOpenFiles: 1 } }).catch((e: unknown) => e)
     expect((failed as Error).message).toBe('listing broke')
     expect(await readdir(root)).toEqual([])
-    const s3Failed = await writeParquet(failing(), { bucket: bucket(), key: 'failed-index/' }, { partitionBy: { prefix: 1, maxOpenFiles: 1 } }).catch((e: unknown) => e)
+    const s3Failed = await writeParquet(failing(), { bucket: bucket(), key: 'failed-index/' }, { partitionBy: { prefix: 1, maxOpenFiles: 1 } }).catch(
+      (e: unknown) => e,
+    )
     expect((s3Failed as Error).message).toBe('listing broke')
     expect(await bucket().list('failed-index/')).toEqual([])
     expect(await bucket().listUploads({ prefix: 'failed-index/' })).toEqual([])

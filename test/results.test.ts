@@ -20,7 +20,14 @@ describe('boundedMap and mapResults', () => {
   for (const ordered of [true, false]) {
     it(`never has more than concurrency calls in flight (${ordered ? 'ordered' : 'unordered'})`, async () => {
       const t = tracked()
-      const out = await collect(boundedMap(Array.from({ length: 500 }, (_, i) => i), t.fn, 7, ordered))
+      const out = await collect(
+        boundedMap(
+          Array.from({ length: 500 }, (_, i) => i),
+          t.fn,
+          7,
+          ordered,
+        ),
+      )
       expect(t.peak()).toBe(7)
       expect(out).toHaveLength(500)
       if (ordered) expect(out).toEqual(Array.from({ length: 500 }, (_, i) => i))
@@ -81,9 +88,14 @@ describe('boundedMap and mapResults', () => {
   })
 
   it('throws the first failure with stopOnError and rejects concurrency < 1', async () => {
-    const stage = mapResults(['a', 'b'], (k) => k, async (k) => {
-      throw new NoSuchKeyError(`no ${k}`, { key: k })
-    }, { stopOnError: true })
+    const stage = mapResults(
+      ['a', 'b'],
+      (k) => k,
+      async (k) => {
+        throw new NoSuchKeyError(`no ${k}`, { key: k })
+      },
+      { stopOnError: true },
+    )
     await expect(collect(stage)).rejects.toThrow('no a')
     await expect(collect(mapResults([1], String, async (i) => i, { concurrency: 0 }))).rejects.toThrow(/Expected concurrency to be an integer >= 1, got 0/)
   })

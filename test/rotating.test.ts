@@ -315,7 +315,9 @@ describe('createLogStream', () => {
     expect(() => createLogStream(b, 'p'.repeat(1000), { key: 'dt={yyyy}-{MM}-{dd}/{ts}-{seq}.log' })).toThrow(InvalidArgumentError)
     // Valid ones render in UTC, fixed width.
     const t = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6))
-    expect(renderKeyTemplate(parseKeyTemplate('dt={yyyy}-{MM}-{dd}/{HH}/{mm}{ss}/{ts}-{seq}.log'), { time: t, seq: 7 })).toBe('dt=2026-01-02/03/0405/20260102T030405.006Z-000007.log')
+    expect(renderKeyTemplate(parseKeyTemplate('dt={yyyy}-{MM}-{dd}/{HH}/{mm}{ss}/{ts}-{seq}.log'), { time: t, seq: 7 })).toBe(
+      'dt=2026-01-02/03/0405/20260102T030405.006Z-000007.log',
+    )
     expect(renderKeyTemplate(parseKeyTemplate('{ts}-{seq}'), { time: t, seq: 1234567 })).toBe('20260102T030405.006Z-1234567')
   })
 
@@ -383,7 +385,11 @@ describe('createLogStream', () => {
         const b = bucket()
         const prefix = `${compression}/`
         const suffix = compression === 'gzip' ? '.gz' : '.zst'
-        const written = Array.from({ length: 6000 }, (_, i) => `${String(i).padStart(5, '0')} ${['INFO', 'WARN', 'ERROR'][i % 3]} user=${i % 97} ünïcödé € ${randomBytes(randomInt(0, 24)).toString('hex')}`)
+        const written = Array.from(
+          { length: 6000 },
+          (_, i) =>
+            `${String(i).padStart(5, '0')} ${['INFO', 'WARN', 'ERROR'][i % 3]} user=${i % 97} ünïcödé € ${randomBytes(randomInt(0, 24)).toString('hex')}`,
+        )
         const text = written.map((l) => `${l}\n`).join('')
         const log = createLogStream(b, prefix, { compression, rotateBytes: 64 * 1024 })
         for (let at = 0; at < text.length; ) {

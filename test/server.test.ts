@@ -97,7 +97,14 @@ describe('objects', () => {
   it('decodes an aws-chunked upload with a CRC32 trailer from the SDK default checksums', async () => {
     const client = new S3Client({ ...options(), forcePathStyle: true }) // default checksums: streamed bodies go aws-chunked
     const data = randomBytes(300_000)
-    await client.send(new PutObjectCommand({ Bucket: b.name, Key: 'chunked', Body: Readable.from([data.subarray(0, 70_000), data.subarray(70_000)]), ContentLength: data.length }))
+    await client.send(
+      new PutObjectCommand({
+        Bucket: b.name,
+        Key: 'chunked',
+        Body: Readable.from([data.subarray(0, 70_000), data.subarray(70_000)]),
+        ContentLength: data.length,
+      }),
+    )
     expect(sha(await b.get('chunked'))).toBe(sha(data))
     client.destroy()
   })
@@ -127,7 +134,8 @@ describe('objects', () => {
     expect((await b.get('r.txt', { start: 2, end: 5 })).toString()).toBe('234')
     expect((await b.get('r.txt', { start: 15 })).toString()).toBe('fghij')
     expect((await b.get('r.txt', { start: -4 })).toString()).toBe('ghij')
-    const get = (Range: string, IfMatch?: string) => b.client.send(new GetObjectCommand({ Bucket: b.name, Key: 'r.txt', Range, ...(IfMatch ? { IfMatch } : {}) }))
+    const get = (Range: string, IfMatch?: string) =>
+      b.client.send(new GetObjectCommand({ Bucket: b.name, Key: 'r.txt', Range, ...(IfMatch ? { IfMatch } : {}) }))
     const suffix = await get('bytes=-50')
     expect(suffix.ContentRange).toBe('bytes 0-19/20')
     expect(await suffix.Body!.transformToString()).toBe(data.toString())
@@ -147,7 +155,14 @@ describe('objects', () => {
     const before = Date.now() - 2000
     await b.put(Buffer.from('hello'), 'h/one.txt', { contentType: 'text/plain', metadata: { color: 'tabby' } })
     const h = await b.head('h/one.txt')
-    expect(h).toMatchObject({ key: 'h/one.txt', size: 5, etag: '"5d41402abc4b2a76b9719d911017c592"', storageClass: 'STANDARD', contentType: 'text/plain', metadata: { color: 'tabby' } })
+    expect(h).toMatchObject({
+      key: 'h/one.txt',
+      size: 5,
+      etag: '"5d41402abc4b2a76b9719d911017c592"',
+      storageClass: 'STANDARD',
+      contentType: 'text/plain',
+      metadata: { color: 'tabby' },
+    })
     expect(h.restore).toBeUndefined()
     expect(h.lastModified!.getTime()).toBeGreaterThan(before)
     expect(h.lastModified!.getTime()).toBeLessThanOrEqual(Date.now())
@@ -201,7 +216,8 @@ describe('objects', () => {
   it('restores an archived object (202, then x-amz-restore on HEAD) and refuses to restore a STANDARD one', async () => {
     await b.put(Buffer.from('cold'), 'cold.txt')
     await b.freeze('cold.txt', 'GLACIER')
-    const restore = (Key: string) => b.client.send(new RestoreObjectCommand({ Bucket: b.name, Key, RestoreRequest: { Days: 2, GlacierJobParameters: { Tier: 'Bulk' } } }))
+    const restore = (Key: string) =>
+      b.client.send(new RestoreObjectCommand({ Bucket: b.name, Key, RestoreRequest: { Days: 2, GlacierJobParameters: { Tier: 'Bulk' } } }))
     expect((await restore('cold.txt')).$metadata.httpStatusCode).toBe(202)
     const h = await b.head('cold.txt')
     expect(h.storageClass).toBe('GLACIER')
@@ -217,7 +233,15 @@ describe('objects', () => {
 
   it('removes 2500 keys through DeleteObjects with one result per key', async () => {
     const keys = Array.from({ length: 2500 }, (_, i) => `rm/${String(i).padStart(5, '0')}`)
-    expect((await b.put(keys.map(() => null), keys, { concurrency: 32 })).every((r) => r.ok)).toBe(true)
+    expect(
+      (
+        await b.put(
+          keys.map(() => null),
+          keys,
+          { concurrency: 32 },
+        )
+      ).every((r) => r.ok),
+    ).toBe(true)
     expect((await b.list('rm/')).length).toBe(2500)
     const removed = await b.rm([...keys, 'rm/never-there'])
     expect(removed.map((r) => r.key)).toEqual([...keys, 'rm/never-there'])
@@ -242,7 +266,11 @@ describe('listing', () => {
 
   beforeAll(async () => {
     b = await newBucket('listing')
-    const put = await b.put(keys.map(() => null), keys, { concurrency: 32 })
+    const put = await b.put(
+      keys.map(() => null),
+      keys,
+      { concurrency: 32 },
+    )
     expect(put.filter((r) => !r.ok)).toEqual([])
   })
 
@@ -267,7 +295,9 @@ describe('listing', () => {
     const root = await b.ls()
     expect(root.map((e) => `${e.kind}:${e.key}`)).toEqual(['prefix:dir/', 'prefix:l/', 'object:top.txt'])
     expect((await b.ls('dir/')).map((e) => `${e.kind}:${e.key}`)).toEqual(['prefix:dir/a/', 'object:dir/b.txt'])
-    const level = byteOrder([...new Set(keys.filter((k) => k.startsWith('l/')).map((k) => k.split('/').slice(0, 2).join('/') + (k.split('/').length > 2 ? '/' : '')))])
+    const level = byteOrder([
+      ...new Set(keys.filter((k) => k.startsWith('l/')).map((k) => k.split('/').slice(0, 2).join('/') + (k.split('/').length > 2 ? '/' : ''))),
+    ])
     const pages: string[] = []
     for await (const page of listPages(b, { prefix: 'l/', delimiter: '/', pageSize: 4 })) {
       pages.push(...byteOrder([...page.objects.map((o) => o.key), ...page.prefixes]))
@@ -276,7 +306,9 @@ describe('listing', () => {
     const out = await b.client.send(new ListObjectsV2Command({ Bucket: b.name, Prefix: 'l/a', Delimiter: '/', MaxKeys: 3 }))
     expect([out.KeyCount, out.IsTruncated, out.MaxKeys, out.Prefix, out.Delimiter]).toEqual([3, true, 3, 'l/a', '/'])
     // The token continues the listing right after the page's last entry.
-    const after = await b.client.send(new ListObjectsV2Command({ Bucket: b.name, Prefix: 'l/a', Delimiter: '/', MaxKeys: 1000, ContinuationToken: out.NextContinuationToken! }))
+    const after = await b.client.send(
+      new ListObjectsV2Command({ Bucket: b.name, Prefix: 'l/a', Delimiter: '/', MaxKeys: 1000, ContinuationToken: out.NextContinuationToken! }),
+    )
     const firstPage = [...(out.Contents ?? []).map((c) => c.Key!), ...(out.CommonPrefixes ?? []).map((p) => p.Prefix!)]
     const rest = [...(after.Contents ?? []).map((c) => c.Key!), ...(after.CommonPrefixes ?? []).map((p) => p.Prefix!)]
     expect(byteOrder([...firstPage, ...rest])).toEqual(level.filter((e) => e.startsWith('l/a')))
@@ -327,28 +359,54 @@ describe('multipart', () => {
 
   it('checks parts on completion: EntityTooSmall, InvalidPart, InvalidPartOrder; copies ranges with UploadPartCopy', async () => {
     const c = b.client
-    const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: b.name, Key: 'parts.bin', ContentType: 'application/x-parts', StorageClass: 'STANDARD_IA' }))
+    const { UploadId } = await c.send(
+      new CreateMultipartUploadCommand({ Bucket: b.name, Key: 'parts.bin', ContentType: 'application/x-parts', StorageClass: 'STANDARD_IA' }),
+    )
     const part = (PartNumber: number, Body: Buffer) => c.send(new UploadPartCommand({ Bucket: b.name, Key: 'parts.bin', UploadId, PartNumber, Body }))
     const complete = (Parts: { PartNumber: number; ETag: string }[]) =>
       c.send(new CompleteMultipartUploadCommand({ Bucket: b.name, Key: 'parts.bin', UploadId, MultipartUpload: { Parts } }))
     const small = randomBytes(1000)
     const e1 = (await part(1, small)).ETag!
     const e2 = (await part(2, small)).ETag!
-    expect(await failure(complete([{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }]))).toEqual({ name: 'EntityTooSmall', status: 400 })
+    expect(
+      await failure(
+        complete([
+          { PartNumber: 1, ETag: e1 },
+          { PartNumber: 2, ETag: e2 },
+        ]),
+      ),
+    ).toEqual({ name: 'EntityTooSmall', status: 400 })
     expect(await failure(complete([{ PartNumber: 1, ETag: '"00"' }]))).toEqual({ name: 'InvalidPart', status: 400 })
     expect(await failure(complete([{ PartNumber: 3, ETag: e1 }]))).toEqual({ name: 'InvalidPart', status: 400 })
-    expect(await failure(complete([{ PartNumber: 2, ETag: e2 }, { PartNumber: 1, ETag: e1 }]))).toEqual({ name: 'InvalidPartOrder', status: 400 })
+    expect(
+      await failure(
+        complete([
+          { PartNumber: 2, ETag: e2 },
+          { PartNumber: 1, ETag: e1 },
+        ]),
+      ),
+    ).toEqual({ name: 'InvalidPartOrder', status: 400 })
     const big = randomBytes(6 * MiB)
     await b.put(big, 'copy-source.bin')
     const copied = await c.send(
-      new UploadPartCopyCommand({ Bucket: b.name, Key: 'parts.bin', UploadId, PartNumber: 1, CopySource: `${b.name}/copy-source.bin`, CopySourceRange: `bytes=0-${5 * MiB}` }),
+      new UploadPartCopyCommand({
+        Bucket: b.name,
+        Key: 'parts.bin',
+        UploadId,
+        PartNumber: 1,
+        CopySource: `${b.name}/copy-source.bin`,
+        CopySourceRange: `bytes=0-${5 * MiB}`,
+      }),
     )
     const listed = await c.send(new ListPartsCommand({ Bucket: b.name, Key: 'parts.bin', UploadId }))
     expect(listed.Parts!.map((p) => [p.PartNumber, p.Size, p.ETag])).toEqual([
       [1, 5 * MiB + 1, copied.CopyPartResult!.ETag],
       [2, 1000, e2],
     ])
-    await complete([{ PartNumber: 1, ETag: copied.CopyPartResult!.ETag! }, { PartNumber: 2, ETag: e2 }])
+    await complete([
+      { PartNumber: 1, ETag: copied.CopyPartResult!.ETag! },
+      { PartNumber: 2, ETag: e2 },
+    ])
     expect(sha(await b.get('parts.bin'))).toBe(sha(Buffer.concat([big.subarray(0, 5 * MiB + 1), small])))
     expect(await b.head('parts.bin')).toMatchObject({ contentType: 'application/x-parts', storageClass: 'STANDARD_IA' })
     expect(await failure(complete([{ PartNumber: 2, ETag: e2 }]))).toEqual({ name: 'NoSuchUpload', status: 404 })
@@ -375,7 +433,10 @@ describe('multipart', () => {
     expect(paged).toEqual([ids[2], ids[1], ids[0], ids[3]])
     await c.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: 'up/b', UploadId: ids[3] }))
     await c.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: 'up/b', UploadId: ids[0] }))
-    expect(await failure(c.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: 'up/b', UploadId: ids[0] })))).toEqual({ name: 'NoSuchUpload', status: 404 })
+    expect(await failure(c.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: 'up/b', UploadId: ids[0] })))).toEqual({
+      name: 'NoSuchUpload',
+      status: 404,
+    })
     await c.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: 'up/a', UploadId: ids[1] }))
     await c.send(new AbortMultipartUploadCommand({ Bucket: b.name, Key: 'other/x', UploadId: ids[2] }))
     expect((await c.send(new ListMultipartUploadsCommand({ Bucket: b.name }))).Uploads ?? []).toEqual([])
@@ -402,7 +463,9 @@ describe('buckets and errors', () => {
     const res = await fetch(`${s3.endpoint}/no-such-bucket/some%20key`)
     expect(res.status).toBe(404)
     const text = await res.text()
-    expect(text).toMatch(/<Error><Code>NoSuchBucket<\/Code><Message>[^<]+<\/Message>.*<Resource>\/no-such-bucket\/some key<\/Resource><RequestId>\w+<\/RequestId><\/Error>/)
+    expect(text).toMatch(
+      /<Error><Code>NoSuchBucket<\/Code><Message>[^<]+<\/Message>.*<Resource>\/no-such-bucket\/some key<\/Resource><RequestId>\w+<\/RequestId><\/Error>/,
+    )
     expect(res.headers.get('x-amz-request-id')).toMatch(/^\w+$/)
     const b = await newBucket('errors')
     await b.put('x', 'x', { literal: true })

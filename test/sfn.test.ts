@@ -19,7 +19,11 @@ KEYS.push('top.txt', 'a b/c+d.txt', 'ü/é.txt', '😀/x', `long/${'z'.repeat(10
 
 async function listRange(bucket: ReturnType<ReturnType<typeof useBucket>>, item: KeyRangeItem): Promise<string[]> {
   const keys: string[] = []
-  const opts = { prefix: item.prefix, ...(item.startAfter !== undefined ? { startAfter: item.startAfter } : {}), ...(item.endBefore !== undefined ? { endBefore: item.endBefore } : {}) }
+  const opts = {
+    prefix: item.prefix,
+    ...(item.startAfter !== undefined ? { startAfter: item.startAfter } : {}),
+    ...(item.endBefore !== undefined ? { endBefore: item.endBefore } : {}),
+  }
   for await (const page of listPages(bucket, opts)) for (const o of page.objects) keys.push(o.key)
   return keys
 }
@@ -28,7 +32,11 @@ describe('Step Functions Distributed Map helpers', () => {
   const bucket = useBucket('sfn')
   const work = useBucket('sfn-work')
   beforeAll(async () => {
-    const results = await bucket().put(KEYS.map(() => Buffer.from('x')), KEYS, { concurrency: 16 })
+    const results = await bucket().put(
+      KEYS.map(() => Buffer.from('x')),
+      KEYS,
+      { concurrency: 16 },
+    )
     expect(results.every((r) => r.ok)).toBe(true)
   })
 
@@ -39,7 +47,10 @@ describe('Step Functions Distributed Map helpers', () => {
     expect(written.objectArn).toBe(`arn:aws:s3:::${work().name}/sfn/ranges.jsonl`)
     expect(written.rows).toBe(checkpoint.ranges.length)
     const text = await work().read('sfn/ranges.jsonl')
-    const items = text.trimEnd().split('\n').map((l) => JSON.parse(l) as KeyRangeItem)
+    const items = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as KeyRangeItem)
     expect(items.every((i) => i.bucket === bucket().name && i.prefix === '')).toBe(true)
     const seen: string[] = []
     for (const item of items) seen.push(...(await listRange(bucket(), item)))
@@ -50,7 +61,10 @@ describe('Step Functions Distributed Map helpers', () => {
   it('splits under a prefix, and a bucket smaller than one page into one range', async () => {
     const cp = await splitKeySpace(bucket(), { prefix: 'logs/', parts: 4 })
     const { rows } = await writeKeyRanges(work(), 'sfn/logs.jsonl', cp)
-    const items = (await work().read('sfn/logs.jsonl')).trimEnd().split('\n').map((l) => JSON.parse(l) as KeyRangeItem)
+    const items = (await work().read('sfn/logs.jsonl'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as KeyRangeItem)
     expect(items).toHaveLength(rows)
     const seen: string[] = []
     for (const item of items) seen.push(...(await listRange(bucket(), item)))
@@ -101,7 +115,9 @@ describe('Step Functions Distributed Map helpers', () => {
       ReaderConfig: { InputType: 'JSONL', MaxItems: 10 },
       Arguments: { Bucket: 'work', Key: 'sfn/ranges.jsonl' },
     })
-    expect(itemReaderFor({ bucket: 'inv', key: 'inv/photos/daily/2024-05-01T01-00Z/manifest.json', format: 'manifest', versionId: 'v1', partition: 'aws-cn' })).toEqual({
+    expect(
+      itemReaderFor({ bucket: 'inv', key: 'inv/photos/daily/2024-05-01T01-00Z/manifest.json', format: 'manifest', versionId: 'v1', partition: 'aws-cn' }),
+    ).toEqual({
       Resource: 'arn:aws-cn:states:::s3:getObject',
       ReaderConfig: { InputType: 'MANIFEST' },
       Parameters: { Bucket: 'inv', Key: 'inv/photos/daily/2024-05-01T01-00Z/manifest.json', VersionId: 'v1' },

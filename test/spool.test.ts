@@ -37,7 +37,8 @@ async function storedLines(bucket: Bucket, prefix: string): Promise<string[][]> 
   return out
 }
 
-const numbered = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `line ${String(from + i).padStart(5, '0')} ${'x'.repeat((from + i) % 23)}`)
+const numbered = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => `line ${String(from + i).padStart(5, '0')} ${'x'.repeat((from + i) % 23)}`)
 
 describe('createLogStream with a disk spool', () => {
   const direct = useBucket('spool')
@@ -178,7 +179,7 @@ describe('createLogStream with a disk spool', () => {
     const written = numbered(0, 400)
     const text = written.map((l) => `${l}\n`).join('')
     // Chunks that cut lines anywhere.
-    for (let at = 0, n = 1; at < text.length; at += n, n = (n * 7 + 13) % 97 + 1) await ack(log, text.slice(at, at + n))
+    for (let at = 0, n = 1; at < text.length; at += n, n = ((n * 7 + 13) % 97) + 1) await ack(log, text.slice(at, at + n))
     expect(log.spoolBytes).toBeLessThanOrEqual(3000 + 600) // + a segment header and the end of a line
     proxy.clearRules()
     log.end()
@@ -232,7 +233,9 @@ describe('createLogStream with a disk spool', () => {
       head.writeUInt32LE(zlib.crc32(payload), 5)
       return Buffer.concat([head, payload])
     }
-    const header = Buffer.from(`${JSON.stringify({ v: 1, key: 'elsewhere/owned.log', time: 0, seq: 1, carried: 0, build: { format: 'lines', compression: 'none' } })}\n`)
+    const header = Buffer.from(
+      `${JSON.stringify({ v: 1, key: 'elsewhere/owned.log', time: 0, seq: 1, carried: 0, build: { format: 'lines', compression: 'none' } })}\n`,
+    )
     await writeFile(join(dir, '00000001-0000000001.seg'), Buffer.concat([record('H', header), record('D', Buffer.from('x\n'))]))
     const second = open(prefix, dir)
     second.end()

@@ -61,7 +61,11 @@ describe('a stage the consumer breaks out of', () => {
 
   it('headObjects aborts the in-flight HEADs and starts no new one', async () => {
     const b = bucket()
-    await b.put(keys.map(() => 'x'), keys, { literal: true, concurrency: 16 })
+    await b.put(
+      keys.map(() => 'x'),
+      keys,
+      { literal: true, concurrency: 16 },
+    )
     const proxy = await FaultProxy.start(s3Options().endpoint!)
     try {
       // The first three keys answer; every other HEAD is held open without an answer.

@@ -38,7 +38,8 @@ export const DEFAULT_LISTING_COLUMNS: readonly ListingColumn[] = ['Key', 'LastMo
 
 /** Throws InvalidArgumentError unless `columns` is a non-empty list of distinct listing columns. */
 export function validateColumns(columns: unknown): asserts columns is readonly ListingColumn[] {
-  const bad = (why: string) => new InvalidArgumentError(`Expected columns to be a non-empty array of ${LISTING_COLUMNS.join(', ')}: ${why}`, { argument: 'columns' })
+  const bad = (why: string) =>
+    new InvalidArgumentError(`Expected columns to be a non-empty array of ${LISTING_COLUMNS.join(', ')}: ${why}`, { argument: 'columns' })
   if (!Array.isArray(columns)) throw bad(`got ${describeValue(columns)}`)
   if (columns.length === 0) throw bad('got an empty array')
   const seen = new Set<unknown>()

@@ -135,7 +135,11 @@ async function* countProgress(pages: AsyncIterable<ListPage>, onProgress: ((p: L
 
 async function indexFromInventory(ref: BucketRef, options: IndexOptions, columns: readonly ListingColumn[], prefix: string): Promise<Table> {
   const source = options.source as { inventory?: unknown; from?: BucketRef }
-  if (source === null || typeof source !== 'object' || (typeof source.inventory !== 'string' && (source.inventory === null || typeof source.inventory !== 'object'))) {
+  if (
+    source === null ||
+    typeof source !== 'object' ||
+    (typeof source.inventory !== 'string' && (source.inventory === null || typeof source.inventory !== 'object'))
+  ) {
     throw new InvalidArgumentError(`Expected source to be { inventory: manifestKey, from? }, got ${describeValue(source)}`, { argument: 'source' })
   }
   const { readInventory } = await import('../scale/read-inventory.js')
@@ -144,7 +148,10 @@ async function indexFromInventory(ref: BucketRef, options: IndexOptions, columns
   const from: BucketRef = source.from ?? (typeof given === 'object' && given.bucket !== ref.name ? { client: ref.client, name: given.bucket } : ref)
   const manifest = typeof given === 'string' ? await readInventoryManifest(from, given, options.signal ? { signal: options.signal } : {}) : given
   if (manifest.sourceBucket !== ref.name) {
-    throw new InvalidArgumentError(`The inventory report s3://${from.name}/${manifest.key} lists bucket ${manifest.sourceBucket}, not ${ref.name}`, { argument: 'source', bucket: ref.name })
+    throw new InvalidArgumentError(`The inventory report s3://${from.name}/${manifest.key} lists bucket ${manifest.sourceBucket}, not ${ref.name}`, {
+      argument: 'source',
+      bucket: ref.name,
+    })
   }
   const batches = readInventory(from, manifest, { columns, ...(prefix ? { prefix } : {}), ...(options.signal ? { signal: options.signal } : {}) })
   return tableOf(batches, columns, options)

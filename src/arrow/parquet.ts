@@ -149,7 +149,9 @@ export async function writeParquet(
   if (options.partitionBy !== undefined) return writePartitioned(batches, destination, { ...options, partitionBy: options.partitionBy }, writeParquet)
   const compression = options.compression ?? 'zstd'
   if (!Object.hasOwn(CODECS, compression)) {
-    throw new InvalidArgumentError(`Expected compression to be one of ${Object.keys(CODECS).join(', ')}, got ${describeValue(compression)}`, { argument: 'compression' })
+    throw new InvalidArgumentError(`Expected compression to be one of ${Object.keys(CODECS).join(', ')}, got ${describeValue(compression)}`, {
+      argument: 'compression',
+    })
   }
   const rowGroupRows = options.rowGroupRows ?? 100_000
   validateInteger(rowGroupRows, 'rowGroupRows', 1)
@@ -157,7 +159,9 @@ export async function writeParquet(
   else if (typeof destination === 'string') {
     if (destination === '') throw new InvalidArgumentError('Expected destination to be a file path, got ""', { argument: 'destination' })
   } else if (!(destination instanceof Writable)) {
-    throw new InvalidArgumentError(`Expected destination to be a file path, a Writable or { bucket, key }, got ${describeValue(destination)}`, { argument: 'destination' })
+    throw new InvalidArgumentError(`Expected destination to be a file path, a Writable or { bucket, key }, got ${describeValue(destination)}`, {
+      argument: 'destination',
+    })
   }
   const pw = await loadParquetWasm()
   const iterator = toAsyncIterator(batches)
@@ -362,7 +366,10 @@ function checkSameSchema(expected: Schema, actual: Schema, index: number): void 
     const i = a.findIndex((f, j) => f !== b[j])
     detail = `column ${i} is ${b[i]} instead of ${a[i]}`
   }
-  throw new InvalidArgumentError(`Batch ${index} has a different schema than the first batch: ${detail}. Every batch of one Parquet file must have the same schema.`, { argument: 'batches' })
+  throw new InvalidArgumentError(
+    `Batch ${index} has a different schema than the first batch: ${detail}. Every batch of one Parquet file must have the same schema.`,
+    { argument: 'batches' },
+  )
 }
 
 /**

@@ -171,7 +171,8 @@ export async function writePartitioned(
   writeOne: WriteOne,
 ): Promise<WriteParquetResult & { files: PartitionFile[] }> {
   const by = options.partitionBy
-  if (by === null || typeof by !== 'object') throw new InvalidArgumentError(`Expected partitionBy to be { prefix: depth }, got ${describeValue(by)}`, { argument: 'partitionBy' })
+  if (by === null || typeof by !== 'object')
+    throw new InvalidArgumentError(`Expected partitionBy to be { prefix: depth }, got ${describeValue(by)}`, { argument: 'partitionBy' })
   validateInteger(by.prefix, 'partitionBy.prefix', 1, 1024)
   const maxOpen = by.maxOpenFiles ?? 8
   validateInteger(maxOpen, 'partitionBy.maxOpenFiles', 1)
@@ -185,15 +186,26 @@ export async function writePartitioned(
       if (err.code === 'ENOENT') return [] as string[]
       throw err
     })
-    if (existing.length > 0) throw new InvalidArgumentError(`Expected destination ${describeValue(root)} to be an empty or new folder (files of another run would mix with this one), it holds ${existing.length} entries`, { argument: 'destination' })
+    if (existing.length > 0)
+      throw new InvalidArgumentError(
+        `Expected destination ${describeValue(root)} to be an empty or new folder (files of another run would mix with this one), it holds ${existing.length} entries`,
+        { argument: 'destination' },
+      )
   } else if (isS3(destination)) {
     s3 = destination.bucket
     root = destination.key === '' || destination.key.endsWith('/') ? destination.key : `${destination.key}/`
     if (root !== '') validateKey(root, s3.name, 'destination')
     const page = await fetchListPage(s3, { prefix: root, pageSize: 1, ...(options.signal ? { signal: options.signal } : {}) })
-    if (page.objects.length > 0) throw new InvalidArgumentError(`Expected s3://${s3.name}/${root} to hold no objects (files of another run would mix with this one), found ${page.objects[0]!.key}`, { argument: 'destination' })
+    if (page.objects.length > 0)
+      throw new InvalidArgumentError(
+        `Expected s3://${s3.name}/${root} to hold no objects (files of another run would mix with this one), found ${page.objects[0]!.key}`,
+        { argument: 'destination' },
+      )
   } else {
-    throw new InvalidArgumentError(`Expected destination to be a folder path or { bucket, key: prefix } for a partitioned write, got ${describeValue(destination)}`, { argument: 'destination' })
+    throw new InvalidArgumentError(
+      `Expected destination to be a folder path or { bucket, key: prefix } for a partitioned write, got ${describeValue(destination)}`,
+      { argument: 'destination' },
+    )
   }
 
   const open = new Map<string | null, OpenFile>()
@@ -248,7 +260,8 @@ export async function writePartitioned(
     if (!s3) await mkdir(root, { recursive: true })
     for await (const batch of batches as AsyncIterable<RecordBatch>) {
       const keys = batch?.getChild?.('Key')
-      if (keys === null || keys === undefined) throw new InvalidArgumentError('Expected batches with a Key column to partition by (a listing or an inventory)', { argument: 'batches' })
+      if (keys === null || keys === undefined)
+        throw new InvalidArgumentError('Expected batches with a Key column to partition by (a listing or an inventory)', { argument: 'batches' })
       let runStart = 0
       let runPartition: string | null | undefined
       for (let i = 0; i < batch.numRows; i++) {
@@ -277,7 +290,11 @@ export async function writePartitioned(
     if (!s3) await Promise.allSettled([...new Set(started.map((f) => dirname(f.path)))].map((d) => rm(d, { recursive: true, force: true })))
     const failedCleanup = cleanup.filter((c) => c.status === 'rejected').length
     if (failedCleanup > 0) {
-      throw new BucketflowError(`The partitioned write failed (${(err as Error).message}) and ${failedCleanup} of its finished files could not be removed`, { cause: err }, (err as BucketflowError).code ?? 'Error')
+      throw new BucketflowError(
+        `The partitioned write failed (${(err as Error).message}) and ${failedCleanup} of its finished files could not be removed`,
+        { cause: err },
+        (err as BucketflowError).code ?? 'Error',
+      )
     }
     throw err
   }

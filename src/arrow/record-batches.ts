@@ -19,21 +19,7 @@
  * @packageDocumentation
  */
 import { endianness } from 'node:os'
-import {
-  Data,
-  Dictionary,
-  Field,
-  Int32,
-  Int64,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  TimestampMillisecond,
-  Utf8,
-  Vector,
-  type DataType,
-} from 'apache-arrow'
+import { Data, Dictionary, Field, Int32, Int64, makeData, RecordBatch, Schema, Struct, TimestampMillisecond, Utf8, Vector, type DataType } from 'apache-arrow'
 import type { ObjectEntry } from '../stages/list.js'
 import { validateInteger } from '../validate.js'
 import { DEFAULT_LISTING_COLUMNS, validateColumns, type ListingColumn } from './columns.js'
@@ -193,7 +179,13 @@ class StorageClassDictionary {
     }
     if (added !== undefined || this.#vector === undefined) {
       const values = added ?? []
-      this.#chunks = [...this.#chunks, this.#encoder.encode(values.map((storageClass) => ({ storageClass }) as ObjectEntry), (e) => e.storageClass)]
+      this.#chunks = [
+        ...this.#chunks,
+        this.#encoder.encode(
+          values.map((storageClass) => ({ storageClass }) as ObjectEntry),
+          (e) => e.storageClass,
+        ),
+      ]
       this.#vector = new Vector(this.#chunks)
     }
     return makeData({ type: storageClassType, length: n, nullCount: 0, data: indices, dictionary: this.#vector })

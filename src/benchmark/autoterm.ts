@@ -39,7 +39,9 @@ export function autotermSettings(value: boolean | AutotermOptions | undefined): 
   if (value === undefined || value === false) return undefined
   if (value === true) return { ...AUTOTERM_DEFAULTS }
   if (value === null || typeof value !== 'object') {
-    throw new InvalidArgumentError(`Expected autoterm to be a boolean or { blocks, last, tolerance, minStable }, got ${String(value)}`, { argument: 'autoterm' })
+    throw new InvalidArgumentError(`Expected autoterm to be a boolean or { blocks, last, tolerance, minStable }, got ${String(value)}`, {
+      argument: 'autoterm',
+    })
   }
   const s = { ...AUTOTERM_DEFAULTS, ...value }
   const check = (ok: boolean, name: string, what: string, got: unknown) => {

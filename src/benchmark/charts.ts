@@ -52,7 +52,10 @@ function frame(title: string, xLabel: string, yLabel: string, body: string[], he
 }
 
 /** A line plot; `logX` puts x on a log10 scale (values must be > 0). */
-function plot(series: Series[], opts: { top: number; height: number; logX?: boolean; yMax?: number; yFormat?: (v: number) => string; xFormat?: (v: number) => string }): string[] {
+function plot(
+  series: Series[],
+  opts: { top: number; height: number; logX?: boolean; yMax?: number; yFormat?: (v: number) => string; xFormat?: (v: number) => string },
+): string[] {
   const out: string[] = []
   const left = PAD.left
   const right = W - PAD.right
@@ -73,7 +76,10 @@ function plot(series: Series[], opts: { top: number; height: number; logX?: bool
   const y1 = yMax > 0 ? yMax : 1
   const px = (x: number) => left + ((tx(x) - x0) / (x1 - x0)) * (right - left)
   const py = (y: number) => bottom - (y / y1) * (bottom - top)
-  out.push(`<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="#111827"/>`, `<line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#111827"/>`)
+  out.push(
+    `<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="#111827"/>`,
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#111827"/>`,
+  )
   const yStep = niceStep(y1)
   for (let y = 0; y <= y1 + 1e-9; y += yStep) {
     out.push(`<line x1="${left}" y1="${py(y)}" x2="${right}" y2="${py(y)}" stroke="#e5e7eb"/>`)
@@ -82,7 +88,10 @@ function plot(series: Series[], opts: { top: number; height: number; logX?: bool
   if (opts.logX) {
     for (let e = x0; e <= x1; e++) {
       const x = left + ((e - x0) / (x1 - x0)) * (right - left)
-      out.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${bottom}" stroke="#e5e7eb"/>`, `<text x="${x}" y="${bottom + 16}" text-anchor="middle">${esc(ms(10 ** e))}</text>`)
+      out.push(
+        `<line x1="${x}" y1="${top}" x2="${x}" y2="${bottom}" stroke="#e5e7eb"/>`,
+        `<text x="${x}" y="${bottom + 16}" text-anchor="middle">${esc(ms(10 ** e))}</text>`,
+      )
     }
   } else {
     const step = niceStep(x1 - x0)
@@ -95,7 +104,10 @@ function plot(series: Series[], opts: { top: number; height: number; logX?: bool
     const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ')
     out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.6"/>`)
     const ly = top + 12 + i * 16
-    out.push(`<line x1="${right + 12}" y1="${ly - 4}" x2="${right + 30}" y2="${ly - 4}" stroke="${color}" stroke-width="3"/>`, `<text x="${right + 36}" y="${ly}">${esc(s.label)}</text>`)
+    out.push(
+      `<line x1="${right + 12}" y1="${ly - 4}" x2="${right + 30}" y2="${ly - 4}" stroke="${color}" stroke-width="3"/>`,
+      `<text x="${right + 36}" y="${ly}">${esc(s.label)}</text>`,
+    )
   })
   return out
 }
@@ -135,7 +147,12 @@ export function throughputChart(summary: BenchmarkSummary): string {
     }
   }
   const clients = summary.clients.length > 1 ? ` (${summary.clients.length} clients, summed)` : ''
-  return frame(`${summary.workload}: throughput over time${clients}`, 'seconds', `ops/s per ${windowSeconds} s window`, plot(series, { top: PAD.top, height: H - PAD.top - PAD.bottom, yFormat: (v) => String(Number(v.toPrecision(4))) }))
+  return frame(
+    `${summary.workload}: throughput over time${clients}`,
+    'seconds',
+    `ops/s per ${windowSeconds} s window`,
+    plot(series, { top: PAD.top, height: H - PAD.top - PAD.bottom, yFormat: (v) => String(Number(v.toPrecision(4))) }),
+  )
 }
 
 /**
@@ -157,7 +174,13 @@ export function latencyChart(summary: BenchmarkSummary): string {
       cdf.push({ label, points: o.cdf.map(([v, p]) => [Math.max(v, 0.001), p]) })
       const total = o.histogram.reduce((a, b) => a + b[2], 0) || 1
       // Steps: each bin as a flat segment over its width.
-      hist.push({ label, points: o.histogram.flatMap(([a, b, n]): [number, number][] => [[a, n / total], [b, n / total]]) })
+      hist.push({
+        label,
+        points: o.histogram.flatMap(([a, b, n]): [number, number][] => [
+          [a, n / total],
+          [b, n / total],
+        ]),
+      })
     }
   }
   const panel = 250

@@ -67,7 +67,8 @@ export function parseDuration(text: string, argument = 'duration'): number {
     total += Number(m[1]) * units[m[2]!]!
     rest = rest.slice(m[0].length)
   }
-  if (rest !== '' || t === '' || !(total > 0)) throw usage(argument, `Expected ${argument} to be a duration such as 30s, 5m, 1h or 500ms, got ${JSON.stringify(text)}`)
+  if (rest !== '' || t === '' || !(total > 0))
+    throw usage(argument, `Expected ${argument} to be a duration such as 30s, 5m, 1h or 500ms, got ${JSON.stringify(text)}`)
   return total
 }
 
@@ -83,7 +84,8 @@ export function parseLevels(value: number | string | undefined): number | number
   if (value === undefined) return 16
   if (typeof value === 'number') return value
   const levels = value.split(',').map((p) => Number(p.trim()))
-  if (levels.length === 0 || levels.some((n) => !Number.isInteger(n) || n < 1)) throw usage('concurrency', `Expected concurrency to be an integer >= 1 or a list such as 8,16,32,64, got ${JSON.stringify(value)}`)
+  if (levels.length === 0 || levels.some((n) => !Number.isInteger(n) || n < 1))
+    throw usage('concurrency', `Expected concurrency to be an integer >= 1 or a list such as 8,16,32,64, got ${JSON.stringify(value)}`)
   return levels.length === 1 ? levels[0]! : levels
 }
 
@@ -132,7 +134,8 @@ function planResults(flag: string | undefined, runId: string, clientId: string, 
       },
     }
   }
-  const path = flag === undefined ? join('bench-results', `${runId}-${workload}.parquet`) : flag.endsWith('.parquet') ? flag : join(flag, `${runId}-${clientId}.parquet`)
+  const path =
+    flag === undefined ? join('bench-results', `${runId}-${workload}.parquet`) : flag.endsWith('.parquet') ? flag : join(flag, `${runId}-${clientId}.parquet`)
   return {
     destination: path,
     parquet: path,
@@ -165,7 +168,8 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
   }
   runId ??= newRunId()
   const clientId = flags.clientId ?? defaultClientId()
-  if (flags.startAt !== undefined && !Number.isFinite(Date.parse(flags.startAt))) throw usage('start-at', `Expected --start-at to be an ISO time such as 2026-12-01T15:30:00Z, got ${JSON.stringify(flags.startAt)}`)
+  if (flags.startAt !== undefined && !Number.isFinite(Date.parse(flags.startAt)))
+    throw usage('start-at', `Expected --start-at to be an ISO time such as 2026-12-01T15:30:00Z, got ${JSON.stringify(flags.startAt)}`)
   const autoterm = flags.autoterm
     ? {
         ...(flags.autotermTolerance !== undefined ? { tolerance: Number(flags.autotermTolerance) / 100 } : {}),
@@ -195,7 +199,10 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
   }
   const results = planResults(flags.results, runId, clientId, workload, plain(g))
   if (results.parquet.startsWith(`s3://${target.bucket}/${target.key}`)) {
-    throw usage('results', `Expected --results outside the benchmark's prefix s3://${target.bucket}/${target.key} (the next run would refuse the prefix), got ${flags.results}`)
+    throw usage(
+      'results',
+      `Expected --results outside the benchmark's prefix s3://${target.bucket}/${target.key} (the next run would refuse the prefix), got ${flags.results}`,
+    )
   }
   const endpoint = resolveEndpoint(g.endpoint ? { endpoint: g.endpoint } : {})
   if (isAwsEndpoint(endpoint)) {
@@ -234,7 +241,8 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
       onPhase: (p) => {
         if (p.phase === 'prepare') status(`preparing ${p.objects} objects under s3://${target.bucket}/${target.key}${runId}/${clientId}/`)
         else if (p.phase === 'wait') status(`waiting until ${p.until.toISOString()}`)
-        else if (p.phase === 'measure') status(`measuring ${workload} at concurrency ${p.concurrency} for up to ${p.duration / 1000} s${autoterm ? ' (autoterm)' : ''}`)
+        else if (p.phase === 'measure')
+          status(`measuring ${workload} at concurrency ${p.concurrency} for up to ${p.duration / 1000} s${autoterm ? ' (autoterm)' : ''}`)
         else status('cleaning up')
       },
       ...(live

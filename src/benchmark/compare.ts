@@ -59,7 +59,9 @@ export interface ComparisonRow {
  */
 export function compareSummaries(a: BenchmarkSummary, b: BenchmarkSummary): ComparisonRow[] {
   if (a.workload !== b.workload) {
-    throw new InvalidArgumentError(`Expected two results of the same workload, got ${a.workload} (run ${a.runId}) and ${b.workload} (run ${b.runId})`, { argument: 'results' })
+    throw new InvalidArgumentError(`Expected two results of the same workload, got ${a.workload} (run ${a.runId}) and ${b.workload} (run ${b.runId})`, {
+      argument: 'results',
+    })
   }
   const rows: ComparisonRow[] = []
   const single = a.levels.length === 1 && b.levels.length === 1
@@ -69,7 +71,13 @@ export function compareSummaries(a: BenchmarkSummary, b: BenchmarkSummary): Comp
     for (const oa of la.ops) {
       const ob = lb.ops.find((o) => o.op === oa.op)
       if (!ob) continue
-      rows.push({ op: oa.op, concurrency: single && la.concurrency !== lb.concurrency ? Number.NaN : la.concurrency, opsPerSecond: throughput(oa, ob), p50: latency(oa, ob, 'p50'), p99: latency(oa, ob, 'p99') })
+      rows.push({
+        op: oa.op,
+        concurrency: single && la.concurrency !== lb.concurrency ? Number.NaN : la.concurrency,
+        opsPerSecond: throughput(oa, ob),
+        p50: latency(oa, ob, 'p50'),
+        p99: latency(oa, ob, 'p99'),
+      })
     }
   }
   return rows
@@ -121,7 +129,21 @@ function pct(c: Change): string {
  */
 export function formatComparison(rows: readonly ComparisonRow[], labels: [string, string] = ['a', 'b']): string {
   if (rows.length === 0) return 'nothing to compare: the two results share no operation at the same concurrency'
-  const table = [['op', 'conc', `ops/s ${labels[0]}`, `ops/s ${labels[1]}`, 'change', `p50 ${labels[0]}`, `p50 ${labels[1]}`, 'change', `p99 ${labels[0]}`, `p99 ${labels[1]}`, 'change']]
+  const table = [
+    [
+      'op',
+      'conc',
+      `ops/s ${labels[0]}`,
+      `ops/s ${labels[1]}`,
+      'change',
+      `p50 ${labels[0]}`,
+      `p50 ${labels[1]}`,
+      'change',
+      `p99 ${labels[0]}`,
+      `p99 ${labels[1]}`,
+      'change',
+    ],
+  ]
   for (const r of rows) {
     const t = r.opsPerSecond
     const half = (s: [number, number]) => (s[1] - s[0]) / 2

@@ -35,11 +35,14 @@ export async function checkPrefix(bucket: Bucket, prefix: string, runId: string,
   for await (const page of listPages(bucket, { prefix: base, pageSize: 1, ...(signal ? { signal } : {}) })) {
     const own = page.objects[0]?.key
     if (own !== undefined) {
-      throw new InvalidArgumentError(`s3://${bucket.name}/${base} already holds objects (e.g. ${JSON.stringify(own)}): this run id and client id were used before; choose another run id or client id`, {
-        argument: 'runId',
-        bucket: bucket.name,
-        key: own,
-      })
+      throw new InvalidArgumentError(
+        `s3://${bucket.name}/${base} already holds objects (e.g. ${JSON.stringify(own)}): this run id and client id were used before; choose another run id or client id`,
+        {
+          argument: 'runId',
+          bucket: bucket.name,
+          key: own,
+        },
+      )
     }
     break
   }

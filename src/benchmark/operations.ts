@@ -4,7 +4,19 @@
  * `deleteObjects`, `listPages`, `copyObject`, `putStream` (the multipart sink).
  * @packageDocumentation
  */
-import { IntegrityError, putStream, copyObject, deleteObject, deleteObjects, streamObject, headObject, listPages, putObject, type Bucket, type ListPage } from '../index.js'
+import {
+  IntegrityError,
+  putStream,
+  copyObject,
+  deleteObject,
+  deleteObjects,
+  streamObject,
+  headObject,
+  listPages,
+  putObject,
+  type Bucket,
+  type ListPage,
+} from '../index.js'
 import type { ObjectPool } from './objects.js'
 import type { Random, SizeSpec } from './sizes.js'
 import type { BenchOperation } from './types.js'
@@ -92,7 +104,11 @@ export async function runOperation(ctx: OpContext, op: BenchOperation, worker: n
           if (ttfb === null) ttfb = performance.now() - started
           got += chunk.length
         }
-        if (got !== obj.size) throw new IntegrityError(`GET s3://${bucket.name}/${pool.key(obj.id)} returned ${got} bytes, the object has ${obj.size}`, { bucket: bucket.name, key: pool.key(obj.id) })
+        if (got !== obj.size)
+          throw new IntegrityError(`GET s3://${bucket.name}/${pool.key(obj.id)} returned ${got} bytes, the object has ${obj.size}`, {
+            bucket: bucket.name,
+            key: pool.key(obj.id),
+          })
         return { size: got, objects: 1, ttfb: ttfb ?? performance.now() - started }
       } finally {
         obj.release()
@@ -103,7 +119,11 @@ export async function runOperation(ctx: OpContext, op: BenchOperation, worker: n
       if (!obj) throw new NoObject()
       try {
         const info = await headObject(bucket, pool.key(obj.id), { signal })
-        if (info.size !== obj.size) throw new IntegrityError(`HEAD s3://${bucket.name}/${pool.key(obj.id)} answered ${info.size} bytes, the object has ${obj.size}`, { bucket: bucket.name, key: pool.key(obj.id) })
+        if (info.size !== obj.size)
+          throw new IntegrityError(`HEAD s3://${bucket.name}/${pool.key(obj.id)} answered ${info.size} bytes, the object has ${obj.size}`, {
+            bucket: bucket.name,
+            key: pool.key(obj.id),
+          })
         return { size: 0, objects: 1, ttfb: null }
       } finally {
         obj.release()

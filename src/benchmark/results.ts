@@ -61,8 +61,16 @@ async function readJson(path: string): Promise<BenchmarkSummary | undefined> {
 /** Local files: a .parquet file, or every .parquet file in a folder. */
 async function localSources(path: string): Promise<Source[]> {
   const info = await stat(path).catch(() => undefined)
-  if (!info) throw new InvalidArgumentError(`Expected results to be a .parquet file, a folder of them or an s3:// folder, got ${JSON.stringify(path)} (not found)`, { argument: 'results' })
-  const files = info.isDirectory() ? (await readdir(path)).filter((f) => f.endsWith('.parquet')).sort().map((f) => join(path, f)) : [path]
+  if (!info)
+    throw new InvalidArgumentError(`Expected results to be a .parquet file, a folder of them or an s3:// folder, got ${JSON.stringify(path)} (not found)`, {
+      argument: 'results',
+    })
+  const files = info.isDirectory()
+    ? (await readdir(path))
+        .filter((f) => f.endsWith('.parquet'))
+        .sort()
+        .map((f) => join(path, f))
+    : [path]
   return Promise.all(files.map(async (parquet) => ({ parquet, summary: await readJson(summaryPathOf(parquet)) })))
 }
 
@@ -197,9 +205,14 @@ async function merge(sources: Source[], exactLimit: number): Promise<BenchmarkSu
         }
       }
       const stoppedBy = theirs.find((l) => l)?.stoppedBy ?? 'duration'
-      return summarizeLevel(st, { concurrency, stoppedBy, ...(cpu ? { cpu } : {}) }, { interval: intervals.get(concurrency)!, counted: counted.get(concurrency)! })
+      return summarizeLevel(
+        st,
+        { concurrency, stoppedBy, ...(cpu ? { cpu } : {}) },
+        { interval: intervals.get(concurrency)!, counted: counted.get(concurrency)! },
+      )
     })
-  if (known.length < sources.length) notes.push(`${sources.length - known.length} of ${sources.length} results files had no summary beside them: client CPU is not reported.`)
+  if (known.length < sources.length)
+    notes.push(`${sources.length - known.length} of ${sources.length} results files had no summary beside them: client CPU is not reported.`)
   if (runs.size > 1) notes.push(`Samples of ${runs.size} runs were merged: ${[...runs].join(', ')}.`)
   const first = known[0]
   const clients = [...new Set([...spans.values()].flatMap((m) => [...m.keys()]))].sort()
@@ -213,7 +226,11 @@ async function merge(sources: Source[], exactLimit: number): Promise<BenchmarkSu
     keyPrefix: first?.keyPrefix ?? '',
     settings: first?.settings ?? { duration: 0, sizes: 'unknown', objects: 0, seed: 0, window },
     startedAt: known.map((s) => s.startedAt).sort()[0] ?? new Date(Math.min(...levels.map((l) => l.interval[0]))).toISOString(),
-    finishedAt: known.map((s) => s.finishedAt).sort().at(-1) ?? new Date(Math.max(...levels.map((l) => l.interval[1]))).toISOString(),
+    finishedAt:
+      known
+        .map((s) => s.finishedAt)
+        .sort()
+        .at(-1) ?? new Date(Math.max(...levels.map((l) => l.interval[1]))).toISOString(),
     levels,
     knee: kneeOfLevels(levels),
     ...(first?.machine ? { machine: first.machine } : {}),

@@ -111,7 +111,10 @@ export async function benchmark(bucket: Bucket, options: BenchmarkOptions): Prom
     poolLimit: s.workload === 'mixed' ? Math.max(2 * s.objects, 64) : 0,
   }
   const maxLevel = Math.max(...s.levels)
-  if (maxLevel > Math.max(64, 2 * bucket.concurrency)) notes.push(`The bucket's client keeps max(64, 2 x bucket.concurrency) = ${Math.max(64, 2 * bucket.concurrency)} sockets per host: create the Bucket with concurrency >= ${Math.ceil(maxLevel / 2)} so that ${maxLevel} requests can be in flight.`)
+  if (maxLevel > Math.max(64, 2 * bucket.concurrency))
+    notes.push(
+      `The bucket's client keeps max(64, 2 x bucket.concurrency) = ${Math.max(64, 2 * bucket.concurrency)} sockets per host: create the Bucket with concurrency >= ${Math.ceil(maxLevel / 2)} so that ${maxLevel} requests can be in flight.`,
+    )
   const writer = options.results === undefined ? undefined : new SampleWriter(options.results, s.runId, s.workload)
   // Instantiate parquet-wasm now, so that its start-up is not counted as client CPU.
   if (writer) await import('parquet-wasm')
@@ -127,7 +130,8 @@ export async function benchmark(bucket: Bucket, options: BenchmarkOptions): Prom
       if (i === 0 && options.startAt) {
         const wait = options.startAt.getTime() - Date.now()
         if (wait > 0) options.onPhase?.({ phase: 'wait', until: options.startAt })
-        if (wait < 0) notes.push(`The measured phase started ${(-wait / 1000).toFixed(1)} s after startAt (${options.startAt.toISOString()}): preparing took longer.`)
+        if (wait < 0)
+          notes.push(`The measured phase started ${(-wait / 1000).toFixed(1)} s after startAt (${options.startAt.toISOString()}): preparing took longer.`)
         await sleep(wait, outer ?? new AbortController().signal)
       }
       if (outer?.aborted) break
@@ -160,7 +164,9 @@ export async function benchmark(bucket: Bucket, options: BenchmarkOptions): Prom
   }
   if (failure !== undefined) throw failure
   if (levels.some((l) => l.total.ok > 0 && !(l.total.latency?.exact ?? l.ops.every((o) => o.latency?.exact ?? true)))) {
-    notes.push(`Past ${s.exactLimit} successful samples per operation, percentiles come from a histogram with buckets 0.8% wide; the Parquet file has every sample.`)
+    notes.push(
+      `Past ${s.exactLimit} successful samples per operation, percentiles come from a histogram with buckets 0.8% wide; the Parquet file has every sample.`,
+    )
   }
   return {
     version: 1,
@@ -187,7 +193,13 @@ export async function benchmark(bucket: Bucket, options: BenchmarkOptions): Prom
     levels,
     knee: kneeOfLevels(levels),
     ...(cleanup ? { cleanup } : {}),
-    machine: { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: {
+      hostname: hostname(),
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '',
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
     notes,
   }
 }
@@ -204,7 +216,14 @@ function mixedPicker(weights: Record<MixedOperation, number>, random: Random): (
 }
 
 /** One measured phase at one concurrency. */
-async function runLevel(ctx: OpContext, s: Settings, concurrency: number, autotermOptions: ReturnType<typeof autotermSettings>, options: BenchmarkOptions, writer: SampleWriter | undefined): Promise<LevelSummary> {
+async function runLevel(
+  ctx: OpContext,
+  s: Settings,
+  concurrency: number,
+  autotermOptions: ReturnType<typeof autotermSettings>,
+  options: BenchmarkOptions,
+  writer: SampleWriter | undefined,
+): Promise<LevelSummary> {
   const stats = new SampleStats({ exactLimit: s.exactLimit, window: s.window })
   const controller = new AbortController()
   // Every request in flight links its own controller to this signal.

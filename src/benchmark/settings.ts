@@ -46,7 +46,10 @@ function bad(argument: string, message: string): InvalidArgumentError {
 
 function validateInteger(value: unknown, argument: string, min: number, max?: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
-    throw bad(argument, `Expected ${argument} to be an integer ${max === undefined ? `>= ${min}` : `between ${min} and ${max}`}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`)
+    throw bad(
+      argument,
+      `Expected ${argument} to be an integer ${max === undefined ? `>= ${min}` : `between ${min} and ${max}`}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
+    )
   }
 }
 
@@ -58,7 +61,11 @@ export function newRunId(): string {
 
 /** The default client id: host name and process id, made key-safe. */
 export function defaultClientId(): string {
-  return `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48) || 'client'}-${process.pid}`
+  return `${
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 48) || 'client'
+  }-${process.pid}`
 }
 
 /** Every option of a run, filled in. */
@@ -97,7 +104,11 @@ export function settingsOf(o: BenchmarkOptions): Settings {
   const sizes = o.sizes ?? defaultSizes(o.workload)
   validateSizes(sizes)
   const largest = maxSize(sizes)
-  if (o.workload !== 'multipart' && largest > MAX_SINGLE) throw bad('sizes', `Expected sizes up to 256 MiB for ${o.workload} (one request per object; use the multipart workload for larger objects), got ${describeSizes(sizes)}`)
+  if (o.workload !== 'multipart' && largest > MAX_SINGLE)
+    throw bad(
+      'sizes',
+      `Expected sizes up to 256 MiB for ${o.workload} (one request per object; use the multipart workload for larger objects), got ${describeSizes(sizes)}`,
+    )
   // put and multipart write new objects and read none.
   const writesOnly = o.workload === 'put' || o.workload === 'multipart'
   if (o.objects !== undefined) validateInteger(o.objects, 'objects', 0)
@@ -118,7 +129,8 @@ export function settingsOf(o: BenchmarkOptions): Settings {
   if (!ID.test(clientId)) throw bad('clientId', `Expected clientId to be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(clientId)}`)
   if (!ID.test(runId)) throw bad('runId', `Expected runId to be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(runId)}`)
   const prefix = o.prefix ?? 'bucketflow-bench/'
-  if (typeof prefix !== 'string' || Buffer.byteLength(prefix) > 900) throw bad('prefix', `Expected prefix to be a string of up to 900 bytes, got ${JSON.stringify(prefix)}`)
+  if (typeof prefix !== 'string' || Buffer.byteLength(prefix) > 900)
+    throw bad('prefix', `Expected prefix to be a string of up to 900 bytes, got ${JSON.stringify(prefix)}`)
   const partSize = o.partSize ?? 8 * MiB
   validateInteger(partSize, 'partSize', MIN_PART_SIZE, MAX_PART_SIZE)
   const queueSize = o.queueSize ?? 4
@@ -132,8 +144,26 @@ export function settingsOf(o: BenchmarkOptions): Settings {
   validateInteger(window, 'window', 10)
   const exactLimit = o.exactLimit ?? 1_000_000
   validateInteger(exactLimit, 'exactLimit', 0)
-  if (o.startAt !== undefined && !(o.startAt instanceof Date && Number.isFinite(o.startAt.getTime()))) throw bad('startAt', `Expected startAt to be a valid Date, got ${String(o.startAt)}`)
+  if (o.startAt !== undefined && !(o.startAt instanceof Date && Number.isFinite(o.startAt.getTime())))
+    throw bad('startAt', `Expected startAt to be a valid Date, got ${String(o.startAt)}`)
   autotermSettings(o.autoterm)
-  return { workload: o.workload, levels, duration, sizes, objects, weights, seed, clientId, runId, prefix, partSize, queueSize, pageSize, batch, maxOps: o.maxOps, window, exactLimit }
+  return {
+    workload: o.workload,
+    levels,
+    duration,
+    sizes,
+    objects,
+    weights,
+    seed,
+    clientId,
+    runId,
+    prefix,
+    partSize,
+    queueSize,
+    pageSize,
+    batch,
+    maxOps: o.maxOps,
+    window,
+    exactLimit,
+  }
 }
-

@@ -25,13 +25,7 @@ const MiB = 1024 * 1024
 const MAX_WINDOWS = 1_000_000
 
 /** Quantiles at which the CDF of a distribution is drawn. */
-const CDF_POINTS: number[] = [
-  ...Array.from({ length: 100 }, (_, i) => i / 100),
-  ...Array.from({ length: 10 }, (_, i) => 0.99 + i / 1000),
-  0.9995,
-  0.9999,
-  1,
-]
+const CDF_POINTS: number[] = [...Array.from({ length: 100 }, (_, i) => i / 100), ...Array.from({ length: 10 }, (_, i) => 0.99 + i / 1000), 0.9995, 0.9999, 1]
 
 function latencyOf(d: Distribution): LatencySummary | null {
   if (d.count === 0) return null
@@ -95,7 +89,14 @@ function spreadOf(stats: SampleStats, interval: [number, number], op: BenchOpera
   return { windows: rates.length, mean, stddev: Math.sqrt(variance) }
 }
 
-function opSummary(stats: SampleStats, name: BenchOperation | 'total', s: OpStats, counted: { ok: number; bytes: number }, interval: [number, number], latency: boolean): OpSummary {
+function opSummary(
+  stats: SampleStats,
+  name: BenchOperation | 'total',
+  s: OpStats,
+  counted: { ok: number; bytes: number },
+  interval: [number, number],
+  latency: boolean,
+): OpSummary {
   const seconds = Math.max((interval[1] - interval[0]) / 1000, 1e-9)
   return {
     op: name,
@@ -129,7 +130,8 @@ export function summarizeLevel(
   const interval: [number, number] = merged?.interval ?? (stats.samples === 0 ? [0, 0] : [stats.first, stats.last])
   const order: BenchOperation[] = ['put', 'get', 'stat', 'delete', 'list', 'copy', 'multipart']
   const names = [...stats.ops.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b))
-  const counted = (name: BenchOperation) => merged?.counted.get(name) ?? (merged ? { ok: 0, bytes: 0 } : { ok: stats.ops.get(name)!.ok, bytes: stats.ops.get(name)!.bytes })
+  const counted = (name: BenchOperation) =>
+    merged?.counted.get(name) ?? (merged ? { ok: 0, bytes: 0 } : { ok: stats.ops.get(name)!.ok, bytes: stats.ops.get(name)!.bytes })
   const ops = names.map((name) => opSummary(stats, name, stats.ops.get(name)!, counted(name), interval, true))
   const seconds = Math.max((interval[1] - interval[0]) / 1000, 0)
   const errors: Record<string, number> = {}

@@ -28,7 +28,14 @@ export function rate(value: number): string {
 /** Align columns: the first left, the others right. */
 export function alignTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()).join('\n')
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 function errorsOf(o: OpSummary): string {
@@ -70,7 +77,9 @@ export function formatLevel(level: LevelSummary): string {
   ].filter(Boolean)
   lines.push(parts.join(', '))
   if (level.cpu) {
-    lines.push(`client CPU ${ms(level.cpu.perOpMs)} ms per operation (${(level.cpu.cpuMs / 1000).toFixed(2)} s, ${level.cpu.cores.toFixed(2)} cores busy), peak RSS ${level.cpu.maxRssMiB.toFixed(0)} MiB`)
+    lines.push(
+      `client CPU ${ms(level.cpu.perOpMs)} ms per operation (${(level.cpu.cpuMs / 1000).toFixed(2)} s, ${level.cpu.cores.toFixed(2)} cores busy), peak RSS ${level.cpu.maxRssMiB.toFixed(0)} MiB`,
+    )
   }
   return lines.join('\n')
 }
@@ -111,7 +120,10 @@ export function formatSummary(summary: BenchmarkSummary): string {
   const out = [head, '']
   for (const l of summary.levels) out.push(formatLevel(l), '')
   if (summary.levels.length > 1) out.push(formatSweep(summary), '')
-  if (summary.cleanup) out.push(`cleanup: ${summary.cleanup.deleted} objects deleted${summary.cleanup.failed ? `, ${summary.cleanup.failed} FAILED` : ''}${summary.cleanup.aborted ? `, ${summary.cleanup.aborted} uploads aborted` : ''}`)
+  if (summary.cleanup)
+    out.push(
+      `cleanup: ${summary.cleanup.deleted} objects deleted${summary.cleanup.failed ? `, ${summary.cleanup.failed} FAILED` : ''}${summary.cleanup.aborted ? `, ${summary.cleanup.aborted} uploads aborted` : ''}`,
+    )
   for (const n of summary.notes) out.push(`note: ${n}`)
   return out.join('\n').trimEnd()
 }

@@ -57,7 +57,8 @@ function allowConcurrencyLists(program: Command): void {
   if (!option || !strict) return
   option.argParser((value: string, previous: unknown) => {
     if (!value.includes(',')) return strict(value, previous)
-    if (!value.split(',').every((p) => /^\s*[1-9]\d*\s*$/.test(p))) throw new OptionValueError(`Expected concurrency to be an integer >= 1 or a list such as 8,16,32,64, got ${JSON.stringify(value)}`)
+    if (!value.split(',').every((p) => /^\s*[1-9]\d*\s*$/.test(p)))
+      throw new OptionValueError(`Expected concurrency to be an integer >= 1 or a list such as 8,16,32,64, got ${JSON.stringify(value)}`)
     // A list stays a string: bench parses it; other commands reject it as not an integer.
     return value
   })
@@ -69,7 +70,10 @@ function addWorkload(bench: Command, name: keyof typeof WORKLOADS): void {
     .description(`${WORKLOADS[name]}; url is s3://bucket/prefix/ (the prefix is a folder: a final '/' is implied)`)
     .configureHelp({ showGlobalOptions: true })
     .option('-d, --duration <time>', 'longest measured time, e.g. 30s, 5m, 1h', '30s')
-    .option('-s, --size <sizes>', 'object size: 4KiB; a list 4KiB,1MiB; or random between bounds 1KiB-10MiB (default 1MiB; stat/list/delete 1KiB; multipart 64MiB)')
+    .option(
+      '-s, --size <sizes>',
+      'object size: 4KiB; a list 4KiB,1MiB; or random between bounds 1KiB-10MiB (default 1MiB; stat/list/delete 1KiB; multipart 64MiB)',
+    )
     .option('--objects <n>', 'objects uploaded first (default 1000; delete 10000)')
     .option('--autoterm', 'stop once throughput is stable (the last 7 of 25 blocks within 7.5%, for 10 s)')
     .option('--autoterm-tolerance <percent>', 'autoterm tolerance in percent (default 7.5)')
@@ -115,7 +119,10 @@ function parseScale(value: string): number {
 }
 
 function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean)
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 }
 
 const PEERS_HELP = `
@@ -170,7 +177,9 @@ function addPeers(bench: Command): void {
         const bad = flags.tools?.find((n) => !findPeer(n))
         if (bad !== undefined || flags.tools?.length === 0) {
           const { InvalidArgumentError } = await import('../index.js')
-          throw new InvalidArgumentError(`Expected tools from ${PEERS.map((p) => p.name).join(', ')}, got ${JSON.stringify(flags.tools?.join(','))}`, { argument: 'tools' })
+          throw new InvalidArgumentError(`Expected tools from ${PEERS.map((p) => p.name).join(', ')}, got ${JSON.stringify(flags.tools?.join(','))}`, {
+            argument: 'tools',
+          })
         }
         // A README without the markers is found now, not after an hour of runs.
         if (flags.readme !== undefined) await checkReadme(flags.readme)
@@ -231,10 +240,15 @@ Examples:
   for (const name of Object.keys(WORKLOADS) as (keyof typeof WORKLOADS)[]) addWorkload(bench, name)
   bench
     .command('report <results...>')
-    .description('summary table and SVG charts (throughput over time, latency CDF and histogram) of results: .parquet files, folders, or s3://bucket/results/run-id/ (clients merged)')
+    .description(
+      'summary table and SVG charts (throughput over time, latency CDF and histogram) of results: .parquet files, folders, or s3://bucket/results/run-id/ (clients merged)',
+    )
     .option('--out <dir>', 'folder for the SVG charts (default: beside the file, or ./bench-results)')
     .option('--no-charts', 'print the summary only')
-    .addHelpText('after', '\nExamples:\n  bucketflow bench report bench-results/run.parquet\n  bucketflow bench report s3://my-bucket/results/run-42/ --out charts/')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bucketflow bench report bench-results/run.parquet\n  bucketflow bench report s3://my-bucket/results/run-42/ --out charts/',
+    )
     .action(
       act(async (sources: string[], flags: { out?: string; charts: boolean }, c: Command) => {
         const { report } = await import('../benchmark/command.js')
@@ -245,7 +259,10 @@ Examples:
   bench
     .command('compare <a> <b>')
     .description('compare two results (files, folders or s3:// run folders): throughput and latency with their spread')
-    .addHelpText('after', '\nExamples:\n  bucketflow bench compare before.parquet after.parquet\n  bucketflow --json bench compare s3://b/results/run-1/ s3://b/results/run-2/')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bucketflow bench compare before.parquet after.parquet\n  bucketflow --json bench compare s3://b/results/run-1/ s3://b/results/run-2/',
+    )
     .action(
       act(async (a: string, b: string, _flags: unknown, c: Command) => {
         const { compare } = await import('../benchmark/command.js')

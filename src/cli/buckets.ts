@@ -49,12 +49,17 @@ export function register(program: Command, ctx: CliContext): void {
           async function* plan(): AsyncGenerator<Planned> {
             for await (const key of bucket.list('', { signal: ctx.signal })) yield { op: 'delete', source: `s3://${name}/${key}`, key }
           }
-          const code = await runItems(ctx, out, { verb: 'delete', what: `rb --force of s3://${name}`, cleanup: 'deletes in flight were cancelled', dryRun }, plan(), (items) =>
-            deleteObjects(bucket, { signal: ctx.signal })(
-              (async function* () {
-                for await (const p of items) yield p.key
-              })(),
-            ),
+          const code = await runItems(
+            ctx,
+            out,
+            { verb: 'delete', what: `rb --force of s3://${name}`, cleanup: 'deletes in flight were cancelled', dryRun },
+            plan(),
+            (items) =>
+              deleteObjects(bucket, { signal: ctx.signal })(
+                (async function* () {
+                  for await (const p of items) yield p.key
+                })(),
+              ),
           )
           if (code !== EXIT_OK || ctx.signal.aborted) return EXIT_FAILED
           if (!dryRun) for (const r of await abortUploads(bucket, { signal: ctx.signal })) if (!r.ok) throw r.error

@@ -18,7 +18,10 @@ function registerOne(program: Command, ctx: CliContext, verb: 'cp' | 'mv'): void
         : 'move objects (copy, then delete the source): between S3 URLs, or between S3 and local files',
     )
     .argument('<source>', 's3://bucket/key, a local path, or - (stdin); with --recursive a folder: s3://bucket/prefix or a local folder')
-    .argument(verb === 'cp' ? '[destination]' : '<destination>', 's3://bucket/key-or-prefix/, a local path, or - (stdout)' + (verb === 'cp' ? '; default: the source itself (with --storage-class)' : ''))
+    .argument(
+      verb === 'cp' ? '[destination]' : '<destination>',
+      's3://bucket/key-or-prefix/, a local path, or - (stdout)' + (verb === 'cp' ? '; default: the source itself (with --storage-class)' : ''),
+    )
   addSymlinks(addSelection(cmd, 'every key (or file) under the source folder: s3://b/p means the folder p/'))
     .option('--storage-class <class>', 'storage class of the new objects')
     .option('--content-type <type>', 'content type of uploaded objects (default: from the file extension)')
@@ -35,7 +38,9 @@ function registerOne(program: Command, ctx: CliContext, verb: 'cp' | 'mv'): void
         if (isS3Url(source) && isS3Url(dest)) return copy(ctx, out, g, parseS3Url(source), parseS3Url(dest, 'destination'), flags, verb === 'mv')
         if (isS3Url(dest)) return upload(ctx, out, g, [source], parseS3Url(dest, 'destination'), flags, verb)
         if (isS3Url(source)) return download(ctx, out, g, parseS3Url(source), dest, flags, verb)
-        throw new InvalidArgumentError(`Expected an s3:// URL on at least one side, got ${JSON.stringify(source)} and ${JSON.stringify(dest)}`, { argument: 'source' })
+        throw new InvalidArgumentError(`Expected an s3:// URL on at least one side, got ${JSON.stringify(source)} and ${JSON.stringify(dest)}`, {
+          argument: 'source',
+        })
       }),
     )
 }

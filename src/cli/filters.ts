@@ -90,8 +90,15 @@ export function addFilterOptions(cmd: Command): Command {
     return rules.filter((r) => r.type === type).map((r) => r.pattern)
   }
   return cmd
-    .addOption(new Option('--exclude <pattern>', 'leave out paths matching this pattern (relative to the source folder; repeatable)').argParser(collect('exclude')))
-    .addOption(new Option('--include <pattern>', 'take paths matching this pattern even if an earlier --exclude left them out (repeatable; later filters win)').argParser(collect('include')))
+    .addOption(
+      new Option('--exclude <pattern>', 'leave out paths matching this pattern (relative to the source folder; repeatable)').argParser(collect('exclude')),
+    )
+    .addOption(
+      new Option(
+        '--include <pattern>',
+        'take paths matching this pattern even if an earlier --exclude left them out (repeatable; later filters win)',
+      ).argParser(collect('include')),
+    )
 }
 
 const filterLists = new WeakMap<Command, FilterRule[]>()

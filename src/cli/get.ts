@@ -7,13 +7,15 @@ import { download } from './transfer.js'
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('get')
-    .description('download an object to a file, a folder or stdout (-), or every object under a prefix into a folder (keys become paths; keys that would escape the folder are refused)')
+    .description(
+      'download an object to a file, a folder or stdout (-), or every object under a prefix into a folder (keys become paths; keys that would escape the folder are refused)',
+    )
     .argument('<url>', 's3://bucket/key, or s3://bucket/prefix/ (a trailing / or --recursive downloads the folder)')
     .argument('[destination]', 'local file, folder (existing, or ending in /), or - for stdout (default: the current folder)', '.')
   addSelection(cmd, 'download every key under the folder: s3://b/p means p/ (keys starting with p/)')
     .addHelpText(
       'after',
-      '\nExamples:\n  bucketflow get s3://cats/cute/1.png cat.png\n  bucketflow get s3://cats/cute/1.png -  | file -\n  bucketflow get -r s3://cats/cute mirror\n  bucketflow get -r --exclude \'*\' --include \'*.png\' s3://cats/ pngs/\n\nExit code 1 when some objects failed (e.g. a key like ../x that would escape the folder); the rest are still downloaded.',
+      "\nExamples:\n  bucketflow get s3://cats/cute/1.png cat.png\n  bucketflow get s3://cats/cute/1.png -  | file -\n  bucketflow get -r s3://cats/cute mirror\n  bucketflow get -r --exclude '*' --include '*.png' s3://cats/ pngs/\n\nExit code 1 when some objects failed (e.g. a key like ../x that would escape the folder); the rest are still downloaded.",
     )
     .action(
       act(ctx, async (url: string, destination: string, opts: SharedOptionValues, c: Command) => {

@@ -39,7 +39,10 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<url>', 's3://bucket/key')
     .option('--start <n>', 'first byte (negative: from the end; alone, a suffix: --start -100 is the last 100 bytes)', integer('start'))
     .option('--end <n>', 'end byte, exclusive (negative: from the end; past the end: up to the end)', integer('end'))
-    .addHelpText('after', '\nExamples:\n  bucketflow cat s3://logs/app.log | less\n  bucketflow cat --start -1024 s3://logs/app.log\n  bucketflow cat --start 0 --end 100 s3://data/big.csv')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bucketflow cat s3://logs/app.log | less\n  bucketflow cat --start -1024 s3://logs/app.log\n  bucketflow cat --start 0 --end 100 s3://data/big.csv',
+    )
     .action(
       act(ctx, async (url: string, opts: { start?: number; end?: number }, cmd: Command) => {
         const g = globals(cmd)

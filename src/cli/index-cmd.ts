@@ -8,12 +8,17 @@ import { isLocalFolder } from './targets.js'
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('index')
-    .description('write the index of a bucket (Key, LastModified, ETag, Size, StorageClass) as a Parquet file, listing key ranges in parallel; memory stays flat however many keys')
+    .description(
+      'write the index of a bucket (Key, LastModified, ETag, Size, StorageClass) as a Parquet file, listing key ranges in parallel; memory stays flat however many keys',
+    )
     .argument('<url>', 's3://bucket or s3://bucket/prefix to index')
     .argument('<destination>', 'a local .parquet path or folder (then <folder>/<bucket>.parquet), or s3://bucket/key.parquet or s3://bucket/prefix/')
     .option('--serial', 'list with one serial paginator instead of parallel key ranges')
     .option('--compression <codec>', 'zstd, snappy, gzip, brotli, lz4 or uncompressed', 'zstd')
-    .addHelpText('after', '\nExamples:\n  bucketflow index s3://cats cats.parquet\n  bucketflow index s3://cats indexes/          # indexes/cats.parquet\n  bucketflow index -c 16 s3://logs/2024/ s3://indexes/logs-2024.parquet\n  duckdb -c "select StorageClass, sum(Size) from \'cats.parquet\' group by 1"\n\nAn empty bucket or prefix gives a valid Parquet file with no rows.')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bucketflow index s3://cats cats.parquet\n  bucketflow index s3://cats indexes/          # indexes/cats.parquet\n  bucketflow index -c 16 s3://logs/2024/ s3://indexes/logs-2024.parquet\n  duckdb -c "select StorageClass, sum(Size) from \'cats.parquet\' group by 1"\n\nAn empty bucket or prefix gives a valid Parquet file with no rows.',
+    )
     .action(
       act(ctx, async (url: string, destination: string, opts: { serial?: boolean; compression: ParquetCompression }, cmd: Command) => {
         const g = globals(cmd)

@@ -15,7 +15,10 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[url]', 's3://bucket/prefix (omit to list buckets)')
     .option('-r, --recursive', 'every key under the prefix, not one level')
     .option('--start-after <key>', 'list keys after this one')
-    .addHelpText('after', '\nExamples:\n  bucketflow ls\n  bucketflow ls s3://cats/cute/\n  bucketflow ls -r --json s3://cats | jq .key\n  bucketflow ls -r s3://cats/ | head')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bucketflow ls\n  bucketflow ls s3://cats/cute/\n  bucketflow ls -r --json s3://cats | jq .key\n  bucketflow ls -r s3://cats/ | head',
+    )
     .action(
       act(ctx, async (url: string | undefined, opts: { recursive?: boolean; startAfter?: string }, cmd: Command) => {
         const g = globals(cmd)
@@ -39,7 +42,11 @@ export function register(program: Command, ctx: CliContext): void {
         let prefixes = 0
         let bytes = 0
         ctx.activity = { what: `listing of ${url}`, done: 0 }
-        for await (const e of bucket.ls(key, { recursive: opts.recursive ?? false, signal: ctx.signal, ...(opts.startAfter ? { startAfter: opts.startAfter } : {}) })) {
+        for await (const e of bucket.ls(key, {
+          recursive: opts.recursive ?? false,
+          signal: ctx.signal,
+          ...(opts.startAfter ? { startAfter: opts.startAfter } : {}),
+        })) {
           if (ctx.stdoutClosed) break
           ctx.activity.done++
           if (e.kind === 'prefix') {

@@ -80,7 +80,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     writeOut: (s: string) => void (ctx.stdoutClosed || io.stdout.write(s)),
     writeErr: (s: string) => void io.stderr.write(s),
     outputError: (s: string, write: (s: string) => void) => {
-      if (json) void (ctx.stdoutClosed || io.stdout.write(`${JSON.stringify({ ok: false, error: { name: 'UsageError', code: 'Usage', message: s.replace(/^error: /, '').trim() } })}\n`))
+      if (json)
+        void (
+          ctx.stdoutClosed ||
+          io.stdout.write(`${JSON.stringify({ ok: false, error: { name: 'UsageError', code: 'Usage', message: s.replace(/^error: /, '').trim() } })}\n`)
+        )
       else write(s)
     },
   }

@@ -9,7 +9,15 @@ import { checkOneKey, oneBucket, targetsOf } from './targets.js'
 
 type Stage = (bucket: Bucket, signal: AbortSignal) => (keys: AsyncIterable<string>) => AsyncIterable<Result<unknown>>
 
-async function perKey(ctx: CliContext, cmd: Command, urls: string[], opts: SharedOptionValues, op: Op, stage: Stage, extra: { suffix?: string; markers: boolean; cleanup: string }): Promise<number> {
+async function perKey(
+  ctx: CliContext,
+  cmd: Command,
+  urls: string[],
+  opts: SharedOptionValues,
+  op: Op,
+  stage: Stage,
+  extra: { suffix?: string; markers: boolean; cleanup: string },
+): Promise<number> {
   const g = globals(cmd)
   const out = new Output(ctx, g)
   const recursive = opts.recursive ?? false
@@ -22,7 +30,10 @@ async function perKey(ctx: CliContext, cmd: Command, urls: string[], opts: Share
     }
   }
   const execute = (items: AsyncIterable<Planned>) =>
-    stage(bucket, ctx.signal)(
+    stage(
+      bucket,
+      ctx.signal,
+    )(
       (async function* () {
         for await (const p of items) yield p.key
       })(),
@@ -37,10 +48,16 @@ export function register(program: Command, ctx: CliContext): void {
     .description('delete objects (DeleteObjects batches of 1000); with --recursive every key in a folder, folder markers included')
     .argument('<urls...>', 's3://bucket/key ... or, with --recursive, s3://bucket/folder (s3://b/p means p/, not p-2019/)')
   addSelection(rm, 'every key under each folder')
-    .addHelpText('after', "\nExamples:\n  bucketflow rm s3://cats/tmp.txt\n  bucketflow rm -r --dry-run s3://cats/tmp\n  bucketflow rm -r --exclude '*' --include '*.log' s3://cats/logs")
+    .addHelpText(
+      'after',
+      "\nExamples:\n  bucketflow rm s3://cats/tmp.txt\n  bucketflow rm -r --dry-run s3://cats/tmp\n  bucketflow rm -r --exclude '*' --include '*.log' s3://cats/logs",
+    )
     .action(
       act(ctx, (urls: string[], opts: SharedOptionValues, cmd: Command) =>
-        perKey(ctx, cmd, urls, opts, 'delete', (bucket, signal) => deleteObjects(bucket, { signal }), { markers: true, cleanup: 'deletes in flight were cancelled' }),
+        perKey(ctx, cmd, urls, opts, 'delete', (bucket, signal) => deleteObjects(bucket, { signal }), {
+          markers: true,
+          cleanup: 'deletes in flight were cancelled',
+        }),
       ),
     )
 

@@ -19,14 +19,16 @@ export function parseByteSize(name: string) {
     const unit = (m?.[2] ?? 'b').toLowerCase()
     const scale = unit.startsWith('t') ? 1024 ** 4 : unit.startsWith('g') ? 1024 ** 3 : unit.startsWith('m') ? MiB : unit.startsWith('k') ? 1024 : 1
     const n = m ? Math.round(Number(m[1]) * scale) : NaN
-    if (!Number.isSafeInteger(n) || n < 1) throw new OptionValueError(`Expected ${name} to be a size such as 64MiB, 1GiB or 1000000, got ${JSON.stringify(value)}`)
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new OptionValueError(`Expected ${name} to be a size such as 64MiB, 1GiB or 1000000, got ${JSON.stringify(value)}`)
     return n
   }
 }
 
 function choice<T extends string>(name: string, values: readonly T[]) {
   return (value: string): T => {
-    if (!(values as readonly string[]).includes(value)) throw new OptionValueError(`Expected ${name} to be one of ${values.join(', ')}, got ${JSON.stringify(value)}`)
+    if (!(values as readonly string[]).includes(value))
+      throw new OptionValueError(`Expected ${name} to be one of ${values.join(', ')}, got ${JSON.stringify(value)}`)
     return value as T
   }
 }
@@ -54,7 +56,9 @@ const MAX_HELD_LINE = MiB
 export function register(program: Command): void {
   program
     .command('ship')
-    .description('read log lines from stdin into rotating S3 objects: compressed, time-partitioned, or Parquet; with --spool nothing is lost if the process dies (a restart finishes what was left)')
+    .description(
+      'read log lines from stdin into rotating S3 objects: compressed, time-partitioned, or Parquet; with --spool nothing is lost if the process dies (a restart finishes what was left)',
+    )
     .argument('<url>', 's3://bucket/prefix/ under which the objects go')
     .option('--rotate-ms <ms>', 'start a new object after this many milliseconds', positiveInt('--rotate-ms'), 60_000)
     .option('--rotate-bytes <size>', 'start a new object after this many bytes of lines (e.g. 64MiB)', parseByteSize('--rotate-bytes'))
@@ -65,7 +69,11 @@ export function register(program: Command): void {
     .option('--spool <dir>', 'keep every line in this folder until it is stored; a restart with the same folder finishes what was left')
     .option('--fsync <policy>', 'with --spool: always, interval (every second; default) or never', choice('--fsync', ['always', 'interval', 'never'] as const))
     .option('--max-spool-bytes <size>', 'with --spool: the most the folder holds (default 1GiB)', parseByteSize('--max-spool-bytes'))
-    .option('--when-full <what>', 'with --spool: block (default; stop reading stdin) or drop-newest (drop lines and count them)', choice('--when-full', ['block', 'drop-newest'] as const))
+    .option(
+      '--when-full <what>',
+      'with --spool: block (default; stop reading stdin) or drop-newest (drop lines and count them)',
+      choice('--when-full', ['block', 'drop-newest'] as const),
+    )
     .option('--parquet', 'lines are NDJSON records: store one Parquet object per rotation')
     .option('--schema <file>', 'with --parquet: the schema as JSON ({"field": "type", ...}); default: inferred from the first records')
     .option('--error-prefix <prefix>', 'with --parquet: where lines that are not records go (default <prefix>_errors/)')
@@ -94,7 +102,8 @@ export function register(program: Command): void {
         if (opts.gzip && opts.zstd) throw new InvalidArgumentError('Pass either --gzip or --zstd', { argument: 'compression' })
         if (opts.schema !== undefined && !opts.parquet) throw new InvalidArgumentError('--schema needs --parquet', { argument: 'schema' })
         if (opts.errorPrefix !== undefined && !opts.parquet) throw new InvalidArgumentError('--error-prefix needs --parquet', { argument: 'errorPrefix' })
-        if (opts.level !== undefined && !opts.gzip && !opts.zstd) throw new InvalidArgumentError('--level needs --gzip or --zstd', { argument: 'compressionLevel' })
+        if (opts.level !== undefined && !opts.gzip && !opts.zstd)
+          throw new InvalidArgumentError('--level needs --gzip or --zstd', { argument: 'compressionLevel' })
         const options: LogStreamOptions = { rotateMs: opts.rotateMs }
         if (opts.rotateBytes !== undefined) options.rotateBytes = opts.rotateBytes
         if (opts.gzip) options.compression = 'gzip'

@@ -62,7 +62,8 @@ export function localTarget(root: string, relativePath: string, bucket: string):
 export async function singleLocalTarget(dest: string, key: string): Promise<string> {
   if (dest.endsWith('/') || dest.endsWith(sep) || (await isLocalFolder(dest))) {
     const name = baseName(key)
-    if (name === '') throw new InvalidArgumentError(`s3 key ${JSON.stringify(key)} names a folder; pass --recursive to download what is under it`, { argument: 'url' })
+    if (name === '')
+      throw new InvalidArgumentError(`s3 key ${JSON.stringify(key)} names a folder; pass --recursive to download what is under it`, { argument: 'url' })
     return safeDestination(dest, name)
   }
   return dest

@@ -6,7 +6,23 @@ import { stat, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { HeadBucketCommand } from '@aws-sdk/client-s3'
-import { type Bucket, copyObject, copyObjects, type CopyOptions, deleteObject, getToFile, InvalidArgumentError, mapResults, NoSuchBucketError, putObject, putObjects, type PutOptions, type StorageClass, toBucketflowError, walkFiles } from '../index.js'
+import {
+  type Bucket,
+  copyObject,
+  copyObjects,
+  type CopyOptions,
+  deleteObject,
+  getToFile,
+  InvalidArgumentError,
+  mapResults,
+  NoSuchBucketError,
+  putObject,
+  putObjects,
+  type PutOptions,
+  type StorageClass,
+  toBucketflowError,
+  walkFiles,
+} from '../index.js'
 import { EXIT_OK, openBucket, s3Url, type CliContext, type GlobalOptions, type Output, type S3Url } from './common.js'
 import type { PathFilter } from './filters.js'
 import { runItems, type Planned, type Refused } from './run-items.js'
@@ -34,7 +50,8 @@ export async function checkBucketExists(bucket: Bucket, signal: AbortSignal): Pr
     await bucket.client.send(new HeadBucketCommand({ Bucket: bucket.name }), { abortSignal: signal })
   } catch (err) {
     const e = toBucketflowError(err, { bucket: bucket.name, operation: 'HeadBucket' })
-    if (e instanceof NoSuchBucketError || e.statusCode === 404) throw new NoSuchBucketError(`Bucket ${bucket.name} does not exist`, { bucket: bucket.name, cause: err })
+    if (e instanceof NoSuchBucketError || e.statusCode === 404)
+      throw new NoSuchBucketError(`Bucket ${bucket.name} does not exist`, { bucket: bucket.name, cause: err })
     if (signal.aborted) throw e
   }
 }
@@ -44,7 +61,15 @@ interface Upload extends Planned {
 }
 
 /** `put` / `cp` / `mv` of local files, folders or stdin to S3. */
-export async function upload(ctx: CliContext, out: Output, g: GlobalOptions, sources: string[], dest: S3Url, flags: TransferFlags, mode: Mode): Promise<number> {
+export async function upload(
+  ctx: CliContext,
+  out: Output,
+  g: GlobalOptions,
+  sources: string[],
+  dest: S3Url,
+  flags: TransferFlags,
+  mode: Mode,
+): Promise<number> {
   const bucket = openBucket(dest.bucket, g)
   const signal = ctx.signal
   const putOptions: PutOptions = {
@@ -144,7 +169,13 @@ export async function download(ctx: CliContext, out: Output, g: GlobalOptions, s
     if (dest === '-') {
       if (mode === 'mv') throw new InvalidArgumentError('Cannot move an object to stdout; use cp or get', { argument: 'destination' })
       if (flags.dryRun) {
-        out.data(`(dryrun) download: ${s3Url(bucket.name, src.key)} to -`, { dryRun: true, op: 'download', source: s3Url(bucket.name, src.key), destination: '-', key: src.key })
+        out.data(`(dryrun) download: ${s3Url(bucket.name, src.key)} to -`, {
+          dryRun: true,
+          op: 'download',
+          source: s3Url(bucket.name, src.key),
+          destination: '-',
+          key: src.key,
+        })
         return EXIT_OK
       }
       ctx.activity = { what: `download of ${s3Url(bucket.name, src.key)} to stdout`, done: 0, total: 1 }
@@ -213,10 +244,16 @@ export async function copy(ctx: CliContext, out: Output, g: GlobalOptions, src: 
   if (!flags.recursive) {
     checkOneKey(src, op)
     const key = singleKey(dst.key, baseName(src.key))
-    if (move && sameBucket && key === src.key) throw new InvalidArgumentError(`Cannot move s3://${src.bucket}/${src.key} onto itself`, { argument: 'destination' })
+    if (move && sameBucket && key === src.key)
+      throw new InvalidArgumentError(`Cannot move s3://${src.bucket}/${src.key} onto itself`, { argument: 'destination' })
     if (!flags.filter.accepts(baseName(src.key))) return EXIT_OK
     sources = (async function* () {
-      yield { key: src.key, relativePath: baseName(src.key), size: 0, entry: { kind: 'object', key: src.key, size: 0, lastModified: undefined, etag: '', storageClass: '' } } satisfies S3Source
+      yield {
+        key: src.key,
+        relativePath: baseName(src.key),
+        size: 0,
+        entry: { kind: 'object', key: src.key, size: 0, lastModified: undefined, etag: '', storageClass: '' },
+      } satisfies S3Source
     })()
     destinationOf = () => key
   } else {
@@ -255,7 +292,13 @@ export async function copy(ctx: CliContext, out: Output, g: GlobalOptions, src: 
       { concurrency: bucket.concurrency, signal, bucket: bucket.name },
     )
   }
-  return runItems(ctx, out, { verb: op, what: `${op} of ${s3Url(src.bucket, src.key)}`, cleanup: 'copies in flight were cancelled', dryRun: flags.dryRun }, plan(), execute)
+  return runItems(
+    ctx,
+    out,
+    { verb: op, what: `${op} of ${s3Url(src.bucket, src.key)}`, cleanup: 'copies in flight were cancelled', dryRun: flags.dryRun },
+    plan(),
+    execute,
+  )
 }
 
 async function* snapshot<T>(source: AsyncIterable<T>): AsyncGenerator<T> {

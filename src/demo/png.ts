@@ -42,7 +42,11 @@ export function drawCat(tag: CatTag, variant: number, size = 96 + variant * 32):
   const px = new Uint8Array(size * size * 3)
   const fur = FUR[tag]
   const eye = EYES[tag]
-  const bg: RGB = [[200, 230, 255], [255, 240, 200], [220, 255, 220]][variant % 3] as unknown as RGB
+  const bg: RGB = [
+    [200, 230, 255],
+    [255, 240, 200],
+    [220, 255, 220],
+  ][variant % 3] as unknown as RGB
   const c = size / 2
   const r = size * 0.34
   for (let y = 0; y < size; y++) {
@@ -52,7 +56,8 @@ export function drawCat(tag: CatTag, variant: number, size = 96 + variant * 32):
       let col: RGB = bg
       const inHead = dx * dx + dy * dy < r * r
       // Ears: two triangles above the head.
-      const inEar = y < c - r * 0.3 && y > c - r * 1.35 && (Math.abs(dx - r * 0.6) < (y - (c - r * 1.35)) * 0.55 || Math.abs(dx + r * 0.6) < (y - (c - r * 1.35)) * 0.55)
+      const inEar =
+        y < c - r * 0.3 && y > c - r * 1.35 && (Math.abs(dx - r * 0.6) < (y - (c - r * 1.35)) * 0.55 || Math.abs(dx + r * 0.6) < (y - (c - r * 1.35)) * 0.55)
       if (inHead || inEar) col = fur
       if (tag === 'tabby' && inHead && Math.floor((y + variant * 3) / (size / 12)) % 2 === 0 && Math.abs(dx) < r * 0.8) col = [170, 95, 35]
       // Eyes.

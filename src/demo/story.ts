@@ -81,7 +81,13 @@ export async function runDemo(options: BucketOptions, say: Say = (l) => process.
     await bucket.put(draft, 'README.md', { contentType: 'text/markdown' })
     const back = await bucket.read('README.md')
     check(back === README, 'README roundtrip')
-    say(back.trimEnd().split('\n').map((l) => `    | ${l}`).join('\n'))
+    say(
+      back
+        .trimEnd()
+        .split('\n')
+        .map((l) => `    | ${l}`)
+        .join('\n'),
+    )
 
     step(3, 'draw 15 cat pictures locally (5 kinds x 3)')
     const cats = CAT_TAGS.flatMap((tag) => [0, 1, 2].map((i) => ({ key: `${tag}/cat_${i}.png`, data: drawCat(tag, i) })))
@@ -92,8 +98,17 @@ export async function runDemo(options: BucketOptions, say: Say = (l) => process.
     const [, serialMs] = await timed(async () => {
       for (const c of cats) await bucket!.put(c.data, `serial/${c.key}`, { contentType: 'image/png' })
     })
-    const [results, parallelMs] = await timed(() => bucket!.put(cats.map((c) => c.data), cats.map((c) => c.key), { contentType: 'image/png' }))
-    check(results.every((r) => r.ok), 'parallel upload')
+    const [results, parallelMs] = await timed(() =>
+      bucket!.put(
+        cats.map((c) => c.data),
+        cats.map((c) => c.key),
+        { contentType: 'image/png' },
+      ),
+    )
+    check(
+      results.every((r) => r.ok),
+      'parallel upload',
+    )
     say(`    serial:   ${cats.length} puts in ${serialMs.toFixed(0)} ms`)
     say(`    parallel: ${cats.length} puts in ${parallelMs.toFixed(0)} ms (concurrency ${bucket.concurrency}), ${results.filter((r) => r.ok).length} ok`)
     await bucket.rm(cats.map((c) => `serial/${c.key}`))
@@ -108,11 +123,17 @@ export async function runDemo(options: BucketOptions, say: Say = (l) => process.
     step(6, 'download the pictures into memory, then into a mirror folder')
     const pictureKeys = cats.map((c) => c.key)
     const buffers = await bucket.get(pictureKeys)
-    check(buffers.every((r, i) => r.ok && r.value.equals(cats[i]!.data)), 'in-memory downloads match')
+    check(
+      buffers.every((r, i) => r.ok && r.value.equals(cats[i]!.data)),
+      'in-memory downloads match',
+    )
     say(`    ${buffers.filter((r) => r.ok).length} pictures in memory, byte-identical to what we uploaded`)
     const mirror = join(work, 'cat_s3_mirror')
     const files = await bucket.get(pictureKeys, mirror)
-    check(files.every((r) => r.ok), 'mirror downloads')
+    check(
+      files.every((r) => r.ok),
+      'mirror downloads',
+    )
     const sizes = new Map(cats.map((c) => [c.key, c.data.length]))
     let matched = 0
     for await (const path of walk(mirror)) {
@@ -155,7 +176,10 @@ export async function runDemo(options: BucketOptions, say: Say = (l) => process.
     step(9, 'delete everything, then the bucket')
     const keys = await bucket.list()
     const removed = await bucket.rm(keys)
-    check(removed.every((r) => r.ok), 'rm')
+    check(
+      removed.every((r) => r.ok),
+      'rm',
+    )
     check((await bucket.ls('', { recursive: true })).length === 0, 'bucket empty')
     await bucket.delete()
     say(`    removed ${removed.length} objects and deleted s3://${name}. Cleanup complete.`)

@@ -8,7 +8,9 @@ const BUCKET = '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]'
 
 export function validatePartition(partition: unknown): asserts partition is string {
   if (typeof partition !== 'string' || !PARTITION.test(partition)) {
-    throw new InvalidArgumentError(`Expected partition to be an AWS partition like "aws" or "aws-cn", got ${describeValue(partition)}`, { argument: 'partition' })
+    throw new InvalidArgumentError(`Expected partition to be an AWS partition like "aws" or "aws-cn", got ${describeValue(partition)}`, {
+      argument: 'partition',
+    })
   }
 }
 
@@ -35,14 +37,19 @@ export function bucketOfArn(arn: string): string {
 /** Throws InvalidArgumentError unless `arn` is an IAM role ARN. */
 export function validateRoleArn(arn: unknown, argument = 'roleArn'): asserts arn is string {
   if (typeof arn !== 'string' || !/^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@\-/]{1,512}$/.test(arn)) {
-    throw new InvalidArgumentError(`Expected ${argument} to be an IAM role ARN like arn:aws:iam::123456789012:role/batch-ops, got ${describeValue(arn)}`, { argument })
+    throw new InvalidArgumentError(`Expected ${argument} to be an IAM role ARN like arn:aws:iam::123456789012:role/batch-ops, got ${describeValue(arn)}`, {
+      argument,
+    })
   }
 }
 
 /** Throws InvalidArgumentError unless `arn` is a Lambda function ARN (optionally with a version or alias). */
 export function validateFunctionArn(arn: unknown, argument = 'functionArn'): asserts arn is string {
   if (typeof arn !== 'string' || !/^arn:aws(-[a-z]+)*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]{1,64}(:(\$LATEST|[\w-]{1,128}))?$/.test(arn)) {
-    throw new InvalidArgumentError(`Expected ${argument} to be a Lambda function ARN like arn:aws:lambda:us-east-1:123456789012:function:name, got ${describeValue(arn)}`, { argument })
+    throw new InvalidArgumentError(
+      `Expected ${argument} to be a Lambda function ARN like arn:aws:lambda:us-east-1:123456789012:function:name, got ${describeValue(arn)}`,
+      { argument },
+    )
   }
 }
 

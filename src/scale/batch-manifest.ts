@@ -110,16 +110,17 @@ export async function writeBatchManifest(
       if (lines.length === 0) return
       const ok = sink.write(`${lines.join('\n')}\n`)
       lines = []
-      if (!ok) await new Promise<void>((resolve, reject) => {
-        const done = (err?: unknown) => {
-          sink.off('drain', done)
-          sink.off('error', done)
-          if (err) reject(err)
-          else resolve()
-        }
-        sink.once('drain', done)
-        sink.once('error', done)
-      })
+      if (!ok)
+        await new Promise<void>((resolve, reject) => {
+          const done = (err?: unknown) => {
+            sink.off('drain', done)
+            sink.off('error', done)
+            if (err) reject(err)
+            else resolve()
+          }
+          sink.once('drain', done)
+          sink.once('error', done)
+        })
     }
     for await (const row of source) {
       if (row === null || typeof row !== 'object') throw bad(`expected { bucket, key, versionId? }, got ${describeValue(row)}`)

@@ -66,7 +66,12 @@ interface ReportManifest {
 }
 
 function parseManifest(text: string, bucket: string, key: string): ReportManifest {
-  const bad = (why: string) => new InvalidArgumentError(`s3://${bucket}/${key} is not a Batch Operations completion report manifest.json: ${why}`, { argument: 'reportManifestKey', bucket, key })
+  const bad = (why: string) =>
+    new InvalidArgumentError(`s3://${bucket}/${key} is not a Batch Operations completion report manifest.json: ${why}`, {
+      argument: 'reportManifestKey',
+      bucket,
+      key,
+    })
   let m: Record<string, unknown>
   try {
     m = JSON.parse(text) as Record<string, unknown>
@@ -75,14 +80,30 @@ function parseManifest(text: string, bucket: string, key: string): ReportManifes
   }
   if (m === null || typeof m !== 'object') throw bad('not a JSON object')
   if (typeof m.Format !== 'string') throw bad('no Format')
-  if (!m.Format.startsWith('Report_CSV_')) throw new UnsupportedFormatError(`s3://${bucket}/${key}: report format ${describeValue(m.Format)} is not read (expected Report_CSV_20180820)`, { format: m.Format, bucket, key })
+  if (!m.Format.startsWith('Report_CSV_'))
+    throw new UnsupportedFormatError(`s3://${bucket}/${key}: report format ${describeValue(m.Format)} is not read (expected Report_CSV_20180820)`, {
+      format: m.Format,
+      bucket,
+      key,
+    })
   if (!Array.isArray(m.Results)) throw bad('no Results array')
   for (const [i, r] of (m.Results as Record<string, unknown>[]).entries()) {
-    if (r === null || typeof r !== 'object' || typeof r.Bucket !== 'string' || typeof r.Key !== 'string' || typeof r.MD5Checksum !== 'string' || typeof r.TaskExecutionStatus !== 'string') {
+    if (
+      r === null ||
+      typeof r !== 'object' ||
+      typeof r.Bucket !== 'string' ||
+      typeof r.Key !== 'string' ||
+      typeof r.MD5Checksum !== 'string' ||
+      typeof r.TaskExecutionStatus !== 'string'
+    ) {
       throw bad(`Results[${i}] is not { TaskExecutionStatus, Bucket, MD5Checksum, Key }`)
     }
   }
-  return { Format: m.Format, ReportSchema: typeof m.ReportSchema === 'string' ? m.ReportSchema : 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage', Results: m.Results as ReportManifest['Results'] }
+  return {
+    Format: m.Format,
+    ReportSchema: typeof m.ReportSchema === 'string' ? m.ReportSchema : 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage',
+    Results: m.Results as ReportManifest['Results'],
+  }
 }
 
 const STATUS = /^\d{3}$/
@@ -100,7 +121,11 @@ const STATUS = /^\d{3}$/
  * for await (const t of readCompletionReport(reports, manifestKey)) if (t.status !== 'succeeded') failed.push(t.key)
  * ```
  */
-export async function* readCompletionReport(ref: BucketRef, reportManifestKey: string, options: ReadCompletionReportOptions = {}): AsyncGenerator<CompletionTask, void, undefined> {
+export async function* readCompletionReport(
+  ref: BucketRef,
+  reportManifestKey: string,
+  options: ReadCompletionReportOptions = {},
+): AsyncGenerator<CompletionTask, void, undefined> {
   validateKey(reportManifestKey, ref.name, 'reportManifestKey')
   const verifyMd5 = options.verifyMd5 ?? true
   const decodeKeys = options.decodeKeys ?? true
@@ -109,13 +134,29 @@ export async function* readCompletionReport(ref: BucketRef, reportManifestKey: s
   const manifest = parseManifest(bytes.toString('utf8'), ref.name, reportManifestKey)
   const schema = manifest.ReportSchema.split(',').map((s) => s.trim())
   const col = (name: string) => schema.indexOf(name)
-  const [iBucket, iKey, iVersion, iStatus, iError, iHttp, iMessage] = ['Bucket', 'Key', 'VersionId', 'TaskStatus', 'ErrorCode', 'HTTPStatusCode', 'ResultMessage'].map(col)
-  if (iBucket! < 0 || iKey! < 0 || iStatus! < 0) throw new InvalidArgumentError(`s3://${ref.name}/${reportManifestKey}: ReportSchema ${describeValue(manifest.ReportSchema)} lacks Bucket, Key or TaskStatus`, { argument: 'reportManifestKey' })
+  const [iBucket, iKey, iVersion, iStatus, iError, iHttp, iMessage] = [
+    'Bucket',
+    'Key',
+    'VersionId',
+    'TaskStatus',
+    'ErrorCode',
+    'HTTPStatusCode',
+    'ResultMessage',
+  ].map(col)
+  if (iBucket! < 0 || iKey! < 0 || iStatus! < 0)
+    throw new InvalidArgumentError(
+      `s3://${ref.name}/${reportManifestKey}: ReportSchema ${describeValue(manifest.ReportSchema)} lacks Bucket, Key or TaskStatus`,
+      { argument: 'reportManifestKey' },
+    )
   for (const result of manifest.Results) {
     const bucketName = result.Bucket.replace(/^arn:[^:]+:s3:::/, '')
     const where: BucketRef = bucketName === ref.name ? ref : { client: ref.client, name: bucketName }
-    const file = await fetchVerified(where, result.Key, verifyMd5 ? { md5: result.MD5Checksum } : {}, { spoolBytes: DEFAULT_SPOOL_BYTES, ...(signal ? { signal } : {}) })
-    const bad = (message: string, cause?: unknown) => new IntegrityError(`s3://${bucketName}/${result.Key}: ${message}`, { bucket: bucketName, key: result.Key, ...(cause === undefined ? {} : { cause }) })
+    const file = await fetchVerified(where, result.Key, verifyMd5 ? { md5: result.MD5Checksum } : {}, {
+      spoolBytes: DEFAULT_SPOOL_BYTES,
+      ...(signal ? { signal } : {}),
+    })
+    const bad = (message: string, cause?: unknown) =>
+      new IntegrityError(`s3://${bucketName}/${result.Key}: ${message}`, { bucket: bucketName, key: result.Key, ...(cause === undefined ? {} : { cause }) })
     try {
       const raw = file.kind === 'memory' ? Readable.from([file.bytes], { objectMode: false }) : createReadStream(file.path)
       const gzip = file.kind === 'memory' && file.bytes[0] === 0x1f && file.bytes[1] === 0x8b

@@ -98,7 +98,11 @@ export async function findInventories(ref: BucketRef, options: FindInventoriesOp
     }
     return undefined
   }
-  const settle = (c: { folder: string; createdAt: Date }) => check(c).then((report) => ({ report }), (error: unknown) => ({ error }))
+  const settle = (c: { folder: string; createdAt: Date }) =>
+    check(c).then(
+      (report) => ({ report }),
+      (error: unknown) => ({ error }),
+    )
   for await (const r of boundedMap(candidates, settle, 8, true)) {
     if ('error' in r) throw r.error
     if (r.report) found.push(r.report)

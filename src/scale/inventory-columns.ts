@@ -6,7 +6,22 @@
  * (Bucket, VersionId, IsLatest, ...). Values the report leaves empty are nulls (a delete marker has
  * no size or ETag), so every column but Key is nullable.
  */
-import { Bool, Dictionary, Field, Int32, Int64, makeData, RecordBatch, Schema, Struct, TimestampMillisecond, Utf8, Vector, type Data, type DataType } from 'apache-arrow'
+import {
+  Bool,
+  Dictionary,
+  Field,
+  Int32,
+  Int64,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  TimestampMillisecond,
+  Utf8,
+  Vector,
+  type Data,
+  type DataType,
+} from 'apache-arrow'
 
 /** How a field's values are typed. */
 export type FieldKind = 'key' | 'etag' | 'utf8' | 'dict' | 'int64' | 'timestamp' | 'bool'
@@ -64,10 +79,17 @@ export function fieldOfParquetName(name: string): InventoryField {
 
 /** Field names of a manifest's `fileSchema`: CSV `"Bucket, Key, Size"`, or a Parquet `message` / ORC `struct<>`. */
 export function schemaFieldNames(fileSchema: string, format: string): string[] {
-  if (format === 'CSV') return fileSchema.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  if (format === 'CSV')
+    return fileSchema
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
   if (format === 'Parquet') return [...fileSchema.matchAll(/(?:required|optional|repeated)\s+\w+\s+(\w+)/g)].map((m) => m[1]!)
   const inner = /struct<(.*)>/s.exec(fileSchema)?.[1] ?? ''
-  return inner.split(',').map((s) => s.split(':')[0]!.trim()).filter((s) => s !== '')
+  return inner
+    .split(',')
+    .map((s) => s.split(':')[0]!.trim())
+    .filter((s) => s !== '')
 }
 
 /** Output columns in output order: listing columns first, then the rest in report order. */

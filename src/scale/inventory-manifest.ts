@@ -66,7 +66,12 @@ const FORMATS: Record<string, InventoryManifest['fileFormat']> = { csv: 'CSV', o
  * manifest, UnsupportedFormatError for a file format other than CSV, ORC or Parquet.
  */
 export function parseInventoryManifest(text: string, where: { bucket: string; key: string; etag?: string }): Omit<InventoryManifest, 'checksum'> {
-  const bad = (why: string) => new InvalidArgumentError(`s3://${where.bucket}/${where.key} is not an S3 Inventory manifest.json: ${why}`, { argument: 'manifest', bucket: where.bucket, key: where.key })
+  const bad = (why: string) =>
+    new InvalidArgumentError(`s3://${where.bucket}/${where.key} is not an S3 Inventory manifest.json: ${why}`, {
+      argument: 'manifest',
+      bucket: where.bucket,
+      key: where.key,
+    })
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -82,7 +87,10 @@ export function parseInventoryManifest(text: string, where: { bucket: string; ke
   }
   const format = FORMATS[str('fileFormat').toLowerCase()]
   if (format === undefined) {
-    throw new UnsupportedFormatError(`s3://${where.bucket}/${where.key}: unknown inventory file format ${describeValue(m.fileFormat)} (expected CSV, ORC or Parquet)`, { format: String(m.fileFormat), bucket: where.bucket, key: where.key })
+    throw new UnsupportedFormatError(
+      `s3://${where.bucket}/${where.key}: unknown inventory file format ${describeValue(m.fileFormat)} (expected CSV, ORC or Parquet)`,
+      { format: String(m.fileFormat), bucket: where.bucket, key: where.key },
+    )
   }
   const created = typeof m.creationTimestamp === 'number' ? String(m.creationTimestamp) : str('creationTimestamp')
   const ms = Number(created)

@@ -65,21 +65,28 @@ export interface ItemReader {
  * ```
  */
 export function itemReaderFor(options: ItemReaderOptions): ItemReader {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`Expected options { bucket, key, format }, got ${describeValue(options)}`, { argument: 'options' })
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(`Expected options { bucket, key, format }, got ${describeValue(options)}`, { argument: 'options' })
   validateBucketName(options.bucket)
   validateKey(options.key, options.bucket)
   const partition = options.partition ?? 'aws'
   validatePartition(partition)
   const target: { Bucket: string; Key: string; VersionId?: string } = { Bucket: options.bucket, Key: options.key }
   if (options.versionId !== undefined) {
-    if (typeof options.versionId !== 'string' || options.versionId === '') throw new InvalidArgumentError(`Expected versionId to be a non-empty string, got ${describeValue(options.versionId)}`, { argument: 'versionId' })
+    if (typeof options.versionId !== 'string' || options.versionId === '')
+      throw new InvalidArgumentError(`Expected versionId to be a non-empty string, got ${describeValue(options.versionId)}`, { argument: 'versionId' })
     target.VersionId = options.versionId
   }
   let config: ItemReader['ReaderConfig']
   switch (options.format) {
     case 'csv': {
       const headers = options.csvHeaders ?? ['Bucket', 'Key']
-      if (!Array.isArray(headers) || headers.length === 0 || headers.some((h) => typeof h !== 'string' || h === '') || new Set(headers).size !== headers.length) {
+      if (
+        !Array.isArray(headers) ||
+        headers.length === 0 ||
+        headers.some((h) => typeof h !== 'string' || h === '') ||
+        new Set(headers).size !== headers.length
+      ) {
         throw new InvalidArgumentError(`Expected csvHeaders to be distinct non-empty column names, got ${describeValue(headers)}`, { argument: 'csvHeaders' })
       }
       config = { InputType: 'CSV', CSVHeaderLocation: 'GIVEN', CSVHeaders: [...headers] }
@@ -99,7 +106,8 @@ export function itemReaderFor(options: ItemReaderOptions): ItemReader {
     config.MaxItems = options.maxItems
   }
   const language = options.queryLanguage ?? 'JSONPath'
-  if (language !== 'JSONPath' && language !== 'JSONata') throw new InvalidArgumentError(`Expected queryLanguage to be 'JSONPath' or 'JSONata', got ${describeValue(language)}`, { argument: 'queryLanguage' })
+  if (language !== 'JSONPath' && language !== 'JSONata')
+    throw new InvalidArgumentError(`Expected queryLanguage to be 'JSONPath' or 'JSONata', got ${describeValue(language)}`, { argument: 'queryLanguage' })
   const reader: ItemReader = { Resource: `arn:${partition}:states:::s3:getObject`, ReaderConfig: config }
   if (language === 'JSONata') reader.Arguments = target
   else reader.Parameters = target

@@ -45,7 +45,8 @@ function keep(b: number): boolean {
  */
 export function encodeManifestKey(key: string): string {
   if (typeof key !== 'string') throw new InvalidArgumentError(`Expected key to be a string, got ${describeValue(key)}`, { argument: 'key' })
-  if (LONE_SURROGATE.test(key)) throw new InvalidArgumentError(`Expected key to be well-formed UTF-16 (no lone surrogates), got ${describeValue(key)}`, { argument: 'key', key })
+  if (LONE_SURROGATE.test(key))
+    throw new InvalidArgumentError(`Expected key to be well-formed UTF-16 (no lone surrogates), got ${describeValue(key)}`, { argument: 'key', key })
   const bytes = Buffer.from(key, 'utf8')
   let out = ''
   let from = 0
@@ -76,6 +77,8 @@ export function decodeInventoryKey(encoded: string): string {
   try {
     return decodeURIComponent(plus)
   } catch {
-    throw new InvalidArgumentError(`Not a valid URL-encoded key (a % not followed by two hex digits, or bytes that are not UTF-8): ${describeValue(encoded)}`, { argument: 'encoded' })
+    throw new InvalidArgumentError(`Not a valid URL-encoded key (a % not followed by two hex digits, or bytes that are not UTF-8): ${describeValue(encoded)}`, {
+      argument: 'encoded',
+    })
   }
 }

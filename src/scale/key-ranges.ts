@@ -73,7 +73,8 @@ export function validateKeyRanges(ranges: readonly KeyRange[]): void {
     for (const k of ['startAfter', 'endBefore'] as const) {
       if (r[k] !== undefined && typeof r[k] !== 'string') throw bad(i, `has a non-string ${k} ${describeValue(r[k])}`)
     }
-    if (r.startAfter !== undefined && r.endBefore !== undefined && compareKeys(r.startAfter, r.endBefore) >= 0) throw bad(i, 'is empty (startAfter >= endBefore)')
+    if (r.startAfter !== undefined && r.endBefore !== undefined && compareKeys(r.startAfter, r.endBefore) >= 0)
+      throw bad(i, 'is empty (startAfter >= endBefore)')
     if (i === 0) continue
     const prev = ranges[i - 1]!
     // Disjoint when every key of the previous range (< its endBefore) is <= this range's startAfter,
@@ -98,12 +99,18 @@ export function validateKeyRanges(ranges: readonly KeyRange[]): void {
  * const { objectArn } = await writeKeyRanges(work, 'jobs/ranges.jsonl', ranges, { source: 'photos' })
  * ```
  */
-export async function writeKeyRanges(ref: BucketRef, key: string, ranges: readonly KeyRange[] | ListCheckpoint, options: WriteKeyRangesOptions = {}): Promise<WrittenKeyRanges> {
+export async function writeKeyRanges(
+  ref: BucketRef,
+  key: string,
+  ranges: readonly KeyRange[] | ListCheckpoint,
+  options: WriteKeyRangesOptions = {},
+): Promise<WrittenKeyRanges> {
   validateKey(key, ref.name)
   const partition = options.partition ?? 'aws'
   validatePartition(partition)
   const list = isCheckpoint(ranges) ? ranges.ranges : ranges
-  if (!Array.isArray(list)) throw new InvalidArgumentError(`Expected ranges to be an array of key ranges or a listing checkpoint, got ${describeValue(ranges)}`, { argument: 'ranges' })
+  if (!Array.isArray(list))
+    throw new InvalidArgumentError(`Expected ranges to be an array of key ranges or a listing checkpoint, got ${describeValue(ranges)}`, { argument: 'ranges' })
   if (list.length === 0) throw new InvalidArgumentError('Expected at least one key range', { argument: 'ranges' })
   validateKeyRanges(list)
   const source = options.source ?? (isCheckpoint(ranges) ? ranges.bucket : ref.name)

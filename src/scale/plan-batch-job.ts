@@ -126,17 +126,25 @@ function validateEtag(etag: unknown, argument: string): string {
 
 function operationOf(op: BatchOperation, sourceBucket: string | undefined, partition: string): JobOperation {
   if (op === null || typeof op !== 'object' || Array.isArray(op)) {
-    throw fail('operation', `Expected operation to be exactly one { kind, ... } (freeze, copy, restore, tag or lambda), got ${describeValue(op)}${Array.isArray(op) ? ': a job has exactly one operation' : ''}`)
+    throw fail(
+      'operation',
+      `Expected operation to be exactly one { kind, ... } (freeze, copy, restore, tag or lambda), got ${describeValue(op)}${Array.isArray(op) ? ': a job has exactly one operation' : ''}`,
+    )
   }
   const allowed = OPERATION_KEYS[op.kind]
-  if (allowed === undefined) throw fail('operation', `Expected operation.kind to be freeze, copy, restore, tag or lambda, got ${describeValue((op as { kind?: unknown }).kind)}`)
+  if (allowed === undefined)
+    throw fail('operation', `Expected operation.kind to be freeze, copy, restore, tag or lambda, got ${describeValue((op as { kind?: unknown }).kind)}`)
   const extra = Object.keys(op).filter((k) => !allowed.includes(k))
-  if (extra.length > 0) throw fail('operation', `A ${op.kind} operation takes ${allowed.join(', ')}; got also ${extra.join(', ')} (a job has exactly one operation)`)
+  if (extra.length > 0)
+    throw fail('operation', `A ${op.kind} operation takes ${allowed.join(', ')}; got also ${extra.join(', ')} (a job has exactly one operation)`)
   switch (op.kind) {
     case 'freeze':
       validateStorageClass(op.storageClass, 'operation.storageClass')
       if (sourceBucket === undefined) {
-        throw fail('manifest', 'A freeze copies objects onto themselves: the manifest must name one source bucket (writeBatchManifest rows of one bucket, sourceBucket of an inventory manifest, or a generator)')
+        throw fail(
+          'manifest',
+          'A freeze copies objects onto themselves: the manifest must name one source bucket (writeBatchManifest rows of one bucket, sourceBucket of an inventory manifest, or a generator)',
+        )
       }
       return { S3PutObjectCopy: { TargetResource: bucketArn(sourceBucket, partition), StorageClass: op.storageClass, MetadataDirective: 'COPY' } }
     case 'copy': {
@@ -157,12 +165,14 @@ function operationOf(op: BatchOperation, sourceBucket: string | undefined, parti
     case 'restore': {
       validateInteger(op.days, 'operation.days', 1, 2_147_483_647)
       const tier = typeof op.tier === 'string' ? op.tier.toUpperCase() : op.tier
-      if (tier !== 'BULK' && tier !== 'STANDARD') throw fail('operation.tier', `Expected tier to be 'BULK' or 'STANDARD' (Batch Operations has no Expedited restores), got ${describeValue(op.tier)}`)
+      if (tier !== 'BULK' && tier !== 'STANDARD')
+        throw fail('operation.tier', `Expected tier to be 'BULK' or 'STANDARD' (Batch Operations has no Expedited restores), got ${describeValue(op.tier)}`)
       return { S3InitiateRestoreObject: { ExpirationInDays: op.days, GlacierJobTier: tier } }
     }
     case 'tag': {
       const tags = op.tags
-      if (tags === null || typeof tags !== 'object' || Array.isArray(tags)) throw fail('operation.tags', `Expected tags to be an object of string values, got ${describeValue(tags)}`)
+      if (tags === null || typeof tags !== 'object' || Array.isArray(tags))
+        throw fail('operation.tags', `Expected tags to be an object of string values, got ${describeValue(tags)}`)
       const entries = Object.entries(tags)
       if (entries.length > 10) throw fail('operation.tags', `S3 allows at most 10 tags per object, got ${entries.length}`)
       for (const [k, v] of entries) {
@@ -181,7 +191,8 @@ function operationOf(op: BatchOperation, sourceBucket: string | undefined, parti
 function filterOf(filter: BatchGeneratorFilter): JobManifestGeneratorFilter {
   const out: JobManifestGeneratorFilter = {}
   const list = (v: unknown, name: string): string[] => {
-    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' || x === '')) throw fail(`manifest.generator.filter.${name}`, `Expected ${name} to be a non-empty array of non-empty strings, got ${describeValue(v)}`)
+    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' || x === ''))
+      throw fail(`manifest.generator.filter.${name}`, `Expected ${name} to be a non-empty array of non-empty strings, got ${describeValue(v)}`)
     return [...(v as string[])]
   }
   const constraint: NonNullable<JobManifestGeneratorFilter['KeyNameConstraint']> = {}
@@ -189,9 +200,13 @@ function filterOf(filter: BatchGeneratorFilter): JobManifestGeneratorFilter {
   if (filter.suffixes !== undefined) constraint.MatchAnySuffix = list(filter.suffixes, 'suffixes')
   if (filter.substrings !== undefined) constraint.MatchAnySubstring = list(filter.substrings, 'substrings')
   if (Object.keys(constraint).length > 0) out.KeyNameConstraint = constraint
-  for (const [name, value] of [['createdAfter', filter.createdAfter], ['createdBefore', filter.createdBefore]] as const) {
+  for (const [name, value] of [
+    ['createdAfter', filter.createdAfter],
+    ['createdBefore', filter.createdBefore],
+  ] as const) {
     if (value === undefined) continue
-    if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw fail(`manifest.generator.filter.${name}`, `Expected ${name} to be a valid Date, got ${describeValue(value)}`)
+    if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+      throw fail(`manifest.generator.filter.${name}`, `Expected ${name} to be a valid Date, got ${describeValue(value)}`)
   }
   if (filter.createdAfter !== undefined) out.CreatedAfter = filter.createdAfter
   if (filter.createdBefore !== undefined) out.CreatedBefore = filter.createdBefore
@@ -239,7 +254,10 @@ export function planBatchJob(options: BatchJobPlanOptions): CreateJobCommandInpu
   validateInteger(priority, 'priority', 0, 2_147_483_647)
   const token = options.clientRequestToken ?? randomUUID()
   if (typeof token !== 'string' || token.length < 1 || token.length > 64) {
-    throw fail('clientRequestToken', `Expected clientRequestToken to be 1 to 64 characters, got ${typeof token === 'string' ? `${token.length} characters` : describeValue(token)}`)
+    throw fail(
+      'clientRequestToken',
+      `Expected clientRequestToken to be 1 to 64 characters, got ${typeof token === 'string' ? `${token.length} characters` : describeValue(token)}`,
+    )
   }
   if (options.description !== undefined && (typeof options.description !== 'string' || options.description.length < 1 || options.description.length > 256)) {
     throw fail('description', `Expected description to be 1 to 256 characters, got ${describeValue(options.description)}`)
@@ -249,9 +267,14 @@ export function planBatchJob(options: BatchJobPlanOptions): CreateJobCommandInpu
   }
 
   const m = options.manifest as Record<string, unknown> | null
-  if (m === null || typeof m !== 'object') throw fail('manifest', `Expected manifest to be { objectArn, etag }, { inventoryManifestArn, etag } or { generator }, got ${describeValue(m)}`)
+  if (m === null || typeof m !== 'object')
+    throw fail('manifest', `Expected manifest to be { objectArn, etag }, { inventoryManifestArn, etag } or { generator }, got ${describeValue(m)}`)
   const forms = ['objectArn', 'inventoryManifestArn', 'generator'].filter((k) => m[k] !== undefined)
-  if (forms.length !== 1) throw fail('manifest', `Expected manifest to have exactly one of objectArn, inventoryManifestArn or generator, got ${forms.length === 0 ? 'none' : forms.join(' and ')}`)
+  if (forms.length !== 1)
+    throw fail(
+      'manifest',
+      `Expected manifest to have exactly one of objectArn, inventoryManifestArn or generator, got ${forms.length === 0 ? 'none' : forms.join(' and ')}`,
+    )
   const input: CreateJobCommandInput = {
     AccountId: options.accountId,
     ConfirmationRequired: options.confirmationRequired ?? false,
@@ -267,7 +290,12 @@ export function planBatchJob(options: BatchJobPlanOptions): CreateJobCommandInpu
     validateObjectArn(man.objectArn, 'manifest.objectArn')
     const etag = validateEtag(man.etag, 'manifest.etag')
     const fields = man.fields ?? ['Bucket', 'Key']
-    if (!Array.isArray(fields) || !fields.includes('Bucket') || !fields.includes('Key') || fields.some((x) => !['Bucket', 'Key', 'VersionId', 'Ignore'].includes(x))) {
+    if (
+      !Array.isArray(fields) ||
+      !fields.includes('Bucket') ||
+      !fields.includes('Key') ||
+      fields.some((x) => !['Bucket', 'Key', 'VersionId', 'Ignore'].includes(x))
+    ) {
       throw fail('manifest.fields', `Expected fields of Bucket, Key, VersionId, Ignore including Bucket and Key, got ${describeValue(fields)}`)
     }
     if (man.buckets !== undefined && man.buckets.length === 1) sourceBucket = man.buckets[0]
@@ -275,7 +303,8 @@ export function planBatchJob(options: BatchJobPlanOptions): CreateJobCommandInpu
   } else if ('inventoryManifestArn' in options.manifest) {
     const man = options.manifest
     validateObjectArn(man.inventoryManifestArn, 'manifest.inventoryManifestArn')
-    if (!man.inventoryManifestArn.endsWith('/manifest.json')) throw fail('manifest.inventoryManifestArn', `Expected the ARN of an inventory report's manifest.json, got ${describeValue(man.inventoryManifestArn)}`)
+    if (!man.inventoryManifestArn.endsWith('/manifest.json'))
+      throw fail('manifest.inventoryManifestArn', `Expected the ARN of an inventory report's manifest.json, got ${describeValue(man.inventoryManifestArn)}`)
     const etag = validateEtag(man.etag, 'manifest.etag')
     if (man.sourceBucket !== undefined) {
       validateBucketName(man.sourceBucket)
@@ -283,7 +312,11 @@ export function planBatchJob(options: BatchJobPlanOptions): CreateJobCommandInpu
     }
     input.Manifest = { Spec: { Format: 'S3InventoryReport_CSV_20161130' }, Location: { ObjectArn: man.inventoryManifestArn, ETag: etag } }
   } else {
-    const g = (options.manifest as { generator: unknown }).generator as { sourceBucket?: unknown; filter?: BatchGeneratorFilter; expectedBucketOwner?: unknown } | null
+    const g = (options.manifest as { generator: unknown }).generator as {
+      sourceBucket?: unknown
+      filter?: BatchGeneratorFilter
+      expectedBucketOwner?: unknown
+    } | null
     if (g === null || typeof g !== 'object') throw fail('manifest.generator', `Expected generator to be { sourceBucket, filter? }, got ${describeValue(g)}`)
     validateBucketName(g.sourceBucket)
     sourceBucket = g.sourceBucket
@@ -292,11 +325,13 @@ export function planBatchJob(options: BatchJobPlanOptions): CreateJobCommandInpu
       EnableManifestOutput: false,
     }
     if (g.expectedBucketOwner !== undefined) {
-      if (typeof g.expectedBucketOwner !== 'string' || !/^\d{12}$/.test(g.expectedBucketOwner)) throw fail('manifest.generator.expectedBucketOwner', `Expected a 12-digit account ID, got ${describeValue(g.expectedBucketOwner)}`)
+      if (typeof g.expectedBucketOwner !== 'string' || !/^\d{12}$/.test(g.expectedBucketOwner))
+        throw fail('manifest.generator.expectedBucketOwner', `Expected a 12-digit account ID, got ${describeValue(g.expectedBucketOwner)}`)
       generator.ExpectedBucketOwner = g.expectedBucketOwner
     }
     if (g.filter !== undefined) {
-      if (g.filter === null || typeof g.filter !== 'object') throw fail('manifest.generator.filter', `Expected filter to be an object, got ${describeValue(g.filter)}`)
+      if (g.filter === null || typeof g.filter !== 'object')
+        throw fail('manifest.generator.filter', `Expected filter to be an object, got ${describeValue(g.filter)}`)
       generator.Filter = filterOf(g.filter)
     }
     input.ManifestGenerator = { S3JobManifestGenerator: generator }
@@ -309,10 +344,12 @@ export function planBatchJob(options: BatchJobPlanOptions): CreateJobCommandInpu
     if (r === null || typeof r !== 'object') throw fail('report', `Expected report to be false or { bucket, prefix?, scope? }, got ${describeValue(r)}`)
     validateBucketName(r.bucket)
     const scope = r.scope ?? 'AllTasks'
-    if (scope !== 'AllTasks' && scope !== 'FailedTasksOnly') throw fail('report.scope', `Expected scope to be 'AllTasks' or 'FailedTasksOnly', got ${describeValue(scope)}`)
+    if (scope !== 'AllTasks' && scope !== 'FailedTasksOnly')
+      throw fail('report.scope', `Expected scope to be 'AllTasks' or 'FailedTasksOnly', got ${describeValue(scope)}`)
     const report: JobReport = { Enabled: true, Bucket: bucketArn(r.bucket, partition), Format: 'Report_CSV_20180820', ReportScope: scope }
     if (r.prefix !== undefined) {
-      if (typeof r.prefix !== 'string' || r.prefix === '' || r.prefix.length > 512) throw fail('report.prefix', `Expected prefix to be 1 to 512 characters, got ${describeValue(r.prefix)}`)
+      if (typeof r.prefix !== 'string' || r.prefix === '' || r.prefix.length > 512)
+        throw fail('report.prefix', `Expected prefix to be 1 to 512 characters, got ${describeValue(r.prefix)}`)
       report.Prefix = r.prefix
     }
     input.Report = report
@@ -339,15 +376,20 @@ export function checkCreateJobInput(input: CreateJobCommandInput): void {
   validateAccountId(input.AccountId)
   validateRoleArn(input.RoleArn, 'RoleArn')
   const token = input.ClientRequestToken
-  if (typeof token !== 'string' || token.length < 1 || token.length > 64) throw fail('ClientRequestToken', `Expected ClientRequestToken to be 1 to 64 characters, got ${describeValue(token)}`)
+  if (typeof token !== 'string' || token.length < 1 || token.length > 64)
+    throw fail('ClientRequestToken', `Expected ClientRequestToken to be 1 to 64 characters, got ${describeValue(token)}`)
   validateInteger(input.Priority, 'Priority', 0, 2_147_483_647)
   const ops = input.Operation === null || typeof input.Operation !== 'object' ? [] : Object.entries(input.Operation).filter(([, v]) => v !== undefined)
-  if (ops.length !== 1) throw fail('Operation', `A job has exactly one operation, got ${ops.length}${ops.length > 0 ? ` (${ops.map(([k]) => k).join(', ')})` : ''}`)
-  if ((input.Manifest === undefined) === (input.ManifestGenerator === undefined)) throw fail('Manifest', 'Expected exactly one of Manifest or ManifestGenerator')
+  if (ops.length !== 1)
+    throw fail('Operation', `A job has exactly one operation, got ${ops.length}${ops.length > 0 ? ` (${ops.map(([k]) => k).join(', ')})` : ''}`)
+  if ((input.Manifest === undefined) === (input.ManifestGenerator === undefined))
+    throw fail('Manifest', 'Expected exactly one of Manifest or ManifestGenerator')
   if (input.Manifest !== undefined) {
     validateObjectArn(input.Manifest.Location?.ObjectArn, 'Manifest.Location.ObjectArn')
     validateEtag(input.Manifest.Location?.ETag, 'Manifest.Location.ETag')
   }
-  if (input.Report === undefined || typeof input.Report.Enabled !== 'boolean') throw fail('Report', 'Expected Report: { Enabled: false } or a completion report location')
-  if (input.Report.Enabled && (typeof input.Report.Bucket !== 'string' || bucketOfArn(input.Report.Bucket) === '')) throw fail('Report', 'An enabled report needs Bucket (an ARN)')
+  if (input.Report === undefined || typeof input.Report.Enabled !== 'boolean')
+    throw fail('Report', 'Expected Report: { Enabled: false } or a completion report location')
+  if (input.Report.Enabled && (typeof input.Report.Bucket !== 'string' || bucketOfArn(input.Report.Bucket) === ''))
+    throw fail('Report', 'An enabled report needs Bucket (an ARN)')
 }

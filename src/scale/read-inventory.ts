@@ -41,7 +41,15 @@ import { describeValue, validateConcurrency, validateInteger, validateKey } from
 import { CsvParser, CsvSyntaxError } from './csv.js'
 import { UnsupportedFormatError } from './errors.js'
 import { DEFAULT_SPOOL_BYTES, fetchVerified, release, type VerifiedFile } from './fetch-verified.js'
-import { fieldOfCsvName, fieldOfParquetName, InventoryBatchBuilder, outputOrder, schemaFieldNames, type Cell, type InventoryField } from './inventory-columns.js'
+import {
+  fieldOfCsvName,
+  fieldOfParquetName,
+  InventoryBatchBuilder,
+  outputOrder,
+  schemaFieldNames,
+  type Cell,
+  type InventoryField,
+} from './inventory-columns.js'
 import { readInventoryManifest, type InventoryFile, type InventoryManifest } from './inventory-manifest.js'
 import { decodeInventoryKey } from './key-codec.js'
 
@@ -113,12 +121,18 @@ export async function* readInventory(
   validateInteger(spoolBytes, 'spoolBytes', 0)
   const prefix = options.prefix ?? ''
   if (typeof prefix !== 'string') throw new InvalidArgumentError(`Expected prefix to be a string, got ${describeValue(prefix)}`, { argument: 'prefix' })
-  if (options.columns !== undefined && (!Array.isArray(options.columns) || options.columns.length === 0 || options.columns.some((c) => typeof c !== 'string'))) {
+  if (
+    options.columns !== undefined &&
+    (!Array.isArray(options.columns) || options.columns.length === 0 || options.columns.some((c) => typeof c !== 'string'))
+  ) {
     throw new InvalidArgumentError(`Expected columns to be a non-empty array of column names, got ${describeValue(options.columns)}`, { argument: 'columns' })
   }
   if (typeof manifest === 'string') validateKey(manifest, ref.name, 'manifest')
   else if (!isManifest(manifest)) {
-    throw new InvalidArgumentError(`Expected manifest to be the key of a manifest.json or a manifest from readInventoryManifest, got ${describeValue(manifest)}`, { argument: 'manifest' })
+    throw new InvalidArgumentError(
+      `Expected manifest to be the key of a manifest.json or a manifest from readInventoryManifest, got ${describeValue(manifest)}`,
+      { argument: 'manifest' },
+    )
   }
   const verifyMd5 = options.verifyMd5 ?? true
   const signal = options.signal
@@ -127,20 +141,30 @@ export async function* readInventory(
       ? await readInventoryManifest(ref, manifest, { verify: options.verifyManifest ?? true, ...(signal ? { signal } : {}) })
       : manifest
   if (m.fileFormat === 'ORC') {
-    throw new UnsupportedFormatError(`s3://${ref.name}/${m.key}: ORC inventory reports are not read; configure the inventory as CSV or Parquet`, { format: 'ORC', bucket: ref.name, key: m.key })
+    throw new UnsupportedFormatError(`s3://${ref.name}/${m.key}: ORC inventory reports are not read; configure the inventory as CSV or Parquet`, {
+      format: 'ORC',
+      bucket: ref.name,
+      key: m.key,
+    })
   }
 
   const names = schemaFieldNames(m.fileSchema, m.fileFormat)
   const fields = names.map((n) => (m.fileFormat === 'CSV' ? fieldOfCsvName(n) : fieldOfParquetName(n)))
   if (!fields.some((x) => x.kind === 'key')) {
-    throw new InvalidArgumentError(`s3://${ref.name}/${m.key}: the manifest's fileSchema has no Key column (${describeValue(m.fileSchema)})`, { argument: 'manifest', bucket: ref.name, key: m.key })
+    throw new InvalidArgumentError(`s3://${ref.name}/${m.key}: the manifest's fileSchema has no Key column (${describeValue(m.fileSchema)})`, {
+      argument: 'manifest',
+      bucket: ref.name,
+      key: m.key,
+    })
   }
   let columns = outputOrder(fields)
   if (options.columns !== undefined) {
     const wanted = options.columns
     const missing = wanted.filter((c) => !columns.some((x) => x.out === c))
     if (missing.length > 0) {
-      throw new InvalidArgumentError(`Columns ${missing.join(', ')} are not in this inventory; it has ${columns.map((x) => x.out).join(', ')}`, { argument: 'columns' })
+      throw new InvalidArgumentError(`Columns ${missing.join(', ')} are not in this inventory; it has ${columns.map((x) => x.out).join(', ')}`, {
+        argument: 'columns',
+      })
     }
     columns = columns.filter((x) => wanted.includes(x.out))
   }
@@ -172,7 +196,10 @@ export async function* readInventory(
       if (signal?.aborted) throw aborted()
       if (!settled.ok) throw settled.error
       try {
-        const rows = m.fileFormat === 'CSV' ? csvRows(settled.file, fields, columns, ref.name, settled.entry.key) : parquetRows(settled.file, fields, columns, ref.name, settled.entry.key)
+        const rows =
+          m.fileFormat === 'CSV'
+            ? csvRows(settled.file, fields, columns, ref.name, settled.entry.key)
+            : parquetRows(settled.file, fields, columns, ref.name, settled.entry.key)
         for await (const { key, cells } of rows) {
           if (prefix !== '' && !key.startsWith(prefix)) continue
           builder.add(cells)
@@ -210,7 +237,13 @@ interface Row {
 }
 
 /** Rows of a CSV data file. */
-async function* csvRows(file: VerifiedFile, fields: readonly InventoryField[], columns: readonly InventoryField[], bucket: string, key: string): AsyncGenerator<Row> {
+async function* csvRows(
+  file: VerifiedFile,
+  fields: readonly InventoryField[],
+  columns: readonly InventoryField[],
+  bucket: string,
+  key: string,
+): AsyncGenerator<Row> {
   const at = columns.map((c) => fields.indexOf(c))
   const keyIndex = fields.findIndex((x) => x.kind === 'key')
   const parser = new CsvParser()
@@ -309,7 +342,13 @@ async function openData(file: VerifiedFile): Promise<{ stream: Readable; gzip: b
 }
 
 /** Rows of a Parquet data file, row group by row group. */
-async function* parquetRows(file: VerifiedFile, fields: readonly InventoryField[], columns: readonly InventoryField[], bucket: string, key: string): AsyncGenerator<Row> {
+async function* parquetRows(
+  file: VerifiedFile,
+  fields: readonly InventoryField[],
+  columns: readonly InventoryField[],
+  bucket: string,
+  key: string,
+): AsyncGenerator<Row> {
   const pw = await parquetWasm()
   const blob = file.kind === 'memory' ? new Blob([file.bytes as Uint8Array<ArrayBuffer>]) : await openAsBlob(file.path)
   const keyField = fields.find((x) => x.kind === 'key')!
@@ -323,7 +362,11 @@ async function* parquetRows(file: VerifiedFile, fields: readonly InventoryField[
     }
   } catch (err) {
     if (err instanceof BucketflowError) throw err
-    throw new IntegrityError(`s3://${bucket}/${key}: not a readable Parquet inventory file: ${err instanceof Error ? err.message : String(err)}`, { bucket, key, cause: err })
+    throw new IntegrityError(`s3://${bucket}/${key}: not a readable Parquet inventory file: ${err instanceof Error ? err.message : String(err)}`, {
+      bucket,
+      key,
+      cause: err,
+    })
   } finally {
     parquet?.free()
   }

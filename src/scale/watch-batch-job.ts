@@ -91,7 +91,8 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  */
 export async function* watchBatchJob(client: S3ControlClient, options: WatchBatchJobOptions): AsyncGenerator<BatchJobStatus, void, undefined> {
   validateControlClient(client)
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`Expected options { accountId, jobId }, got ${describeValue(options)}`, { argument: 'options' })
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(`Expected options { accountId, jobId }, got ${describeValue(options)}`, { argument: 'options' })
   validateAccountId(options.accountId)
   if (typeof options.jobId !== 'string' || !/^[a-zA-Z0-9\-_]{5,36}$/.test(options.jobId)) {
     throw new InvalidArgumentError(`Expected jobId to be a Batch Operations job ID, got ${describeValue(options.jobId)}`, { argument: 'jobId' })

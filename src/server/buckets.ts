@@ -56,7 +56,8 @@ export function maxParam(ctx: Ctx, name: string): number {
   const raw = ctx.query.get(name)
   if (raw === null) return 1000
   const n = Number(raw)
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new S3Fault('InvalidArgument', `Provided ${name} not an integer or within integer range`, { ArgumentName: name, ArgumentValue: raw })
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n))
+    throw new S3Fault('InvalidArgument', `Provided ${name} not an integer or within integer range`, { ArgumentName: name, ArgumentValue: raw })
   return Math.min(n, 1000)
 }
 
@@ -68,7 +69,8 @@ export function listObjects(ctx: Ctx): Reply {
   const prefix = q.get('prefix') ?? ''
   const delimiter = q.get('delimiter') ?? ''
   const encodingType = q.get('encoding-type') ?? undefined
-  if (encodingType !== undefined && encodingType !== 'url') throw new S3Fault('InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type' })
+  if (encodingType !== undefined && encodingType !== 'url')
+    throw new S3Fault('InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type' })
   const enc = (s: string | undefined) => (s === undefined || encodingType !== 'url' ? s : urlEncode(s))
   const token = q.get('continuation-token') ?? undefined
   let after = (v2 ? q.get('start-after') : q.get('marker')) ?? ''
@@ -113,4 +115,3 @@ export function listObjects(ctx: Ctx): Reply {
   body.CommonPrefixes = page.prefixes.map((p) => ({ Prefix: enc(p) }))
   return xmlReply('ListBucketResult', body)
 }
-

@@ -17,7 +17,10 @@ const CODES: Record<string, [number, string]> = {
   InvalidBucketName: [400, 'The specified bucket is not valid.'],
   InvalidDigest: [400, 'The Content-MD5 or checksum you specified is not valid.'],
   InvalidObjectState: [403, "The operation is not valid for the object's storage class"],
-  InvalidPart: [400, 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.'],
+  InvalidPart: [
+    400,
+    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+  ],
   InvalidPartOrder: [400, 'The list of parts was not in ascending order. Parts must be ordered by part number.'],
   InvalidRange: [416, 'The requested range is not satisfiable'],
   InvalidRequest: [400, 'Invalid Request'],
@@ -51,4 +54,3 @@ export class S3Fault extends Error {
     return toXml('Error', { Code: this.code, Message: this.message, ...this.fields, Resource: resource, RequestId: requestId }, false)
   }
 }
-

@@ -31,14 +31,17 @@ export function uploadPart(ctx: Ctx): Reply {
   const u = upload(ctx)
   const raw = ctx.query.get('partNumber') ?? ''
   const n = Number(raw)
-  if (!/^\d+$/.test(raw) || n < 1 || n > 10000) throw new S3Fault('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber' })
+  if (!/^\d+$/.test(raw) || n < 1 || n > 10000)
+    throw new S3Fault('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber' })
   const copying = header(ctx, 'x-amz-copy-source') !== undefined
   let data = copying ? copySource(ctx).object.data : ctx.body
   const range = copying ? header(ctx, 'x-amz-copy-source-range') : undefined
   if (range !== undefined) {
     const [, first, last] = (/^bytes=(\d+)-(\d+)$/.exec(range.trim()) ?? []).map(Number)
     if (first === undefined || last === undefined || first > last) {
-      throw new S3Fault('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last', { ArgumentName: 'x-amz-copy-source-range' })
+      throw new S3Fault('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last', {
+        ArgumentName: 'x-amz-copy-source-range',
+      })
     }
     if (last >= data.length) throw new S3Fault('InvalidRange', undefined, { RangeRequested: range, ActualObjectSize: String(data.length) })
     data = Buffer.from(data.subarray(first, last + 1)) // a copy: the part must not pin the source
@@ -64,7 +67,12 @@ export function completeUpload(ctx: Ctx): Reply {
   })
   parts.forEach((part, i) => {
     if (i < parts.length - 1 && part.data.length < MIN_PART) {
-      throw new S3Fault('EntityTooSmall', undefined, { UploadId: u.id, PartNumber: String(listed[i]!.n), ProposedSize: String(part.data.length), MinSizeAllowed: String(MIN_PART) })
+      throw new S3Fault('EntityTooSmall', undefined, {
+        UploadId: u.id,
+        PartNumber: String(listed[i]!.n),
+        ProposedSize: String(part.data.length),
+        MinSizeAllowed: String(MIN_PART),
+      })
     }
   })
   checkWrite(ctx, b, u.key)

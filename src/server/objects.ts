@@ -29,7 +29,10 @@ export function templateOf(ctx: Ctx): Template {
     if (name.startsWith('x-amz-meta-')) metadata[name.slice('x-amz-meta-'.length)] = header(ctx, name)!
     else if (STORED_HEADERS.includes(name)) headers[name] = header(ctx, name)!
   }
-  const encoding = (headers['content-encoding'] ?? '').split(',').map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked')
+  const encoding = (headers['content-encoding'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s && s !== 'aws-chunked')
   if (encoding.length > 0) headers['content-encoding'] = encoding.join(',')
   else delete headers['content-encoding']
   return { storageClass: storageClassOf(ctx), contentType: header(ctx, 'content-type') ?? 'binary/octet-stream', metadata, headers }
@@ -62,7 +65,8 @@ export function copySource(ctx: Ctx): { bucket: BucketState; object: StoredObjec
     throw new S3Fault('InvalidArgument', 'Invalid copy source encoding', { ArgumentName: 'x-amz-copy-source' })
   }
   const slash = path.indexOf('/')
-  if (slash <= 0 || slash === path.length - 1) throw new S3Fault('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey')
+  if (slash <= 0 || slash === path.length - 1)
+    throw new S3Fault('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey')
   const bucket = ctx.store.bucket(path.slice(0, slash))
   const object = bucket.object(path.slice(slash + 1))
   checkReadable(object)
@@ -98,7 +102,8 @@ export function copyObject(ctx: Ctx): Reply {
   checkKey(ctx.key)
   const { bucket, object: src } = copySource(ctx)
   const directive = header(ctx, 'x-amz-metadata-directive') ?? 'COPY'
-  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Fault('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive' })
+  if (directive !== 'COPY' && directive !== 'REPLACE')
+    throw new S3Fault('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive' })
   if (bucket === dest && src.key === ctx.key && directive === 'COPY' && header(ctx, 'x-amz-storage-class') === undefined) {
     throw new S3Fault(
       'InvalidRequest',
@@ -133,7 +138,13 @@ export function getObject(ctx: Ctx): Reply {
   const o = ctx.store.bucket(ctx.bucket).object(ctx.key)
   if (ctx.method === 'GET') checkReadable(o)
   const lastModified = o.lastModified.toUTCString()
-  const headers: Record<string, string | number> = { 'content-type': o.contentType, etag: o.etag, 'last-modified': lastModified, 'accept-ranges': 'bytes', ...o.headers }
+  const headers: Record<string, string | number> = {
+    'content-type': o.contentType,
+    etag: o.etag,
+    'last-modified': lastModified,
+    'accept-ranges': 'bytes',
+    ...o.headers,
+  }
   for (const [name, value] of Object.entries(o.metadata)) headers[`x-amz-meta-${name}`] = value
   if (o.storageClass !== 'STANDARD') headers['x-amz-storage-class'] = o.storageClass
   if (o.restoredUntil) headers['x-amz-restore'] = `ongoing-request="false", expiry-date="${o.restoredUntil.toUTCString()}"`
@@ -183,7 +194,8 @@ export function deleteObjects(ctx: Ctx): Reply {
 /** RestoreObject: an archived object is restored at once; 202 the first time, 200 while already restored. */
 export function restoreObject(ctx: Ctx): Reply {
   const o = ctx.store.bucket(ctx.bucket).object(ctx.key)
-  if (!ARCHIVED.has(o.storageClass)) throw new S3Fault('InvalidObjectState', "Restore is not allowed for the object's current storage class", { StorageClass: o.storageClass })
+  if (!ARCHIVED.has(o.storageClass))
+    throw new S3Fault('InvalidObjectState', "Restore is not allowed for the object's current storage class", { StorageClass: o.storageClass })
   const days = Number(textOf(ctx.body.toString('utf8'), 'Days') ?? '1')
   if (!Number.isSafeInteger(days) || days < 1) throw new S3Fault('MalformedXML')
   const already = o.restoredUntil !== undefined && o.restoredUntil > new Date()

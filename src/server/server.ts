@@ -107,7 +107,13 @@ async function handle(store: Store, region: string, req: IncomingMessage, res: S
   }
   if (res.destroyed) return
   const length = reply.body === undefined ? 0 : Buffer.byteLength(reply.body)
-  res.writeHead(reply.status ?? 200, { 'content-length': length, ...reply.headers, 'x-amz-request-id': requestId, 'x-amz-id-2': requestId, server: 'bucketflow-local-s3' })
+  res.writeHead(reply.status ?? 200, {
+    'content-length': length,
+    ...reply.headers,
+    'x-amz-request-id': requestId,
+    'x-amz-id-2': requestId,
+    server: 'bucketflow-local-s3',
+  })
   res.end(method === 'HEAD' ? undefined : reply.body)
 }
 

@@ -41,7 +41,16 @@ export interface Upload {
 }
 
 /** Storage classes a general-purpose S3 bucket accepts, and those that need a restore before reading. */
-export const STORAGE_CLASSES = new Set(['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'GLACIER_IR', 'DEEP_ARCHIVE'])
+export const STORAGE_CLASSES = new Set([
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'GLACIER_IR',
+  'DEEP_ARCHIVE',
+])
 export const ARCHIVED = new Set(['GLACIER', 'DEEP_ARCHIVE'])
 
 /** Now, in whole seconds: S3 keeps Last-Modified to the second (listings show `.000Z`). */

@@ -20,7 +20,10 @@ function element(name: string, value: XmlValue): string {
   if (Array.isArray(value)) return value.map((v) => element(name, v)).join('')
   let inner: string
   if (value instanceof Date) inner = value.toISOString()
-  else if (typeof value === 'object') inner = Object.entries(value).map(([k, v]) => element(k, v)).join('')
+  else if (typeof value === 'object')
+    inner = Object.entries(value)
+      .map(([k, v]) => element(k, v))
+      .join('')
   else inner = escapeXml(String(value))
   return `<${name}>${inner}</${name}>`
 }

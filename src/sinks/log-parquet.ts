@@ -163,12 +163,16 @@ export class ParquetObjectWriter implements ObjectWriter {
     if (!this.#channel) {
       this.#channel = new BatchChannel()
       const { contentType: _c, ...upload } = this.#sinkOptions
-      this.#writing = writeParquet(this.#channel, { bucket: this.#ref, key: this.key }, {
-        compression: this.#build.parquetCompression ?? 'zstd',
-        rowGroupRows: this.#build.rowGroupRows ?? 100_000,
-        signal: this.#controller.signal,
-        upload,
-      })
+      this.#writing = writeParquet(
+        this.#channel,
+        { bucket: this.#ref, key: this.key },
+        {
+          compression: this.#build.parquetCompression ?? 'zstd',
+          rowGroupRows: this.#build.rowGroupRows ?? 100_000,
+          signal: this.#controller.signal,
+          upload,
+        },
+      )
       this.#writing.catch(() => undefined)
     }
     try {

@@ -103,7 +103,8 @@ function timestampType(unit: string, tz: string | null): DataType {
 }
 
 function parseTypeName(name: unknown, field: string): DataType {
-  if (typeof name !== 'string') throw new InvalidArgumentError(`Expected the type of field ${JSON.stringify(field)} to be a string, got ${describeValue(name)}`, { argument: 'schema' })
+  if (typeof name !== 'string')
+    throw new InvalidArgumentError(`Expected the type of field ${JSON.stringify(field)} to be a string, got ${describeValue(name)}`, { argument: 'schema' })
   const simple = TYPE_NAMES[name.trim().toLowerCase()]
   if (simple) return simple()
   const ts = /^timestamp(?:\[\s*(s|ms|us|ns)\s*(?:,\s*(?:tz\s*=\s*)?([^\]]+?)\s*)?\])?$/i.exec(name.trim())
@@ -252,14 +253,18 @@ function converter(field: Field): Convert {
         return Number.isNaN(ms) ? expected('an ISO 8601 date', v) : new Date(ms)
       }
   }
-  throw new InvalidArgumentError(`Field ${name} has type ${String(t)}, which NDJSON lines cannot be turned into; use utf8, bool, int*, uint*, float*, timestamp or date32`, {
-    argument: 'schema',
-  })
+  throw new InvalidArgumentError(
+    `Field ${name} has type ${String(t)}, which NDJSON lines cannot be turned into; use utf8, bool, int*, uint*, float*, timestamp or date32`,
+    {
+      argument: 'schema',
+    },
+  )
 }
 
 /** Check that every field of a schema can be filled from JSON (throws InvalidArgumentError). */
 export function validateLogSchema(schema: unknown): asserts schema is Schema {
-  if (!(schema instanceof Schema)) throw new InvalidArgumentError(`Expected schema to be an apache-arrow Schema, got ${describeValue(schema)}`, { argument: 'schema' })
+  if (!(schema instanceof Schema))
+    throw new InvalidArgumentError(`Expected schema to be an apache-arrow Schema, got ${describeValue(schema)}`, { argument: 'schema' })
   if (schema.fields.length === 0) throw new InvalidArgumentError('A schema needs at least one field', { argument: 'schema' })
   for (const f of schema.fields) converter(f)
 }
@@ -304,7 +309,8 @@ export function parseRecord(raw: Buffer): Record<string, unknown> | string {
   } catch (err) {
     return `not valid JSON: ${(err as Error).message}`
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `not a JSON object (a ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return `not a JSON object (a ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`
   return value as Record<string, unknown>
 }
 

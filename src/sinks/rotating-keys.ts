@@ -96,7 +96,8 @@ export function checkRecoveredSegment(header: SegmentHeader, path: string, where
   const fail = (why: string) => {
     throw new IntegrityError(`Spool segment ${path} ${why}; it was not written by this stream (move it away to go on)`, { bucket, key: header.key })
   }
-  if (typeof header.key !== 'string' || !header.key.startsWith(prefix) || header.key.length === prefix.length) fail(`names the key ${JSON.stringify(header.key)}, outside s3://${bucket}/${prefix}`)
+  if (typeof header.key !== 'string' || !header.key.startsWith(prefix) || header.key.length === prefix.length)
+    fail(`names the key ${JSON.stringify(header.key)}, outside s3://${bucket}/${prefix}`)
   validateKey(header.key, bucket)
   if (build.format !== 'lines' && build.format !== 'parquet') fail(`has an unknown format ${JSON.stringify(build.format)}`)
   try {
@@ -106,7 +107,8 @@ export function checkRecoveredSegment(header: SegmentHeader, path: string, where
   }
   if (build.format === 'parquet') {
     const errorKey = build.errorKey
-    if (typeof errorKey !== 'string' || !(errorKey.startsWith(prefix) || errorKey.startsWith(errorPrefix))) fail(`names the error key ${JSON.stringify(errorKey)}, outside the prefix and errorPrefix`)
+    if (typeof errorKey !== 'string' || !(errorKey.startsWith(prefix) || errorKey.startsWith(errorPrefix)))
+      fail(`names the error key ${JSON.stringify(errorKey)}, outside the prefix and errorPrefix`)
     validateKey(errorKey, bucket)
     if (build.compression !== 'none') fail('has a compressed Parquet build')
   }

@@ -84,7 +84,6 @@ export interface LogStreamOptions extends Omit<WriteStreamOptions, 'onProgress' 
   clock?: () => number
 }
 
-
 /** The options of a log stream, validated and with their defaults. */
 export interface Resolved {
   rotateBytes: number
@@ -118,7 +117,8 @@ export function resolveOptions(ref: BucketRef, prefix: string, opts: LogStreamOp
   validateInteger(maxLineBytes, 'maxLineBytes', 1)
   if (opts.naming !== undefined && typeof opts.naming !== 'function') throw bad('naming', `Expected naming to be a function, got ${describeValue(opts.naming)}`)
   if (opts.naming !== undefined && opts.key !== undefined) throw bad('key', 'Pass either key (a template) or naming (a function), not both')
-  if (opts.lineSafe !== undefined && typeof opts.lineSafe !== 'boolean') throw bad('lineSafe', `Expected lineSafe to be a boolean, got ${describeValue(opts.lineSafe)}`)
+  if (opts.lineSafe !== undefined && typeof opts.lineSafe !== 'boolean')
+    throw bad('lineSafe', `Expected lineSafe to be a boolean, got ${describeValue(opts.lineSafe)}`)
   if (opts.clock !== undefined && typeof opts.clock !== 'function') throw bad('clock', `Expected clock to be a function, got ${describeValue(opts.clock)}`)
   const lineSafe = opts.lineSafe ?? true
 
@@ -126,7 +126,12 @@ export function resolveOptions(ref: BucketRef, prefix: string, opts: LogStreamOp
   const format = opts.format ?? 'lines'
   let parquet: ParquetLogFormat | undefined
   if (format !== 'lines') {
-    if (format === null || typeof format !== 'object' || typeof (format as { parquet?: unknown }).parquet !== 'object' || (format as { parquet: unknown }).parquet === null) {
+    if (
+      format === null ||
+      typeof format !== 'object' ||
+      typeof (format as { parquet?: unknown }).parquet !== 'object' ||
+      (format as { parquet: unknown }).parquet === null
+    ) {
       throw bad('format', `Expected format to be 'lines' or { parquet: { schema? } }, got ${describeValue(format)}`)
     }
     parquet = (format as { parquet: ParquetLogFormat }).parquet
@@ -170,13 +175,15 @@ export function resolveOptions(ref: BucketRef, prefix: string, opts: LogStreamOp
     if (opts[name] !== undefined && spool === undefined) throw bad(name, `${name} is an option of the spool: pass spool: '<folder>' too`)
   }
   const fsync = opts.fsync ?? 'interval'
-  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') throw bad('fsync', `Expected fsync to be 'always', 'interval' or 'never', got ${describeValue(fsync)}`)
+  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never')
+    throw bad('fsync', `Expected fsync to be 'always', 'interval' or 'never', got ${describeValue(fsync)}`)
   const fsyncIntervalMs = opts.fsyncIntervalMs ?? 1000
   validateInteger(fsyncIntervalMs, 'fsyncIntervalMs', 1, 2 ** 31 - 1)
   const maxSpoolBytes = opts.maxSpoolBytes ?? 1024 * MiB
   validateInteger(maxSpoolBytes, 'maxSpoolBytes', 1)
   const whenFull = opts.whenFull ?? 'block'
-  if (whenFull !== 'block' && whenFull !== 'drop-newest') throw bad('whenFull', `Expected whenFull to be 'block' or 'drop-newest', got ${describeValue(whenFull)}`)
+  if (whenFull !== 'block' && whenFull !== 'drop-newest')
+    throw bad('whenFull', `Expected whenFull to be 'block' or 'drop-newest', got ${describeValue(whenFull)}`)
 
   const {
     rotateBytes: _rb,

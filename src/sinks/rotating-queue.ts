@@ -9,7 +9,16 @@
  */
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
-import { AbortError, AccessDeniedError, BucketflowError, IntegrityError, InvalidArgumentError, NoSuchBucketError, NoSuchKeyError, toBucketflowError } from '../errors.js'
+import {
+  AbortError,
+  AccessDeniedError,
+  BucketflowError,
+  IntegrityError,
+  InvalidArgumentError,
+  NoSuchBucketError,
+  NoSuchKeyError,
+  toBucketflowError,
+} from '../errors.js'
 import { headObject } from '../stages/head.js'
 import { sleep } from '../transport/retry.js'
 import { LinesObjectWriter, type ObjectBuild, type ObjectWriter, type SchemaHolder, type StoredLogObject } from './log-objects.js'
@@ -31,7 +40,6 @@ export interface UploadJob {
   /** HEAD before uploading: the object may be stored already. */
   check: boolean
 }
-
 
 /** How one object's writer differs from the stream's defaults. */
 export interface WriterExtra {
@@ -56,7 +64,15 @@ export async function loadParquetBuilder(schema: SchemaHolder): Promise<ParquetM
  * The writer of one object (lines, compressed or not, or Parquet with its error object).
  * `parquet` is the loaded Parquet builder, required when `build.format` is 'parquet'.
  */
-export function createObjectWriter(ref: BucketRef, base: WriteStreamOptions, schema: SchemaHolder, key: string, build: ObjectBuild, extra: WriterExtra, parquet?: ParquetModule): ObjectWriter {
+export function createObjectWriter(
+  ref: BucketRef,
+  base: WriteStreamOptions,
+  schema: SchemaHolder,
+  key: string,
+  build: ObjectBuild,
+  extra: WriterExtra,
+  parquet?: ParquetModule,
+): ObjectWriter {
   const metadata = extra.metadata || base.metadata ? { ...base.metadata, ...extra.metadata } : undefined
   const sinkOptions: WriteStreamOptions = {
     ...base,
@@ -75,10 +91,24 @@ export function createObjectWriter(ref: BucketRef, base: WriteStreamOptions, sch
       skipErrors: extra.skipErrors ?? false,
     })
   }
-  return new LinesObjectWriter(ref, key, { compression: build.compression, ...(build.level !== undefined ? { level: build.level } : {}), sinkOptions, recovered: extra.recovered })
+  return new LinesObjectWriter(ref, key, {
+    compression: build.compression,
+    ...(build.level !== undefined ? { level: build.level } : {}),
+    sinkOptions,
+    recovered: extra.recovered,
+  })
 }
 
-const TRANSIENT_CODES = new Set(['SlowDown', 'RequestTimeout', 'InternalError', 'ServiceUnavailable', 'Throttling', 'ThrottlingException', 'BadDigest', 'IncompleteBody'])
+const TRANSIENT_CODES = new Set([
+  'SlowDown',
+  'RequestTimeout',
+  'InternalError',
+  'ServiceUnavailable',
+  'Throttling',
+  'ThrottlingException',
+  'BadDigest',
+  'IncompleteBody',
+])
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH'])
 
 /**

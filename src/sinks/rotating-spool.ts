@@ -58,7 +58,16 @@ export class LogSpool {
     }
     for (const r of spool.recovered) {
       checkRecoveredSegment(r.header, r.path, { ...where, errorPrefix: this.#o.errorPrefix })
-      this.uploads.enqueue({ name: r.name, path: r.path, header: r.header, includePending: r.includePending, expectBytes: undefined, fileBytes: r.fileBytes, recovered: true, check: true })
+      this.uploads.enqueue({
+        name: r.name,
+        path: r.path,
+        header: r.header,
+        includePending: r.includePending,
+        expectBytes: undefined,
+        fileBytes: r.fileBytes,
+        recovered: true,
+        check: true,
+      })
     }
   }
 

@@ -37,7 +37,6 @@ export interface LogStreamResult {
   recovered: number
 }
 
-
 /** The running totals of one stream. Memory: constant. */
 export class LogStats {
   objects = 0

@@ -109,7 +109,8 @@ export class LogSink extends Writable {
     this.done.catch(() => undefined)
     const signal = opts.signal
     this.#signal = signal
-    this.#onAbort = () => this.destroy(new AbortError(`The log stream to s3://${this.bucket}/${this.prefix} was aborted`, { bucket: this.bucket, cause: signal?.reason }))
+    this.#onAbort = () =>
+      this.destroy(new AbortError(`The log stream to s3://${this.bucket}/${this.prefix} was aborted`, { bucket: this.bucket, cause: signal?.reason }))
     if (signal?.aborted) process.nextTick(this.#onAbort)
     else signal?.addEventListener('abort', this.#onAbort, { once: true })
   }

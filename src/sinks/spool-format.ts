@@ -89,7 +89,6 @@ export function frame(type: number, payload: Uint8Array): Buffer {
   return head
 }
 
-
 /** One record of a segment file, as read back: its type and payload (a view of a read block that is never reused). */
 interface RecordView {
   type: number

@@ -122,7 +122,12 @@ function conflictOf(err: unknown): { next: number; attempts: number } | undefine
  * Append `data` to `key` on radosgw at `offset` (default: the object's length, from a HEAD; 0
  * when it does not exist). See the module notes for what a position conflict does.
  */
-export async function appendRgw(ref: BucketRef, key: string, data: Uint8Array, options: { offset?: number; signal?: AbortSignal } = {}): Promise<RgwAppendResult> {
+export async function appendRgw(
+  ref: BucketRef,
+  key: string,
+  data: Uint8Array,
+  options: { offset?: number; signal?: AbortSignal } = {},
+): Promise<RgwAppendResult> {
   const where = { bucket: ref.name, key }
   const signal = options.signal
   const pinned = options.offset !== undefined
@@ -169,7 +174,10 @@ export async function appendRgw(ref: BucketRef, key: string, data: Uint8Array, o
     }
     const etag = answer.etag.replaceAll('"', '')
     if (/^[0-9a-f]{32}$/.test(etag) && etag !== md5Hex) {
-      throw new IntegrityError(`The server stored different bytes for the append to s3://${ref.name}/${key} at byte ${position}: ETag ${etag}, MD5 of the data ${md5Hex}`, where)
+      throw new IntegrityError(
+        `The server stored different bytes for the append to s3://${ref.name}/${key} at byte ${position}: ETag ${etag}, MD5 of the data ${md5Hex}`,
+        where,
+      )
     }
     return { key, offset: position, size: expected, etag: answer.etag }
   }

@@ -55,10 +55,11 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   const bucket = opts.destinationBucket ?? ref.name
   const replace = opts.metadata !== undefined || opts.contentType !== undefined
   if (bucket === ref.name && src === dst && !replace && opts.storageClass === undefined) {
-    throw new InvalidArgumentError(
-      `Copying s3://${ref.name}/${src} onto itself needs a new storageClass or metadata`,
-      { bucket: ref.name, key: src, argument: 'destination' },
-    )
+    throw new InvalidArgumentError(`Copying s3://${ref.name}/${src} onto itself needs a new storageClass or metadata`, {
+      bucket: ref.name,
+      key: src,
+      argument: 'destination',
+    })
   }
   const request = opts.signal ? { signal: opts.signal } : {}
   const where = { bucket: ref.name, key: src }
@@ -109,12 +110,7 @@ function validateCopyOptions(opts: CopyOptions): void {
   if (opts.partSize !== undefined) validateInteger(opts.partSize, 'partSize', 5 * 1024 * 1024, 5 * GiB)
 }
 
-async function multipartCopy(
-  ref: BucketRef,
-  input: CopyObjectInput,
-  head: ObjectInfo,
-  opts: CopyOptions,
-): Promise<CopyResult> {
+async function multipartCopy(ref: BucketRef, input: CopyObjectInput, head: ObjectInfo, opts: CopyOptions): Promise<CopyResult> {
   const request = opts.signal ? { signal: opts.signal } : {}
   const transport = transportOf(ref)
   const bucket = input.Bucket
@@ -171,7 +167,13 @@ async function multipartCopy(
  * destination's (some servers name the wrong one in the error, so a HEAD of the destination
  * bucket decides); anything else is located at the source key.
  */
-async function copyError(ref: BucketRef, err: unknown, source: { bucket: string; key: string }, destination: { bucket: string; key: string }, signal?: AbortSignal): Promise<BucketflowError> {
+async function copyError(
+  ref: BucketRef,
+  err: unknown,
+  source: { bucket: string; key: string },
+  destination: { bucket: string; key: string },
+  signal?: AbortSignal,
+): Promise<BucketflowError> {
   const typed = toBucketflowError(err, { ...source, operation: 'CopyObject' }, signal)
   if (!(typed instanceof NoSuchBucketError) || source.bucket === destination.bucket) return typed
   let destinationMissing = false
@@ -181,13 +183,16 @@ async function copyError(ref: BucketRef, err: unknown, source: { bucket: string;
     destinationMissing = toBucketflowError(e, { bucket: destination.bucket }) instanceof NoSuchBucketError
   }
   const missing = destinationMissing ? destination.bucket : source.bucket
-  return new NoSuchBucketError(`Bucket ${missing} does not exist (copying s3://${source.bucket}/${source.key} to s3://${destination.bucket}/${destination.key})`, {
-    bucket: missing,
-    ...(destinationMissing ? { key: destination.key } : { key: source.key }),
-    ...(typed.statusCode !== undefined ? { statusCode: typed.statusCode } : {}),
-    ...(typed.requestId !== undefined ? { requestId: typed.requestId } : {}),
-    cause: err,
-  })
+  return new NoSuchBucketError(
+    `Bucket ${missing} does not exist (copying s3://${source.bucket}/${source.key} to s3://${destination.bucket}/${destination.key})`,
+    {
+      bucket: missing,
+      ...(destinationMissing ? { key: destination.key } : { key: source.key }),
+      ...(typed.statusCode !== undefined ? { statusCode: typed.statusCode } : {}),
+      ...(typed.requestId !== undefined ? { requestId: typed.requestId } : {}),
+      cause: err,
+    },
+  )
 }
 
 /** One item for {@link copyObjects}: a source key and an optional destination key. */
@@ -206,7 +211,10 @@ export type CopyItem = string | { source: string; destination?: string }
  * }
  * ```
  */
-export function copyObjects(ref: BucketRef, options: StageOptions & CopyOptions = {}): (source: AsyncIterable<CopyItem> | Iterable<CopyItem>) => AsyncGenerator<Result<CopyResult>> {
+export function copyObjects(
+  ref: BucketRef,
+  options: StageOptions & CopyOptions = {},
+): (source: AsyncIterable<CopyItem> | Iterable<CopyItem>) => AsyncGenerator<Result<CopyResult>> {
   return createStage<CopyItem, CopyResult>(ref, options, {
     validate: () => validateCopyOptions(options),
     keyOf: (item) => (typeof item === 'string' ? item : item.source),

@@ -57,7 +57,11 @@ async function deleteBatch(ref: BucketRef, keys: string[], signal?: AbortSignal)
           ? {
               ok: false,
               key,
-              error: new S3Error(`Delete of s3://${ref.name}/${key} failed: ${e.Code ?? 'error'} ${e.Message ?? ''}`.trim(), { bucket: ref.name, key }, e.Code ?? 'DeleteFailed'),
+              error: new S3Error(
+                `Delete of s3://${ref.name}/${key} failed: ${e.Code ?? 'error'} ${e.Message ?? ''}`.trim(),
+                { bucket: ref.name, key },
+                e.Code ?? 'DeleteFailed',
+              ),
             }
           : { ok: true, key, value: undefined }
       }

@@ -15,7 +15,6 @@ import type { GetObjectInput, GetObjectOutput } from '../transport/types.js'
 /** What a stage passes to a GET besides the bucket and key. */
 export type GetInput = Partial<Omit<GetObjectInput, 'Bucket' | 'Key'>>
 
-
 /** What pins later requests of a download to the object its first answer came from. */
 export interface Pin {
   etag?: string
@@ -81,14 +80,17 @@ export async function send(ref: BucketRef, key: string, input: GetInput, signal:
   } catch (err) {
     const typed = toBucketflowError(err, { bucket: ref.name, key, operation: 'GetObject' }, signal)
     if (typed.statusCode === 412 && (input.IfMatch !== undefined || input.IfUnmodifiedSince !== undefined)) {
-      throw new IntegrityError(`s3://${ref.name}/${key} changed during the download (it no longer matches ${input.IfMatch ?? `its Last-Modified ${input.IfUnmodifiedSince?.toISOString()}`})`, {
-        bucket: ref.name,
-        key,
-        statusCode: 412,
-        algorithm: 'etag',
-        ...(input.IfMatch ? { expected: input.IfMatch } : {}),
-        cause: err,
-      })
+      throw new IntegrityError(
+        `s3://${ref.name}/${key} changed during the download (it no longer matches ${input.IfMatch ?? `its Last-Modified ${input.IfUnmodifiedSince?.toISOString()}`})`,
+        {
+          bucket: ref.name,
+          key,
+          statusCode: 412,
+          algorithm: 'etag',
+          ...(input.IfMatch ? { expected: input.IfMatch } : {}),
+          cause: err,
+        },
+      )
     }
     throw typed
   }
@@ -129,7 +131,16 @@ export interface Stats {
  * before `from`), resuming a broken body with ranged GETs pinned by `pin`. Each wait for the
  * next chunk is bounded by the client's idle timeout. Yields the bytes in order, exactly.
  */
-export async function* readSpan(ref: BucketRef, key: string, answer: Answer, from: number, until: number, pin: Pin, signal: AbortSignal, stats: Stats): AsyncGenerator<Uint8Array> {
+export async function* readSpan(
+  ref: BucketRef,
+  key: string,
+  answer: Answer,
+  from: number,
+  until: number,
+  pin: Pin,
+  signal: AbortSignal,
+  stats: Stats,
+): AsyncGenerator<Uint8Array> {
   const where = { bucket: ref.name, key }
   const { idleTimeout, maxAttempts } = clientSettings(ref.client)
   type Body = AsyncIterable<Uint8Array> & { destroy?: (err?: Error) => void }

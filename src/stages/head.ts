@@ -61,7 +61,10 @@ export async function headObject(ref: BucketRef, key: string, opts: { signal?: A
  * }
  * ```
  */
-export function headObjects(ref: BucketRef, options: StageOptions = {}): (source: AsyncIterable<string> | Iterable<string>) => AsyncGenerator<Result<ObjectInfo>> {
+export function headObjects(
+  ref: BucketRef,
+  options: StageOptions = {},
+): (source: AsyncIterable<string> | Iterable<string>) => AsyncGenerator<Result<ObjectInfo>> {
   return createStage<string, ObjectInfo>(ref, options, {
     keyOf: (key) => key,
     run: (key, signal) => headObject(ref, key, { signal }),

@@ -167,7 +167,11 @@ export async function fetchListPage(ref: BucketRef, request: ListPageRequest = {
  * Keep the entries of a page that sort before `endBefore` (UTF-8 byte order). `reachedEnd` is
  * true when the page held an entry at or past the bound, so the listing is over.
  */
-export function clipPage(objects: ObjectEntry[], prefixes: string[], endBefore: string | undefined): { objects: ObjectEntry[]; prefixes: string[]; reachedEnd: boolean } {
+export function clipPage(
+  objects: ObjectEntry[],
+  prefixes: string[],
+  endBefore: string | undefined,
+): { objects: ObjectEntry[]; prefixes: string[]; reachedEnd: boolean } {
   if (endBefore === undefined) return { objects, prefixes, reachedEnd: false }
   const lastObject = objects.at(-1)?.key
   const lastPrefix = prefixes.at(-1)

@@ -132,7 +132,13 @@ async function putBytes(ref: BucketRef, key: string, bytes: Uint8Array, input: O
       const out = await transport.putObject(request(), signal ? { signal } : {})
       const etag = out.ETag ?? ''
       const stored = plainMd5(etag)
-      if (md5 && stored !== undefined && out.ServerSideEncryption !== 'aws:kms' && out.ServerSideEncryption !== 'aws:kms:dsse' && stored !== md5.toString('hex')) {
+      if (
+        md5 &&
+        stored !== undefined &&
+        out.ServerSideEncryption !== 'aws:kms' &&
+        out.ServerSideEncryption !== 'aws:kms:dsse' &&
+        stored !== md5.toString('hex')
+      ) {
         throw new IntegrityError(`PutObject s3://${ref.name}/${key} answered ETag ${etag}, not the MD5 of the bytes sent (${md5.toString('hex')})`, {
           ...where,
           algorithm: 'md5',
@@ -168,12 +174,18 @@ export interface PutItem {
  * for await (const r of putObjects(bucket)(items)) console.log(r.key, r.ok)
  * ```
  */
-export function putObjects(ref: BucketRef, options: StageOptions & PutOptions = {}): (source: AsyncIterable<PutItem> | Iterable<PutItem>) => AsyncGenerator<Result<PutResult>> {
+export function putObjects(
+  ref: BucketRef,
+  options: StageOptions & PutOptions = {},
+): (source: AsyncIterable<PutItem> | Iterable<PutItem>) => AsyncGenerator<Result<PutResult>> {
   return createStage<PutItem, PutResult>(ref, options, {
     // The part options of streamed sources, checked once for the call (as the sink would per item).
     validate: () =>
       validateWriteStreamOptions(
-        { ...(options.partSize !== undefined ? { partSize: options.partSize } : {}), ...(options.queueSize !== undefined ? { queueSize: options.queueSize } : {}) },
+        {
+          ...(options.partSize !== undefined ? { partSize: options.partSize } : {}),
+          ...(options.queueSize !== undefined ? { queueSize: options.queueSize } : {}),
+        },
         { bucket: ref.name },
       ),
     keyOf: (item) => item.key,

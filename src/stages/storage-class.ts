@@ -84,7 +84,10 @@ function validateRestoreOptions(opts: Omit<RestoreOptions, 'signal'>): number {
  * }
  * ```
  */
-export function freezeObjects(ref: BucketRef, options: StageOptions & { storageClass?: StorageClass } = {}): (source: AsyncIterable<string> | Iterable<string>) => AsyncGenerator<Result<CopyResult>> {
+export function freezeObjects(
+  ref: BucketRef,
+  options: StageOptions & { storageClass?: StorageClass } = {},
+): (source: AsyncIterable<string> | Iterable<string>) => AsyncGenerator<Result<CopyResult>> {
   return createStage<string, CopyResult>(ref, options, {
     keyOf: (key) => key,
     run: (key, signal) => freezeObject(ref, key, options.storageClass ?? 'DEEP_ARCHIVE', { signal }),
@@ -102,7 +105,10 @@ export function freezeObjects(ref: BucketRef, options: StageOptions & { storageC
  * }
  * ```
  */
-export function restoreObjects(ref: BucketRef, options: StageOptions & Omit<RestoreOptions, 'signal'> = {}): (source: AsyncIterable<string> | Iterable<string>) => AsyncGenerator<Result<void>> {
+export function restoreObjects(
+  ref: BucketRef,
+  options: StageOptions & Omit<RestoreOptions, 'signal'> = {},
+): (source: AsyncIterable<string> | Iterable<string>) => AsyncGenerator<Result<void>> {
   return createStage<string, void>(ref, options, {
     validate: () => validateRestoreOptions(options),
     keyOf: (key) => key,

@@ -82,17 +82,21 @@ export async function abortUploads(ref: BucketRef, options: AbortUploadsOptions 
     })
   }
   // The abort stage is built (and its options checked) before anything is listed.
-  const abort = createStage<UploadInfo, UploadInfo>(ref, { ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}), ...(options.signal ? { signal: options.signal } : {}) }, {
-    keyOf: (u) => u.key,
-    run: async (u, signal) => {
-      try {
-        await transportOf(ref).abortMultipartUpload({ Bucket: ref.name, Key: u.key, UploadId: u.uploadId }, { signal })
-      } catch (err) {
-        throw toBucketflowError(err, { bucket: ref.name, key: u.key, uploadId: u.uploadId, operation: 'AbortMultipartUpload' })
-      }
-      return u
+  const abort = createStage<UploadInfo, UploadInfo>(
+    ref,
+    { ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}), ...(options.signal ? { signal: options.signal } : {}) },
+    {
+      keyOf: (u) => u.key,
+      run: async (u, signal) => {
+        try {
+          await transportOf(ref).abortMultipartUpload({ Bucket: ref.name, Key: u.key, UploadId: u.uploadId }, { signal })
+        } catch (err) {
+          throw toBucketflowError(err, { bucket: ref.name, key: u.key, uploadId: u.uploadId, operation: 'AbortMultipartUpload' })
+        }
+        return u
+      },
     },
-  })
+  )
   const cutoff = olderThan === undefined ? undefined : olderThan instanceof Date ? olderThan.getTime() : Date.now() - (olderThan as number)
   const listOpts = { ...(options.prefix ? { prefix: options.prefix } : {}), ...(options.signal ? { signal: options.signal } : {}) }
   const uploads: UploadInfo[] = []

@@ -15,11 +15,37 @@ import type {
   MultipartUpload,
   ObjectIdentifier,
 } from './types.js'
-import { childText, dateAt, decodeUrlValue, escapeXml, etagAt, integerAt, knownName, parseXml, textOf, XmlError, XmlStreamReader, type RecordSink, type XmlElement } from './xml.js'
+import {
+  childText,
+  dateAt,
+  decodeUrlValue,
+  escapeXml,
+  etagAt,
+  integerAt,
+  knownName,
+  parseXml,
+  textOf,
+  XmlError,
+  XmlStreamReader,
+  type RecordSink,
+  type XmlElement,
+} from './xml.js'
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 /** Values that repeat on every entry of a page: shared, not one string per entry. */
-const STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR', 'INTELLIGENT_TIERING', 'ONEZONE_IA', 'REDUCED_REDUNDANCY', 'EXPRESS_ONEZONE', 'OUTPOSTS', 'SNOW']
+const STORAGE_CLASSES = [
+  'STANDARD',
+  'STANDARD_IA',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'GLACIER_IR',
+  'INTELLIGENT_TIERING',
+  'ONEZONE_IA',
+  'REDUCED_REDUNDANCY',
+  'EXPRESS_ONEZONE',
+  'OUTPOSTS',
+  'SNOW',
+]
 const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256']
 
 /** What an `<Error>` document says. */

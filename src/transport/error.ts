@@ -127,7 +127,10 @@ export function codeForStatus(status: number): string {
 /** An error named `AbortError` for an aborted signal, its reason as `cause` (as the SDK does). */
 export function abortError(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason
-  const err = new Error(reason instanceof Error ? 'Request aborted' : reason === undefined ? 'Request aborted' : String(reason), reason instanceof Error ? { cause: reason } : undefined)
+  const err = new Error(
+    reason instanceof Error ? 'Request aborted' : reason === undefined ? 'Request aborted' : String(reason),
+    reason instanceof Error ? { cause: reason } : undefined,
+  )
   err.name = 'AbortError'
   return err
 }

@@ -47,7 +47,18 @@ import type {
 import { childText } from './xml.js'
 import { putOutput, resultDocument, streamDocument } from './fast/answers.js'
 import { FastEngine, type FastEngineOptions } from './fast/engine.js'
-import { checksumHeaders, conditionHeaders, copyOutput, copySourceHeaders, header, newObjectHeaders, objectHeaders, queryOf, requestIdOf, type Headers } from './fast/headers.js'
+import {
+  checksumHeaders,
+  conditionHeaders,
+  copyOutput,
+  copySourceHeaders,
+  header,
+  newObjectHeaders,
+  objectHeaders,
+  queryOf,
+  requestIdOf,
+  type Headers,
+} from './fast/headers.js'
 import { EMPTY_SHA256, UNSIGNED_PAYLOAD } from './fast/sign.js'
 
 export { networkError } from './fast/body.js'
@@ -139,10 +150,20 @@ export class FastTransport implements Transport {
     return this.#engine.route(
       input.Bucket,
       (t) =>
-        this.#engine.request(t, 'DELETE', input.Key, queryOf({ versionId: input.VersionId }), input.IfMatch === undefined ? {} : { 'if-match': input.IfMatch }, undefined, EMPTY_SHA256, options.signal, async (a) => {
-          await a.body.dump()
-          return requestIdOf(a)
-        }),
+        this.#engine.request(
+          t,
+          'DELETE',
+          input.Key,
+          queryOf({ versionId: input.VersionId }),
+          input.IfMatch === undefined ? {} : { 'if-match': input.IfMatch },
+          undefined,
+          EMPTY_SHA256,
+          options.signal,
+          async (a) => {
+            await a.body.dump()
+            return requestIdOf(a)
+          },
+        ),
       () => this.#fallback.deleteObject(input, options),
     )
   }
@@ -325,4 +346,3 @@ export class FastTransport implements Transport {
     )
   }
 }
-

@@ -55,7 +55,9 @@ export function retryStrategyOf(client: S3Client): Promise<RetryStrategyV2 | und
   if (typeof provider !== 'function') return Promise.resolve(undefined)
   return provider().then((s) => {
     const strategy = s as Partial<RetryStrategyV2>
-    return typeof strategy.acquireInitialRetryToken === 'function' && typeof strategy.refreshRetryTokenForRetry === 'function' ? (s as RetryStrategyV2) : undefined
+    return typeof strategy.acquireInitialRetryToken === 'function' && typeof strategy.refreshRetryTokenForRetry === 'function'
+      ? (s as RetryStrategyV2)
+      : undefined
   })
 }
 

@@ -226,7 +226,11 @@ export class SdkTransport implements Transport {
   async createMultipartUpload(input: CreateMultipartUploadInput, options: RequestOptions = {}): Promise<CreateMultipartUploadOutput> {
     const out = await this.#send<Record<string, unknown> & MetadataBearer>(new CreateMultipartUploadCommand(defined({ ...input } as never)), options)
     const uploadId = out.UploadId as string | undefined
-    if (!uploadId) throw new TransportError('InvalidResponse', 'CreateMultipartUpload answered without an UploadId', { status: out.$metadata.httpStatusCode ?? 200, inBody: true })
+    if (!uploadId)
+      throw new TransportError('InvalidResponse', 'CreateMultipartUpload answered without an UploadId', {
+        status: out.$metadata.httpStatusCode ?? 200,
+        inBody: true,
+      })
     return defined({ UploadId: uploadId, RequestId: out.$metadata.requestId, Attempts: out.$metadata.attempts ?? 1 })
   }
 

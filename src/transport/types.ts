@@ -10,7 +10,17 @@
  * @packageDocumentation
  */
 import type { Readable } from 'node:stream'
-import type { AbortMultipartUploadInput, CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CreateMultipartUploadInput, CreateMultipartUploadOutput, ListMultipartUploadsInput, ListMultipartUploadsOutput, UploadPartCopyInput, UploadPartInput } from './types/multipart.js'
+import type {
+  AbortMultipartUploadInput,
+  CompleteMultipartUploadInput,
+  CompleteMultipartUploadOutput,
+  CreateMultipartUploadInput,
+  CreateMultipartUploadOutput,
+  ListMultipartUploadsInput,
+  ListMultipartUploadsOutput,
+  UploadPartCopyInput,
+  UploadPartInput,
+} from './types/multipart.js'
 
 /** Which implementation answered. */
 export type TransportKind = 'sdk' | 'fast'
@@ -269,7 +279,19 @@ export interface CopyObjectOutput extends Checksums, EncryptionHeaders {
   RequestId?: string
 }
 
-export type { AbortMultipartUploadInput, CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CompletedPart, CreateMultipartUploadInput, CreateMultipartUploadOutput, ListMultipartUploadsInput, ListMultipartUploadsOutput, MultipartUpload, UploadPartCopyInput, UploadPartInput } from './types/multipart.js'
+export type {
+  AbortMultipartUploadInput,
+  CompleteMultipartUploadInput,
+  CompleteMultipartUploadOutput,
+  CompletedPart,
+  CreateMultipartUploadInput,
+  CreateMultipartUploadOutput,
+  ListMultipartUploadsInput,
+  ListMultipartUploadsOutput,
+  MultipartUpload,
+  UploadPartCopyInput,
+  UploadPartInput,
+} from './types/multipart.js'
 
 /**
  * The operations the stages and sinks use. Every method rejects with a {@link TransportError}

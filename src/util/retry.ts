@@ -36,7 +36,8 @@ export interface RetryOptions {
 }
 
 function checkDelay(value: number, name: string): void {
-  if (!Number.isFinite(value) || value < 0) throw new InvalidArgumentError(`Expected ${name} to be a finite number >= 0, got ${String(value)}`, { argument: name })
+  if (!Number.isFinite(value) || value < 0)
+    throw new InvalidArgumentError(`Expected ${name} to be a finite number >= 0, got ${String(value)}`, { argument: name })
 }
 
 /**
@@ -66,7 +67,8 @@ export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: n
  */
 export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 3
-  if (!Number.isInteger(attempts) || attempts < 1) throw new InvalidArgumentError(`Expected attempts to be an integer >= 1, got ${String(attempts)}`, { argument: 'attempts' })
+  if (!Number.isInteger(attempts) || attempts < 1)
+    throw new InvalidArgumentError(`Expected attempts to be an integer >= 1, got ${String(attempts)}`, { argument: 'attempts' })
   const base = options.baseDelayMs ?? 100
   const max = options.maxDelayMs ?? 5000
   checkDelay(base, 'baseDelayMs')

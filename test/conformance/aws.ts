@@ -25,7 +25,9 @@ export async function ensureAwsCli(): Promise<string> {
     await run('apt-get', ['update', '-qq', '-o', 'DPkg::Lock::Timeout=600'], { env, timeout: 15 * 60_000, maxBuffer: 1 << 24 })
     await run('apt-get', ['install', ...apt, 'awscli'], { env, timeout: 15 * 60_000, maxBuffer: 1 << 24 })
   }
-  const { stdout } = await run(AWS, ['--version'], { env: awsEnv({ endpoint: 'http://127.0.0.1:1', accessKeyId: 'x', secretAccessKey: 'x', region: 'us-east-1' }) })
+  const { stdout } = await run(AWS, ['--version'], {
+    env: awsEnv({ endpoint: 'http://127.0.0.1:1', accessKeyId: 'x', secretAccessKey: 'x', region: 'us-east-1' }),
+  })
   return stdout.trim()
 }
 
@@ -75,7 +77,9 @@ export interface AwsRun {
  * started in `cwd`.
  */
 export function awsBatch(target: AwsTarget, commands: AwsCommand[], cwd: string): Promise<AwsRun[]> {
-  const input = JSON.stringify(commands.map((c) => ({ args: ['--endpoint-url', target.endpoint, ...c.args], ...(c.stdin !== undefined ? { stdin: c.stdin } : {}) })))
+  const input = JSON.stringify(
+    commands.map((c) => ({ args: ['--endpoint-url', target.endpoint, ...c.args], ...(c.stdin !== undefined ? { stdin: c.stdin } : {}) })),
+  )
   return new Promise((resolvePromise, reject) => {
     const child = spawn('/usr/bin/python3', [BATCH], { cwd, env: awsEnv(target), stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''

@@ -455,7 +455,8 @@ const SCENARIOS: Scenario[] = [
     seed: true,
     compare: [],
     codes: { aws: 0, bf: 2 },
-    difference: 'a URL ending in / names a folder: bucketflow asks for --recursive (aws deletes the one object "logs/", usually a no-op that looks like success)',
+    difference:
+      'a URL ending in / names a folder: bucketflow asks for --recursive (aws deletes the one object "logs/", usually a no-op that looks like success)',
     check: (o) => {
       has(o, 'logs/')
       expect(o.stderr).toMatch(/--recursive/)
@@ -530,7 +531,10 @@ async function snapshotLocal(root: string): Promise<Record<string, string>> {
       const info = await lstat(path)
       if (info.isSymbolicLink()) out[r] = `-> ${await readlink(path)}`
       else if (info.isDirectory()) await walk(path, r)
-      else out[r] = `${info.size} ${createHash('sha1').update(await readFile(path)).digest('hex')}`
+      else
+        out[r] = `${info.size} ${createHash('sha1')
+          .update(await readFile(path))
+          .digest('hex')}`
     }
   }
   await walk(root, '')
@@ -590,7 +594,7 @@ function listedOf(stdout: string, argv: string[], tool: 'aws' | 'bf'): string[] 
   return keys.sort()
 }
 
-describe('bucketflow against aws-cli (differential, aws-cli from Debian\'s awscli)', () => {
+describe("bucketflow against aws-cli (differential, aws-cli from Debian's awscli)", () => {
   let work: string
   let awsVersion = ''
   const outcomes: Record<'aws' | 'bf', Record<string, Outcome>> = { aws: {}, bf: {} }
@@ -604,8 +608,22 @@ describe('bucketflow against aws-cli (differential, aws-cli from Debian\'s awscl
     work = await mkdtemp(join(tmpdir(), 'bf-conformance-'))
     const tree = await buildTree(join(work, 'tree'))
     const paths: Record<'aws' | 'bf', Paths> = {
-      aws: { B: bucketName('conf-aws'), T: tree, L: join(work, 'aws'), MB: bucketName('conf-mb-aws'), RB: bucketName('conf-rb-aws'), RBF: bucketName('conf-rbf-aws') },
-      bf: { B: bucketName('conf-bf'), T: tree, L: join(work, 'bf'), MB: bucketName('conf-mb-bf'), RB: bucketName('conf-rb-bf'), RBF: bucketName('conf-rbf-bf') },
+      aws: {
+        B: bucketName('conf-aws'),
+        T: tree,
+        L: join(work, 'aws'),
+        MB: bucketName('conf-mb-aws'),
+        RB: bucketName('conf-rb-aws'),
+        RBF: bucketName('conf-rbf-aws'),
+      },
+      bf: {
+        B: bucketName('conf-bf'),
+        T: tree,
+        L: join(work, 'bf'),
+        MB: bucketName('conf-mb-bf'),
+        RB: bucketName('conf-rb-bf'),
+        RBF: bucketName('conf-rbf-bf'),
+      },
     }
     for (const tool of ['aws', 'bf'] as const) {
       const p = paths[tool]
@@ -678,7 +696,8 @@ describe('bucketflow against aws-cli (differential, aws-cli from Debian\'s awscl
       }
     }
     if (process.env.BUCKETFLOW_CONFORMANCE_TIMES) {
-      for (const [i, sc] of SCENARIOS.entries()) console.log(`${sc.id.padEnd(4)} aws ${awsRuns[i]!.seconds?.toFixed(2)} s, bucketflow ${bfRuns[i]!.seconds?.toFixed(2)} s`)
+      for (const [i, sc] of SCENARIOS.entries())
+        console.log(`${sc.id.padEnd(4)} aws ${awsRuns[i]!.seconds?.toFixed(2)} s, bucketflow ${bfRuns[i]!.seconds?.toFixed(2)} s`)
     }
     console.log(
       `differential: ${awsVersion}; ${SCENARIOS.length} scenarios; setup ${((seeded - started) / 1000).toFixed(1)} s, both tools ${((ran - seeded) / 1000).toFixed(1)} s (aws-cli ${(took.aws / 1000).toFixed(1)} s, bucketflow ${(took.bf / 1000).toFixed(1)} s), total ${((Date.now() - started) / 1000).toFixed(1)} s`,

@@ -9,15 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  AbortError,
-  Bucket,
-  BucketflowError,
-  IntegrityError,
-  TimeoutError,
-  type DownloadInfo,
-  type GetOptions,
-} from '../../src/index.js'
+import { AbortError, Bucket, BucketflowError, IntegrityError, TimeoutError, type DownloadInfo, type GetOptions } from '../../src/index.js'
 import { FaultProxy } from '../support/proxy.js'
 import { s3Options, useBucket } from '../support/s3.js'
 
@@ -171,7 +163,10 @@ describe('downloads under faults', () => {
     // A part size that gives 2 parts but other boundaries: two downloads that agree settle it
     // (a stream downloads again before it ends); after that, the object is checked by length.
     const wrong = paths('mp/obj', { partSize: 4 * MiB })
-    for (const [path, gets] of [[wrong.stream, 2], [wrong.buffer, 1]] as const) {
+    for (const [path, gets] of [
+      [wrong.stream, 2],
+      [wrong.buffer, 1],
+    ] as const) {
       proxy.clearRequests()
       const { name, bytes, info } = await path()
       expect(sha(bytes), name).toBe(sha(data))
@@ -198,7 +193,15 @@ describe('downloads under faults', () => {
       expect(info.resumes, name).toBe(1)
       expect(info.attempts, name).toBe(1)
       expect(info.verified, name).toBe('md5')
-      const resumed = proxy.of('GetObject').find((r) => r.headers['if-match'] !== undefined && /^bytes=\d+-\d+$/.test(String(r.headers.range)) && r.fault === undefined && !String(r.headers.range).startsWith('bytes=0-'))
+      const resumed = proxy
+        .of('GetObject')
+        .find(
+          (r) =>
+            r.headers['if-match'] !== undefined &&
+            /^bytes=\d+-\d+$/.test(String(r.headers.range)) &&
+            r.fault === undefined &&
+            !String(r.headers.range).startsWith('bytes=0-'),
+        )
       expect(resumed?.headers['if-match'], name).toBe(etag)
     }
   })
@@ -255,7 +258,10 @@ describe('downloads under faults', () => {
     }, 5)
     try {
       const out = join(dir, 'noetag.bin')
-      const got = await via.get(key, out, { partSize: MiB, concurrency: 2 }).then(() => readFile(out), (e: unknown) => e)
+      const got = await via.get(key, out, { partSize: MiB, concurrency: 2 }).then(
+        () => readFile(out),
+        (e: unknown) => e,
+      )
       if (got instanceof Error) expect(got).toBeInstanceOf(IntegrityError)
       else expect([sha(original), sha(latest)]).toContain(sha(got as Buffer))
       // Every GET but the first of each attempt (bytes=0-...) was pinned.
@@ -281,7 +287,8 @@ describe('downloads under faults', () => {
       const controller = new AbortController()
       const pending = start(controller.signal).catch((e: unknown) => e)
       // Abort once the headers (and half the body) have arrived.
-      while (!proxy.of('GetObject', (r) => r.key === 'abort/obj' && r.respondedAt !== undefined && r.finishedAt === undefined).length) await new Promise((r) => setTimeout(r, 10))
+      while (!proxy.of('GetObject', (r) => r.key === 'abort/obj' && r.respondedAt !== undefined && r.finishedAt === undefined).length)
+        await new Promise((r) => setTimeout(r, 10))
       controller.abort()
       const err = await pending
       expect(err).toBeInstanceOf(AbortError)

@@ -17,7 +17,11 @@ describe('listing sanity', () => {
   beforeAll(async () => {
     proxy = await FaultProxy.start(s3Options().endpoint!)
     via = new Bucket(bucket().name, s3Options({ endpoint: proxy.url }))
-    const put = await bucket().put([...keys, ...folders].map((k) => k), [...keys, ...folders], { literal: true })
+    const put = await bucket().put(
+      [...keys, ...folders].map((k) => k),
+      [...keys, ...folders],
+      { literal: true },
+    )
     expect(put.every((r) => r.ok)).toBe(true)
   })
   afterAll(async () => {

@@ -86,20 +86,7 @@ const MiB = 1024 * KiB
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 const UNTYPED_CODES = new Set(['Error', 'TypeError', 'RangeError', 'UnknownError', 'BucketflowError', 'ERR_STREAM_PREMATURE_CLOSE'])
 
-type OpName =
-  | 'put'
-  | 'put-file'
-  | 'get'
-  | 'get-file'
-  | 'get-range'
-  | 'stream'
-  | 'parallel'
-  | 'head'
-  | 'copy'
-  | 'delete'
-  | 'list'
-  | 'multipart'
-  | 'log'
+type OpName = 'put' | 'put-file' | 'get' | 'get-file' | 'get-range' | 'stream' | 'parallel' | 'head' | 'copy' | 'delete' | 'list' | 'multipart' | 'log'
 
 const WEIGHTS: [OpName, number][] = [
   ['put', 20],
@@ -272,7 +259,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       for (const [op, fault, trailing] of once) {
         // Listing faults on a listing of the seeded keys (a stale token needs a page with a token).
         const listing = (r: ProxiedRequest) => r.query.get('prefix') === 'seed/' && (fault !== 'list-stale-token' || r.query.has('continuation-token'))
-        proxy.addRule({ match: (r) => r.op === op && (op !== 'ListObjects' || listing(r)), fault, times: 1, stallMs: idleTimeout * 2, ...(trailing ? { trailing } : {}) })
+        proxy.addRule({
+          match: (r) => r.op === op && (op !== 'ListObjects' || listing(r)),
+          fault,
+          times: 1,
+          stallMs: idleTimeout * 2,
+          ...(trailing ? { trailing } : {}),
+        })
       }
     }
     proxy.randomFaults({ seed: options.seed + 1, rate: options.faultRate, stallMs: idleTimeout * 2 })
@@ -514,7 +507,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (uncertain.has(key)) continue
       const got = listed.get(key)
       if (!got) report.lost.push(`${key}: not in the bucket`)
-      else if (got.etag !== want.etag || got.size !== want.size) report.lost.push(`${key}: stored ETag ${got.etag} (${got.size} bytes), expected ${want.etag} (${want.size})`)
+      else if (got.etag !== want.etag || got.size !== want.size)
+        report.lost.push(`${key}: stored ETag ${got.etag} (${got.size} bytes), expected ${want.etag} (${want.size})`)
     }
     const logList = [...logs.entries()]
     await Promise.all(
@@ -612,6 +606,11 @@ export type { FaultKind }
 
 function partsEtag(data: Buffer, partSize: number): string {
   const parts: string[] = []
-  for (let at = 0; at < data.length; at += partSize) parts.push(createHash('md5').update(data.subarray(at, at + partSize)).digest('hex'))
+  for (let at = 0; at < data.length; at += partSize)
+    parts.push(
+      createHash('md5')
+        .update(data.subarray(at, at + partSize))
+        .digest('hex'),
+    )
   return multipartEtag(parts)!
 }

@@ -42,7 +42,11 @@ describe('uploads under faults', () => {
     const data = randomBytes(300_000)
     const file = join(dir, 'src.bin')
     await writeFile(file, data)
-    for (const [name, source] of [['buffer', data], ['path', file], ['literal', 'a literal string, corrupted once']] as const) {
+    for (const [name, source] of [
+      ['buffer', data],
+      ['path', file],
+      ['literal', 'a literal string, corrupted once'],
+    ] as const) {
       const key = `md5/${name}`
       proxy.clearRequests()
       proxy.addRule({ match: is('PutObject', key), fault: 'corrupt-request', times: 1 })
@@ -52,7 +56,10 @@ describe('uploads under faults', () => {
       expect(result.etag.replace(/"/g, ''), name).toBe(md5(expected))
       expect(sha(await bucket().get(key)), name).toBe(sha(expected))
       const puts = proxy.of('PutObject', (r) => r.key === key)
-      expect(puts.map((r) => r.fault ?? r.status), name).toEqual(['corrupt-request', 200])
+      expect(
+        puts.map((r) => r.fault ?? r.status),
+        name,
+      ).toEqual(['corrupt-request', 200])
       expect(puts[0]!.headers['content-md5'], name).toBe(createHash('md5').update(expected).digest('base64'))
     }
   })
@@ -134,7 +141,11 @@ describe('uploads under faults', () => {
     const key = 'complete/replaced'
     const data = randomBytes(6 * MiB)
     // The HEAD after Complete answers another object's ETag and size (a writer that came after).
-    proxy.addRule({ match: is('HeadObject', key), rewriteHeaders: (h) => ({ ...h, etag: '"0123456789abcdef0123456789abcdef-2"', 'content-length': '99' }), times: 1 })
+    proxy.addRule({
+      match: is('HeadObject', key),
+      rewriteHeaders: (h) => ({ ...h, etag: '"0123456789abcdef0123456789abcdef-2"', 'content-length': '99' }),
+      times: 1,
+    })
     const err = await via.putStream(Readable.from([data]), key, { partSize: 5 * MiB }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(IntegrityError)
     expect((err as IntegrityError).algorithm).toBe('etag')

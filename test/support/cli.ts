@@ -36,7 +36,10 @@ export function useS3Env(): void {
  * Run `bucketflow ...args` in this process and collect what it printed. The AWS environment
  * must point at the server ({@link useS3Env}).
  */
-export async function runCli(args: string[], options: { input?: string | Buffer; signal?: AbortSignal } = {}): Promise<{ code: number; stdout: string; stderr: string; stdoutBytes: Buffer }> {
+export async function runCli(
+  args: string[],
+  options: { input?: string | Buffer; signal?: AbortSignal } = {},
+): Promise<{ code: number; stdout: string; stderr: string; stdoutBytes: Buffer }> {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   const out: Buffer[] = []

@@ -25,7 +25,13 @@ export class ScriptedControl {
 
   readonly handler = {
     handle: async (req: { method: string; hostname: string; path: string; headers: Record<string, string>; body?: unknown }) => {
-      const recorded: RecordedRequest = { method: req.method, hostname: req.hostname, path: req.path, headers: { ...req.headers }, body: typeof req.body === 'string' ? req.body : req.body === undefined ? '' : String(req.body) }
+      const recorded: RecordedRequest = {
+        method: req.method,
+        hostname: req.hostname,
+        path: req.path,
+        headers: { ...req.headers },
+        body: typeof req.body === 'string' ? req.body : req.body === undefined ? '' : String(req.body),
+      }
       this.requests.push(recorded)
       const answer = this.respond(recorded)
       return {
@@ -43,12 +49,24 @@ export class ScriptedControl {
   }
 
   client(): Promise<S3ControlClient> {
-    return createControlClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, requestHandler: this.handler as never, maxAttempts: 1 })
+    return createControlClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      requestHandler: this.handler as never,
+      maxAttempts: 1,
+    })
   }
 }
 
 /** A DescribeJob answer. */
-export function describeJobXml(jobId: string, status: string, total: number, succeeded: number, failed: number, failures: { code: string; reason: string }[] = []): string {
+export function describeJobXml(
+  jobId: string,
+  status: string,
+  total: number,
+  succeeded: number,
+  failed: number,
+  failures: { code: string; reason: string }[] = [],
+): string {
   const reasons = failures.map((f) => `<member><FailureCode>${f.code}</FailureCode><FailureReason>${f.reason}</FailureReason></member>`).join('')
   return `<?xml version="1.0" encoding="UTF-8"?><DescribeJobResult><Job><JobId>${jobId}</JobId><Status>${status}</Status><ProgressSummary><TotalNumberOfTasks>${total}</TotalNumberOfTasks><NumberOfTasksSucceeded>${succeeded}</NumberOfTasksSucceeded><NumberOfTasksFailed>${failed}</NumberOfTasksFailed><Timers><ElapsedTimeInActiveSeconds>${succeeded}</ElapsedTimeInActiveSeconds></Timers></ProgressSummary>${reasons ? `<FailureReasons>${reasons}</FailureReasons>` : ''}<Report><Enabled>true</Enabled><Bucket>arn:aws:s3:::job-reports</Bucket><Prefix>freeze</Prefix></Report></Job></DescribeJobResult>`
 }

@@ -32,7 +32,8 @@ export async function sdkListing(client: S3Client, bucket: string): Promise<List
   let token: string | undefined
   do {
     const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }))
-    for (const o of page.Contents ?? []) out.push({ key: o.Key!, size: o.Size!, etag: o.ETag!, lastModified: o.LastModified!, storageClass: o.StorageClass ?? 'STANDARD' })
+    for (const o of page.Contents ?? [])
+      out.push({ key: o.Key!, size: o.Size!, etag: o.ETag!, lastModified: o.LastModified!, storageClass: o.StorageClass ?? 'STANDARD' })
     token = page.NextContinuationToken
   } while (token)
   return out
@@ -107,23 +108,56 @@ async function parquetFile(source: string, rows: readonly ListedObject[]): Promi
     new Field('checksum_algorithm', new Utf8(), true),
   ])
   const children = [
-    vectorFromArray(rows.map(() => source), new Utf8()).data[0]!,
-    vectorFromArray(rows.map((o) => o.key), new Utf8()).data[0]!,
-    vectorFromArray(rows.map((o) => BigInt(o.size)), new Int64()).data[0]!,
-    vectorFromArray(rows.map((o) => o.lastModified.getTime()), new TimestampMillisecond('UTC')).data[0]!,
-    vectorFromArray(rows.map((o) => o.etag.replaceAll('"', '')), new Utf8()).data[0]!,
-    vectorFromArray(rows.map((o) => o.storageClass), new Utf8()).data[0]!,
-    vectorFromArray(rows.map((o) => o.etag.includes('-')), new Bool()).data[0]!,
-    vectorFromArray(rows.map(() => null), new Utf8()).data[0]!,
+    vectorFromArray(
+      rows.map(() => source),
+      new Utf8(),
+    ).data[0]!,
+    vectorFromArray(
+      rows.map((o) => o.key),
+      new Utf8(),
+    ).data[0]!,
+    vectorFromArray(
+      rows.map((o) => BigInt(o.size)),
+      new Int64(),
+    ).data[0]!,
+    vectorFromArray(
+      rows.map((o) => o.lastModified.getTime()),
+      new TimestampMillisecond('UTC'),
+    ).data[0]!,
+    vectorFromArray(
+      rows.map((o) => o.etag.replaceAll('"', '')),
+      new Utf8(),
+    ).data[0]!,
+    vectorFromArray(
+      rows.map((o) => o.storageClass),
+      new Utf8(),
+    ).data[0]!,
+    vectorFromArray(
+      rows.map((o) => o.etag.includes('-')),
+      new Bool(),
+    ).data[0]!,
+    vectorFromArray(
+      rows.map(() => null),
+      new Utf8(),
+    ).data[0]!,
   ]
   const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children }))
   const table = pw.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'))
-  const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.SNAPPY).setMaxRowGroupSize(Math.max(1, Math.ceil(rows.length / 3))).build()
+  const props = new pw.WriterPropertiesBuilder()
+    .setCompression(pw.Compression.SNAPPY)
+    .setMaxRowGroupSize(Math.max(1, Math.ceil(rows.length / 3)))
+    .build()
   return pw.writeParquet(table, props)
 }
 
 /** Write a report of `rows` (a listing of `source`) into `dest`. */
-export async function writeInventoryReport(client: S3Client, dest: string, source: string, rows: readonly ListedObject[], options: ReportOptions): Promise<WrittenReport> {
+export async function writeInventoryReport(
+  client: S3Client,
+  dest: string,
+  source: string,
+  rows: readonly ListedObject[],
+  options: ReportOptions,
+): Promise<WrittenReport> {
   const base = `${options.prefix}${source}/${options.configId}/`
   const folder = `${base}${stamp(options.createdAt)}/`
   const n = Math.max(1, options.files ?? 2)

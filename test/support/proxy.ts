@@ -353,7 +353,12 @@ export class FaultProxy {
       info.status = status
       info.respondedAt = Date.now()
       const bytes = req.method === 'HEAD' ? '' : body
-      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(bytes)), 'x-amz-request-id': 'fault-proxy', ...headers })
+      res.writeHead(status, {
+        'content-type': 'application/xml',
+        'content-length': String(Buffer.byteLength(bytes)),
+        'x-amz-request-id': 'fault-proxy',
+        ...headers,
+      })
       res.end(bytes)
       res.on('finish', () => {
         info.finishedAt = Date.now()
@@ -466,7 +471,15 @@ export class FaultProxy {
   }
 
   /** Send the upstream answer to the client, with the rule's fault. */
-  #respond(req: IncomingMessage, res: ServerResponse, up: IncomingMessage, info: ProxiedRequest, rule: FaultRule | undefined, fault: FaultKind | undefined, stallMs: number): void {
+  #respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    up: IncomingMessage,
+    info: ProxiedRequest,
+    rule: FaultRule | undefined,
+    fault: FaultKind | undefined,
+    stallMs: number,
+  ): void {
     const status = up.statusCode ?? 502
     const mark = (kind: FaultKind) => {
       info.fault = kind
@@ -481,7 +494,16 @@ export class FaultProxy {
       })
       return
     }
-    const bodyFaults: (FaultKind | undefined)[] = ['stall-body', 'truncate', 'corrupt-body', 'error-200', 'list-drop-entry', 'list-no-token', 'list-stale-token', 'add-crc32']
+    const bodyFaults: (FaultKind | undefined)[] = [
+      'stall-body',
+      'truncate',
+      'corrupt-body',
+      'error-200',
+      'list-drop-entry',
+      'list-no-token',
+      'list-stale-token',
+      'add-crc32',
+    ]
     if (!bodyFaults.includes(fault)) {
       let headers = rule?.rewriteHeaders ? rule.rewriteHeaders({ ...up.headers }) : up.headers
       if (fault === 'drop-etag' && headers.etag !== undefined) {
@@ -542,7 +564,9 @@ export class FaultProxy {
         const own = info.query.get('continuation-token')
         if (own !== null) {
           mark('list-stale-token')
-          body = Buffer.from(body.toString().replace(/<NextContinuationToken>[\s\S]*?<\/NextContinuationToken>/, `<NextContinuationToken>${own}</NextContinuationToken>`))
+          body = Buffer.from(
+            body.toString().replace(/<NextContinuationToken>[\s\S]*?<\/NextContinuationToken>/, `<NextContinuationToken>${own}</NextContinuationToken>`),
+          )
         }
       }
       // A listing fault that found nothing to change (a page without a token, a last page): the

@@ -12,7 +12,11 @@ export interface ScriptRun {
  * With `direct: true`, `path` is an executable run as it is (not a TypeScript file). With
  * `untilStdout`, the child is stopped (SIGTERM) once its output ends with that text.
  */
-export function runScript(path: string, args: string[] = [], options: { env?: Record<string, string>; input?: string; timeoutMs?: number; direct?: boolean; untilStdout?: string } = {}): Promise<ScriptRun> {
+export function runScript(
+  path: string,
+  args: string[] = [],
+  options: { env?: Record<string, string>; input?: string; timeoutMs?: number; direct?: boolean; untilStdout?: string } = {},
+): Promise<ScriptRun> {
   const s3 = inject('s3')
   return new Promise((resolve, reject) => {
     const child = spawn(options.direct ? path : process.execPath, options.direct ? args : ['--import', 'tsx', path, ...args], {

@@ -20,7 +20,6 @@ const MiB = 1024 * 1024
 // Long enough that a loaded radosgw answering slowly is not taken for a stall.
 const IDLE_MS = 2500
 
-
 /** Resolves once the proxy has seen a request matching `where` (polled: the proxy has no events). */
 async function seenOnce(proxy: ScriptedProxy, where: (r: SeenRequest) => boolean): Promise<void> {
   while (proxy.seen(where).length === 0) await new Promise((r) => setTimeout(r, 5))
@@ -98,7 +97,10 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
   })
 
   it('aborts during the backoff between attempts', async () => {
-    proxy.script({ match: (r) => r.method === 'GET' && r.path.endsWith('/small'), action: { respond: { status: 503, body: '<Error><Code>SlowDown</Code></Error>' } } })
+    proxy.script({
+      match: (r) => r.method === 'GET' && r.path.endsWith('/small'),
+      action: { respond: { status: 503, body: '<Error><Code>SlowDown</Code></Error>' } },
+    })
     const controller = new AbortController()
     const pending = rejection(transport.getObject({ Bucket: bucket, Key: 'small' }, { signal: controller.signal }))
     await seenOnce(proxy, (r) => r.path.endsWith('/small'))
@@ -110,7 +112,11 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
   })
 
   it('retries throttling (503 SlowDown) on a bytes body and succeeds; the stored body is intact', async () => {
-    proxy.script({ match: (r) => r.method === 'PUT' && r.path.endsWith('/throttled'), action: { respond: { status: 503, body: '<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>' } }, times: 2 })
+    proxy.script({
+      match: (r) => r.method === 'PUT' && r.path.endsWith('/throttled'),
+      action: { respond: { status: 503, body: '<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>' } },
+      times: 2,
+    })
     const put = await transport.putObject({ Bucket: bucket, Key: 'throttled', Body: Buffer.from('kept bytes') })
     expect(put.ETag).toMatch(/^"/)
     expect(proxy.seen((r) => r.method === 'PUT' && r.path.endsWith('/throttled')).length).toBe(3)
@@ -118,7 +124,11 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
   })
 
   it('does not resend a stream body: one attempt, then the error', async () => {
-    proxy.script({ match: (r) => r.method === 'PUT' && r.path.endsWith('/streamed'), action: { respond: { status: 503, body: '<Error><Code>SlowDown</Code></Error>' } }, times: 1 })
+    proxy.script({
+      match: (r) => r.method === 'PUT' && r.path.endsWith('/streamed'),
+      action: { respond: { status: 503, body: '<Error><Code>SlowDown</Code></Error>' } },
+      times: 1,
+    })
     const err = await rejection(transport.putObject({ Bucket: bucket, Key: 'streamed', Body: Readable.from([Buffer.from('once')]), ContentLength: 4 }))
     expect([err.name, err.$metadata.httpStatusCode]).toEqual(['SlowDown', 503])
     expect(proxy.seen((r) => r.method === 'PUT' && r.path.endsWith('/streamed')).length).toBe(1)
@@ -157,7 +167,9 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
     for (const body of ['', '   \n', '<CopyObjectResult><ETag>"x"</ETag></CopyObjectResult>', '<CompleteMultipartUploadResult><ETag>"x"</ETag>']) {
       proxy.reset()
       proxy.script({ match: isComplete, action: { respond: { status: 200, body } } })
-      const err = await rejection(transport.completeMultipartUpload({ Bucket: bucket, Key: 'complete odd', UploadId, Parts: [{ PartNumber: 1, ETag: part.ETag! }] }))
+      const err = await rejection(
+        transport.completeMultipartUpload({ Bucket: bucket, Key: 'complete odd', UploadId, Parts: [{ PartNumber: 1, ETag: part.ETag! }] }),
+      )
       expect(err, JSON.stringify(body)).toBeInstanceOf(TransportError)
       expect(err.$metadata.httpStatusCode).toBeGreaterThanOrEqual(200)
     }
@@ -166,7 +178,9 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
 
   it('fails CopyObject answered 200 with <Error> (trailing whitespace too); sends copy-source conditions', async () => {
     proxy.script({ match: isCopy, action: { rewrite: () => ({ status: 200, body: `${INTERNAL}\n\n` }) } })
-    const err = await rejection(transport.copyObject({ Bucket: bucket, Key: 'copied', CopySource: { Bucket: bucket, Key: 'small' }, CopySourceIfMatch: '"abc"' }))
+    const err = await rejection(
+      transport.copyObject({ Bucket: bucket, Key: 'copied', CopySource: { Bucket: bucket, Key: 'small' }, CopySourceIfMatch: '"abc"' }),
+    )
     expect([err.name, err.inBody]).toEqual(['InternalError', true])
     const copies = proxy.seen(isCopy)
     expect(copies.length).toBe(3)
@@ -209,7 +223,13 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport under faults', (
     proxy.script({
       match: (r) => r.method === 'GET' && r.path.endsWith('/small'),
       times: 1,
-      action: { respond: { status: 403, headers: { date: serverTime.toUTCString() }, body: '<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message></Error>' } },
+      action: {
+        respond: {
+          status: 403,
+          headers: { date: serverTime.toUTCString() },
+          body: '<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message></Error>',
+        },
+      },
     })
     // radosgw itself checks the time too: the retried request, signed an hour ahead, is refused
     // by it (RequestTimeTooSkewed again) unless the clock was corrected back; either way the
@@ -283,7 +303,12 @@ describe('credentials and configuration from the S3Client', () => {
     const saved = process.env.AWS_MAX_ATTEMPTS
     process.env.AWS_MAX_ATTEMPTS = '2'
     try {
-      const client = new S3Client({ endpoint: proxy.url, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } })
+      const client = new S3Client({
+        endpoint: proxy.url,
+        region: s3.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      })
       const transport = createTransport(client, { kind: 'fast' })
       proxy.script({ match: (r) => r.method === 'HEAD', action: { respond: { status: 500 } } })
       const err = await rejection(transport.headObject({ Bucket: 'any-bucket', Key: 'k' }))
@@ -300,10 +325,13 @@ describe('credentials and configuration from the S3Client', () => {
   it('leaves dual-stack, FIPS, accelerate and S3 Express buckets to the sdk transport', async () => {
     const calls: string[] = []
     const fallback = new Proxy({} as Transport, {
-      get: (_, name) => (name === 'kind' ? 'sdk' : async () => {
-        calls.push(String(name))
-        return { Contents: [], CommonPrefixes: [], IsTruncated: false }
-      }),
+      get: (_, name) =>
+        name === 'kind'
+          ? 'sdk'
+          : async () => {
+              calls.push(String(name))
+              return { Contents: [], CommonPrefixes: [], IsTruncated: false }
+            },
     })
     const credentials = { accessKeyId: 'a', secretAccessKey: 'b' }
     const configs = [

@@ -14,7 +14,6 @@ import { bodyBytes, rejection, HARD_KEYS, makeBucket, testClient, testTransport 
 
 const MiB = 1024 * 1024
 
-
 describe.each(['fast', 'sdk'] as TransportKind[])('%s transport', (kind) => {
   let transport: Transport
   let bucket: string
@@ -165,7 +164,13 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport', (kind) => {
     const size = chunks.length * 64 * 1024
     const md5 = createHash('md5')
     for (const c of chunks) md5.update(c)
-    const put = await transport.putObject({ Bucket: bucket, Key: 'stream.bin', Body: Readable.from(chunks), ContentLength: size, ContentMD5: md5.digest('base64') })
+    const put = await transport.putObject({
+      Bucket: bucket,
+      Key: 'stream.bin',
+      Body: Readable.from(chunks),
+      ContentLength: size,
+      ContentMD5: md5.digest('base64'),
+    })
     expect(put.ETag).toMatch(/^"[0-9a-f]{32}"$/)
     const got = await bodyBytes((await transport.getObject({ Bucket: bucket, Key: 'stream.bin' })).Body)
     expect(got.equals(Buffer.concat(chunks))).toBe(true)
@@ -287,8 +292,23 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport', (kind) => {
     expect(listed.Uploads.find((u) => u.UploadId === UploadId)!.Initiated).toBeInstanceOf(Date)
     const p1 = await transport.uploadPart({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: part1 })
     const md5 = createHash('md5').update(part2).digest('base64')
-    const p2 = await transport.uploadPart({ Bucket: bucket, Key: key, UploadId, PartNumber: 2, Body: Readable.from([part2.subarray(0, MiB), part2.subarray(MiB)]), ContentLength: part2.length, ContentMD5: md5 })
-    const p3 = await transport.uploadPartCopy({ Bucket: bucket, Key: key, UploadId, PartNumber: 3, CopySource: { Bucket: bucket, Key: 'mp/source' }, CopySourceRange: 'bytes=0-499' })
+    const p2 = await transport.uploadPart({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      PartNumber: 2,
+      Body: Readable.from([part2.subarray(0, MiB), part2.subarray(MiB)]),
+      ContentLength: part2.length,
+      ContentMD5: md5,
+    })
+    const p3 = await transport.uploadPartCopy({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      PartNumber: 3,
+      CopySource: { Bucket: bucket, Key: 'mp/source' },
+      CopySourceRange: 'bytes=0-499',
+    })
     expect([p1.ETag, p2.ETag, p3.ETag].every((e) => /^"[0-9a-f]{32}"$/.test(e ?? ''))).toBe(true)
     const badPart = await rejection(transport.uploadPart({ Bucket: bucket, Key: key, UploadId, PartNumber: 4, Body: Buffer.from('x'), ContentMD5: md5 }))
     expect(badPart.name).toBe('BadDigest')
@@ -317,7 +337,9 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport', (kind) => {
     await transport.abortMultipartUpload({ Bucket: bucket, Key: 'mp/abandoned\u0001', UploadId: other.UploadId })
     const uploadsAfter = await transport.listMultipartUploads({ Bucket: bucket })
     expect(uploadsAfter.Uploads.map((u) => u.UploadId)).not.toContain(other.UploadId)
-    const gone = await rejection(transport.uploadPart({ Bucket: bucket, Key: 'mp/abandoned\u0001', UploadId: other.UploadId, PartNumber: 1, Body: Buffer.from('late') }))
+    const gone = await rejection(
+      transport.uploadPart({ Bucket: bucket, Key: 'mp/abandoned\u0001', UploadId: other.UploadId, PartNumber: 1, Body: Buffer.from('late') }),
+    )
     expect(gone.name).toBe('NoSuchUpload')
     expect(toBucketflowError(gone, { bucket, key })).toBeInstanceOf(S3Error)
   })
@@ -329,7 +351,13 @@ describe.each(['fast', 'sdk'] as TransportKind[])('%s transport', (kind) => {
     let keyMarker: string | undefined
     let idMarker: string | undefined
     for (let i = 0; i < 10; i++) {
-      const page = await transport.listMultipartUploads({ Bucket: bucket, Prefix: 'lmu/', MaxUploads: 1, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(idMarker ? { UploadIdMarker: idMarker } : {}) })
+      const page = await transport.listMultipartUploads({
+        Bucket: bucket,
+        Prefix: 'lmu/',
+        MaxUploads: 1,
+        ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+        ...(idMarker ? { UploadIdMarker: idMarker } : {}),
+      })
       seen.push(...page.Uploads.map((u): [string, string] => [u.Key, u.UploadId]))
       if (!page.IsTruncated) break
       keyMarker = page.NextKeyMarker

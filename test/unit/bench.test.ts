@@ -122,8 +122,30 @@ describe('autoterm', () => {
     expect(feed(() => 1, 3000).check(3000)).toBeDefined()
     // Nothing completed: not stable.
     expect(new Autoterm(settings, 0).check(5000)).toBeUndefined()
-    expect(isStable({ bounds: [[0, 100], [100, 200]], counts: [10, 11] }, { ...AUTOTERM_DEFAULTS, minStable: 200, tolerance: 0.05 })).toBe(true)
-    expect(isStable({ bounds: [[0, 100], [100, 200]], counts: [10, 12] }, { ...AUTOTERM_DEFAULTS, minStable: 200, tolerance: 0.05 })).toBe(false)
+    expect(
+      isStable(
+        {
+          bounds: [
+            [0, 100],
+            [100, 200],
+          ],
+          counts: [10, 11],
+        },
+        { ...AUTOTERM_DEFAULTS, minStable: 200, tolerance: 0.05 },
+      ),
+    ).toBe(true)
+    expect(
+      isStable(
+        {
+          bounds: [
+            [0, 100],
+            [100, 200],
+          ],
+          counts: [10, 12],
+        },
+        { ...AUTOTERM_DEFAULTS, minStable: 200, tolerance: 0.05 },
+      ),
+    ).toBe(false)
   })
 
   it('validates its settings', () => {
@@ -164,9 +186,13 @@ describe('SampleWriter', () => {
     expect(result?.rows).toBe(25_000)
     expect(waited).toBeGreaterThan(0)
     const db = await (await DuckDBInstance.create(':memory:')).connect()
-    const rows = (await db.runAndReadAll(`SELECT count(*)::INT AS n, count(DISTINCT run)::INT AS runs, sum(size)::BIGINT AS bytes, count(ttfb_ms)::INT AS ttfbs,
-      sum(CASE WHEN outcome = 'NoSuchKey' THEN 1 ELSE 0 END)::INT AS failed, max(epoch_us(start))::BIGINT AS last, max(duration_ms) AS longest FROM '${file}'`)).getRowObjectsJS()
-    expect(rows).toEqual([{ n: 25_000, runs: 1, bytes: BigInt((24_999 * 25_000) / 2), ttfbs: 8334, failed: 250, last: 1_800_000_000_000_000n + 24_999n, longest: 24_999 / 3 }])
+    const rows = (
+      await db.runAndReadAll(`SELECT count(*)::INT AS n, count(DISTINCT run)::INT AS runs, sum(size)::BIGINT AS bytes, count(ttfb_ms)::INT AS ttfbs,
+      sum(CASE WHEN outcome = 'NoSuchKey' THEN 1 ELSE 0 END)::INT AS failed, max(epoch_us(start))::BIGINT AS last, max(duration_ms) AS longest FROM '${file}'`)
+    ).getRowObjectsJS()
+    expect(rows).toEqual([
+      { n: 25_000, runs: 1, bytes: BigInt((24_999 * 25_000) / 2), ttfbs: 8334, failed: 250, last: 1_800_000_000_000_000n + 24_999n, longest: 24_999 / 3 },
+    ])
   })
 
   it('leaves no file when aborted, and writes none without samples', async () => {
@@ -181,8 +207,18 @@ describe('SampleWriter', () => {
 
 describe('knee, cost and CLI values', () => {
   it('names the lowest concurrency within 90% of the best throughput', () => {
-    expect(kneeOf([{ concurrency: 8, opsPerSecond: 800 }, { concurrency: 16, opsPerSecond: 1500 }, { concurrency: 32, opsPerSecond: 1580 }, { concurrency: 64, opsPerSecond: 1550 }])?.concurrency).toBe(16)
-    const rising = kneeOf([{ concurrency: 8, opsPerSecond: 100 }, { concurrency: 16, opsPerSecond: 200 }])!
+    expect(
+      kneeOf([
+        { concurrency: 8, opsPerSecond: 800 },
+        { concurrency: 16, opsPerSecond: 1500 },
+        { concurrency: 32, opsPerSecond: 1580 },
+        { concurrency: 64, opsPerSecond: 1550 },
+      ])?.concurrency,
+    ).toBe(16)
+    const rising = kneeOf([
+      { concurrency: 8, opsPerSecond: 100 },
+      { concurrency: 16, opsPerSecond: 200 },
+    ])!
     expect(rising.concurrency).toBe(16)
     expect(rising.rule).toMatch(/still rising/)
     expect(kneeOf([{ concurrency: 8, opsPerSecond: 100 }])).toBeUndefined()
@@ -220,7 +256,11 @@ describe('the library boundary', () => {
   it("import 'bucketflow' does not load the benchmark engine, and bucketflow/bench does", () => {
     const hooks = resolve(import.meta.dirname, '../support/record-imports.mjs')
     const probe = (entry: string) => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', hooks, '-e', `await import(${JSON.stringify(resolve(import.meta.dirname, '../..', entry))})`], { encoding: 'utf8' })
+      const r = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', '--import', hooks, '-e', `await import(${JSON.stringify(resolve(import.meta.dirname, '../..', entry))})`],
+        { encoding: 'utf8' },
+      )
       expect(r.status, r.stderr).toBe(0)
       return r.stderr.split('\n').filter((l) => l.startsWith('loaded '))
     }
@@ -228,7 +268,9 @@ describe('the library boundary', () => {
     expect(library.some((l) => l.includes('/src/bucket.ts'))).toBe(true)
     expect(library.filter((l) => /\/src\/(benchmark|radosgw)/.test(l))).toEqual([])
     // The CLI registers bench without loading it.
-    const cli = spawnSync(process.execPath, ['--import', 'tsx', '--import', hooks, resolve(import.meta.dirname, '../../src/cli/main.ts'), '--version'], { encoding: 'utf8' })
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', '--import', hooks, resolve(import.meta.dirname, '../../src/cli/main.ts'), '--version'], {
+      encoding: 'utf8',
+    })
     expect(cli.status, cli.stderr).toBe(0)
     const cliLoaded = cli.stderr.split('\n').filter((l) => l.startsWith('loaded '))
     expect(cliLoaded.some((l) => l.includes('/src/cli/bench.ts'))).toBe(true)

@@ -51,40 +51,195 @@ type Row = {
 const at = { bucket: 'b', key: 'k', operation: 'GetObject' }
 
 const TABLE: Row[] = [
-  { what: 'NoSuchKey 404', err: sdkError('NoSuchKey', 404), cls: NoSuchKeyError, code: 'NoSuchKey', statusCode: 404, transient: false, message: /No such key: s3:\/\/b\/k/ },
-  { what: 'HEAD 404 (no body, name NotFound)', err: sdkError('NotFound', 404), where: { bucket: 'b', key: 'k', operation: 'HeadObject' }, cls: NoSuchKeyError, code: 'NoSuchKey', statusCode: 404, transient: false },
-  { what: 'NoSuchBucket 404', err: sdkError('NoSuchBucket', 404), cls: NoSuchBucketError, code: 'NoSuchBucket', statusCode: 404, transient: false, message: /Bucket b does not exist/ },
-  { what: 'NoSuchBucket naming the other bucket of a copy', err: sdkError('NoSuchBucket', 404, { BucketName: 'src' }), cls: NoSuchBucketError, code: 'NoSuchBucket', statusCode: 404, transient: false, message: /Bucket src does not exist/, extra: { bucket: 'src' } },
-  { what: '404 without a key (HeadBucket)', err: sdkError('NotFound', 404), where: { bucket: 'b', operation: 'HeadBucket' }, cls: NoSuchBucketError, code: 'NoSuchBucket', statusCode: 404, transient: false },
-  { what: 'NoSuchUpload 404 stays an S3Error', err: sdkError('NoSuchUpload', 404), cls: S3Error, code: 'NoSuchUpload', statusCode: 404, transient: false, message: /NoSuchUpload \(HTTP 404\)/ },
-  { what: 'AccessDenied 403', err: sdkError('AccessDenied', 403), cls: AccessDeniedError, code: 'AccessDenied', statusCode: 403, transient: false, message: /Access denied: GetObject s3:\/\/b\/k/ },
+  {
+    what: 'NoSuchKey 404',
+    err: sdkError('NoSuchKey', 404),
+    cls: NoSuchKeyError,
+    code: 'NoSuchKey',
+    statusCode: 404,
+    transient: false,
+    message: /No such key: s3:\/\/b\/k/,
+  },
+  {
+    what: 'HEAD 404 (no body, name NotFound)',
+    err: sdkError('NotFound', 404),
+    where: { bucket: 'b', key: 'k', operation: 'HeadObject' },
+    cls: NoSuchKeyError,
+    code: 'NoSuchKey',
+    statusCode: 404,
+    transient: false,
+  },
+  {
+    what: 'NoSuchBucket 404',
+    err: sdkError('NoSuchBucket', 404),
+    cls: NoSuchBucketError,
+    code: 'NoSuchBucket',
+    statusCode: 404,
+    transient: false,
+    message: /Bucket b does not exist/,
+  },
+  {
+    what: 'NoSuchBucket naming the other bucket of a copy',
+    err: sdkError('NoSuchBucket', 404, { BucketName: 'src' }),
+    cls: NoSuchBucketError,
+    code: 'NoSuchBucket',
+    statusCode: 404,
+    transient: false,
+    message: /Bucket src does not exist/,
+    extra: { bucket: 'src' },
+  },
+  {
+    what: '404 without a key (HeadBucket)',
+    err: sdkError('NotFound', 404),
+    where: { bucket: 'b', operation: 'HeadBucket' },
+    cls: NoSuchBucketError,
+    code: 'NoSuchBucket',
+    statusCode: 404,
+    transient: false,
+  },
+  {
+    what: 'NoSuchUpload 404 stays an S3Error',
+    err: sdkError('NoSuchUpload', 404),
+    cls: S3Error,
+    code: 'NoSuchUpload',
+    statusCode: 404,
+    transient: false,
+    message: /NoSuchUpload \(HTTP 404\)/,
+  },
+  {
+    what: 'AccessDenied 403',
+    err: sdkError('AccessDenied', 403),
+    cls: AccessDeniedError,
+    code: 'AccessDenied',
+    statusCode: 403,
+    transient: false,
+    message: /Access denied: GetObject s3:\/\/b\/k/,
+  },
   { what: 'AllAccessDisabled 403', err: sdkError('AllAccessDisabled', 403), cls: AccessDeniedError, code: 'AccessDenied', statusCode: 403, transient: false },
   { what: 'HEAD 403 (no body: code 403)', err: sdkError('403', 403), cls: AccessDeniedError, code: 'AccessDenied', statusCode: 403, transient: false },
   { what: 'Forbidden 403', err: sdkError('Forbidden', 403), cls: AccessDeniedError, code: 'AccessDenied', statusCode: 403, transient: false },
-  { what: 'InvalidObjectState 403 on a read', err: sdkError('InvalidObjectState', 403), cls: InvalidObjectStateError, code: 'InvalidObjectState', statusCode: 403, transient: false, message: /is archived/, extra: { archived: true } },
-  { what: 'InvalidObjectState on RestoreObject', err: sdkError('InvalidObjectState', 403), where: { bucket: 'b', key: 'k', operation: 'RestoreObject' }, cls: InvalidObjectStateError, code: 'InvalidObjectState', statusCode: 403, transient: false, message: /is not archived/, extra: { archived: false } },
-  { what: 'InvalidRange 416', err: sdkError('InvalidRange', 416), cls: InvalidRangeError, code: 'InvalidRange', statusCode: 416, transient: false, message: /Invalid range for s3:\/\/b\/k/ },
+  {
+    what: 'InvalidObjectState 403 on a read',
+    err: sdkError('InvalidObjectState', 403),
+    cls: InvalidObjectStateError,
+    code: 'InvalidObjectState',
+    statusCode: 403,
+    transient: false,
+    message: /is archived/,
+    extra: { archived: true },
+  },
+  {
+    what: 'InvalidObjectState on RestoreObject',
+    err: sdkError('InvalidObjectState', 403),
+    where: { bucket: 'b', key: 'k', operation: 'RestoreObject' },
+    cls: InvalidObjectStateError,
+    code: 'InvalidObjectState',
+    statusCode: 403,
+    transient: false,
+    message: /is not archived/,
+    extra: { archived: false },
+  },
+  {
+    what: 'InvalidRange 416',
+    err: sdkError('InvalidRange', 416),
+    cls: InvalidRangeError,
+    code: 'InvalidRange',
+    statusCode: 416,
+    transient: false,
+    message: /Invalid range for s3:\/\/b\/k/,
+  },
   { what: 'bare 416', err: sdkError('Unknown', 416), cls: InvalidRangeError, code: 'InvalidRange', statusCode: 416, transient: false },
-  { what: 'NotImplemented 501', err: sdkError('NotImplemented', 501), cls: NotImplementedError, code: 'NotImplemented', statusCode: 501, transient: true, message: /GetObject is not implemented by this server/ },
+  {
+    what: 'NotImplemented 501',
+    err: sdkError('NotImplemented', 501),
+    cls: NotImplementedError,
+    code: 'NotImplemented',
+    statusCode: 501,
+    transient: true,
+    message: /GetObject is not implemented by this server/,
+  },
   { what: 'SlowDown 503', err: sdkError('SlowDown', 503), cls: S3Error, code: 'SlowDown', statusCode: 503, transient: true, message: /SlowDown \(HTTP 503\)/ },
   { what: 'InternalError 500', err: sdkError('InternalError', 500), cls: S3Error, code: 'InternalError', statusCode: 500, transient: true },
   { what: 'ServiceUnavailable 503', err: sdkError('ServiceUnavailable', 503), cls: S3Error, code: 'ServiceUnavailable', statusCode: 503, transient: true },
   { what: 'a 429', err: sdkError('TooManyRequests', 429), cls: S3Error, code: 'TooManyRequests', statusCode: 429, transient: true },
-  { what: 'RequestTimeTooSkewed 403', err: sdkError('RequestTimeTooSkewed', 403), cls: S3Error, code: 'RequestTimeTooSkewed', statusCode: 403, transient: false },
+  {
+    what: 'RequestTimeTooSkewed 403',
+    err: sdkError('RequestTimeTooSkewed', 403),
+    cls: S3Error,
+    code: 'RequestTimeTooSkewed',
+    statusCode: 403,
+    transient: false,
+  },
   { what: 'BadDigest 400', err: sdkError('BadDigest', 400), cls: S3Error, code: 'BadDigest', statusCode: 400, transient: true },
-  { what: 'XAmzContentSHA256Mismatch 400', err: sdkError('XAmzContentSHA256Mismatch', 400), cls: S3Error, code: 'XAmzContentSHA256Mismatch', statusCode: 400, transient: true },
-  { what: 'InvalidArgument 400 from the server', err: sdkError('InvalidArgument', 400), cls: S3Error, code: 'InvalidArgument', statusCode: 400, transient: false },
+  {
+    what: 'XAmzContentSHA256Mismatch 400',
+    err: sdkError('XAmzContentSHA256Mismatch', 400),
+    cls: S3Error,
+    code: 'XAmzContentSHA256Mismatch',
+    statusCode: 400,
+    transient: true,
+  },
+  {
+    what: 'InvalidArgument 400 from the server',
+    err: sdkError('InvalidArgument', 400),
+    cls: S3Error,
+    code: 'InvalidArgument',
+    statusCode: 400,
+    transient: false,
+  },
   { what: 'PreconditionFailed 412', err: sdkError('PreconditionFailed', 412), cls: S3Error, code: 'PreconditionFailed', statusCode: 412, transient: false },
-  { what: 'Code field over name', err: sdkError('Error', 409, { Code: 'BucketNotEmpty' }), cls: S3Error, code: 'BucketNotEmpty', statusCode: 409, transient: false },
-  { what: 'status from $response when $metadata is missing', err: Object.assign(sdkError('SlowDown', undefined), { $response: { statusCode: 503 } }), cls: S3Error, code: 'SlowDown', statusCode: 503, transient: true },
-  { what: 'RequestTimeout 400', err: sdkError('RequestTimeout', 400), cls: TimeoutError, code: 'Timeout', statusCode: 400, transient: true, message: /timed out/ },
+  {
+    what: 'Code field over name',
+    err: sdkError('Error', 409, { Code: 'BucketNotEmpty' }),
+    cls: S3Error,
+    code: 'BucketNotEmpty',
+    statusCode: 409,
+    transient: false,
+  },
+  {
+    what: 'status from $response when $metadata is missing',
+    err: Object.assign(sdkError('SlowDown', undefined), { $response: { statusCode: 503 } }),
+    cls: S3Error,
+    code: 'SlowDown',
+    statusCode: 503,
+    transient: true,
+  },
+  {
+    what: 'RequestTimeout 400',
+    err: sdkError('RequestTimeout', 400),
+    cls: TimeoutError,
+    code: 'Timeout',
+    statusCode: 400,
+    transient: true,
+    message: /timed out/,
+  },
   { what: 'SDK TimeoutError (no status)', err: sdkError('TimeoutError', undefined), cls: TimeoutError, code: 'Timeout', transient: true },
   { what: 'ETIMEDOUT socket', err: netError('ETIMEDOUT'), cls: TimeoutError, code: 'Timeout', transient: true },
-  { what: 'ECONNRESET socket', err: netError('ECONNRESET'), cls: BucketflowError, code: 'ECONNRESET', transient: true, message: /GetObject s3:\/\/b\/k failed: socket ECONNRESET/ },
-  { what: 'ECONNRESET named TimeoutError by the SDK', err: Object.assign(sdkError('TimeoutError', undefined), { code: 'ECONNRESET' }), cls: BucketflowError, code: 'ECONNRESET', transient: true },
+  {
+    what: 'ECONNRESET socket',
+    err: netError('ECONNRESET'),
+    cls: BucketflowError,
+    code: 'ECONNRESET',
+    transient: true,
+    message: /GetObject s3:\/\/b\/k failed: socket ECONNRESET/,
+  },
+  {
+    what: 'ECONNRESET named TimeoutError by the SDK',
+    err: Object.assign(sdkError('TimeoutError', undefined), { code: 'ECONNRESET' }),
+    cls: BucketflowError,
+    code: 'ECONNRESET',
+    transient: true,
+  },
   { what: 'EPIPE socket', err: netError('EPIPE'), cls: BucketflowError, code: 'EPIPE', transient: true },
   { what: 'ECONNREFUSED socket', err: netError('ECONNREFUSED'), cls: BucketflowError, code: 'ECONNREFUSED', transient: true },
-  { what: 'an AbortError', err: sdkError('AbortError', undefined), cls: AbortError, code: 'AbortError', transient: false, message: /GetObject s3:\/\/b\/k was aborted/ },
+  {
+    what: 'an AbortError',
+    err: sdkError('AbortError', undefined),
+    cls: AbortError,
+    code: 'AbortError',
+    transient: false,
+    message: /GetObject s3:\/\/b\/k was aborted/,
+  },
   { what: 'ABORT_ERR code', err: netError('ABORT_ERR'), cls: AbortError, code: 'AbortError', transient: false },
   // No HTTP status and no known code: taken for a network failure, worth another attempt.
   { what: 'a plain Error', err: new Error('socket hang up'), cls: BucketflowError, code: 'Error', transient: true, message: /failed: socket hang up/ },
@@ -115,7 +270,17 @@ describe('toBucketflowError, one row per S3 code or status', () => {
 
   it('covers every error class that a server answer can map to', () => {
     const mapped = new Set(TABLE.map((row) => row.cls))
-    for (const cls of [NoSuchKeyError, NoSuchBucketError, AccessDeniedError, InvalidObjectStateError, InvalidRangeError, NotImplementedError, TimeoutError, AbortError, S3Error]) {
+    for (const cls of [
+      NoSuchKeyError,
+      NoSuchBucketError,
+      AccessDeniedError,
+      InvalidObjectStateError,
+      InvalidRangeError,
+      NotImplementedError,
+      TimeoutError,
+      AbortError,
+      S3Error,
+    ]) {
       expect(mapped.has(cls), cls.name).toBe(true)
     }
   })
@@ -125,7 +290,7 @@ describe('toBucketflowError, one row per S3 code or status', () => {
     expect(toBucketflowError(original, at)).toBe(original)
   })
 
-  it('makes any failure after the signal aborted an AbortError, the signal\'s own reason first', () => {
+  it("makes any failure after the signal aborted an AbortError, the signal's own reason first", () => {
     const controller = new AbortController()
     controller.abort(new Error('stop'))
     const mapped = toBucketflowError(netError('ECONNRESET'), at, controller.signal)
@@ -142,7 +307,9 @@ describe('toBucketflowError, one row per S3 code or status', () => {
   })
 
   it('names the target as s3://bucket, s3://bucket/key, or nothing', () => {
-    expect(toBucketflowError(sdkError('SlowDown', 503), { bucket: 'b', operation: 'ListObjectsV2' }).message).toBe('ListObjectsV2 s3://b failed: SlowDown (HTTP 503): SlowDown message')
+    expect(toBucketflowError(sdkError('SlowDown', 503), { bucket: 'b', operation: 'ListObjectsV2' }).message).toBe(
+      'ListObjectsV2 s3://b failed: SlowDown (HTTP 503): SlowDown message',
+    )
     expect(toBucketflowError(sdkError('SlowDown', 503, { message: 'SlowDown' }), {}).message).toBe(' failed: SlowDown (HTTP 503)')
   })
 })

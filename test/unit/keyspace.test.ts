@@ -63,7 +63,9 @@ describe('KeyShape', () => {
 describe('estimateRemaining and planSplit', () => {
   // 10,000 keys shaped like a dated log: logs/2026-MM-DD/host-NN.
   const keys: string[] = []
-  for (let m = 1; m <= 12; m++) for (let d = 1; d <= 28; d++) for (let h = 0; h < 30; h++) keys.push(`logs/2026-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}/host-${String(h).padStart(2, '0')}`)
+  for (let m = 1; m <= 12; m++)
+    for (let d = 1; d <= 28; d++)
+      for (let h = 0; h < 30; h++) keys.push(`logs/2026-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}/host-${String(h).padStart(2, '0')}`)
   keys.sort(compareKeys)
   const shape = shapeOf(keys)
   const page = (from: number, n: number) => ({ first: keys[from]!, last: keys[from + n - 1]!, n })

@@ -24,7 +24,14 @@ function s3Signer(): SignatureV4 {
   })
 }
 
-const example: RequestTarget = { protocol: 'https:', hostname: 'examplebucket.s3.amazonaws.com', port: undefined, host: 'examplebucket.s3.amazonaws.com', basePath: '', headers: {} }
+const example: RequestTarget = {
+  protocol: 'https:',
+  hostname: 'examplebucket.s3.amazonaws.com',
+  port: undefined,
+  host: 'examplebucket.s3.amazonaws.com',
+  basePath: '',
+  headers: {},
+}
 const date = new Date('2013-05-24T00:00:00Z')
 
 describe('SigV4 through the SDK signer', () => {
@@ -69,7 +76,14 @@ describe('SigV4 through the SDK signer', () => {
     expect(encodeKey("!'()*~._-")).toBe('%21%27%28%29%2A~._-')
     expect(encodeKey('../x/./y//z')).toBe('../x/./y//z')
     expect(encodeKey('é\u0001?#')).toBe('%C3%A9%01%3F%23')
-    const { path, toSign } = signableRequest({ ...example, basePath: '/bucket' }, 'PUT', 'a b?/c', { partNumber: '1', uploadId: 'x/y+z' }, {}, 'UNSIGNED-PAYLOAD')
+    const { path, toSign } = signableRequest(
+      { ...example, basePath: '/bucket' },
+      'PUT',
+      'a b?/c',
+      { partNumber: '1', uploadId: 'x/y+z' },
+      {},
+      'UNSIGNED-PAYLOAD',
+    )
     expect(path).toBe('/bucket/a%20b%3F/c?partNumber=1&uploadId=x%2Fy%2Bz')
     expect(toSign.path).toBe('/bucket/a%20b%3F/c')
     expect(toSign.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD')

@@ -3,7 +3,18 @@
  * caller iterates, and before any request (the bucket below points at a closed port).
  */
 import { describe, expect, it } from 'vitest'
-import { Bucket, collect, copyObjects, deleteObjects, freezeObjects, headObjects, InvalidArgumentError, putObjects, restoreObjects, type StageOptions } from '../../src/index.js'
+import {
+  Bucket,
+  collect,
+  copyObjects,
+  deleteObjects,
+  freezeObjects,
+  headObjects,
+  InvalidArgumentError,
+  putObjects,
+  restoreObjects,
+  type StageOptions,
+} from '../../src/index.js'
 
 const bucket = new Bucket('unit-bucket', {
   endpoint: 'http://127.0.0.1:9',

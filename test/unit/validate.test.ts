@@ -109,7 +109,14 @@ describe('describeValue', () => {
   })
 
   it('survives an object whose constructor getter throws', () => {
-    const hostile = new Proxy({}, { get: () => { throw new Error('no') } })
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('no')
+        },
+      },
+    )
     expect(describeValue(hostile)).toBe('an object')
   })
 })

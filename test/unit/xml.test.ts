@@ -79,7 +79,9 @@ describe('entities and escaping', () => {
 
 describe('parseXml', () => {
   it('reads CDATA verbatim, skips comments and processing instructions, keeps text byte for byte', () => {
-    const root = parseXml('<?xml version="1.0"?>\n<!-- c --><R a="1>2" b=\'x\'><A><![CDATA[<not & parsed>]]>&amp;tail</A><!-- inner --><B>line\r\nend</B><C/><D></D></R>\n\n')
+    const root = parseXml(
+      '<?xml version="1.0"?>\n<!-- c --><R a="1>2" b=\'x\'><A><![CDATA[<not & parsed>]]>&amp;tail</A><!-- inner --><B>line\r\nend</B><C/><D></D></R>\n\n',
+    )
     expect(root.name).toBe('R')
     expect(root.children.map((c) => [c.name, c.text])).toEqual([
       ['A', '<not & parsed>&tail'],
@@ -170,7 +172,16 @@ describe('listing pages', () => {
     const done = feed(listMultipartUploadsReader(), xml, [50, 200])
     expect(done).toEqual({
       result: {
-        Uploads: [{ Key: 'k 1&', UploadId: 'u1', Initiator: { ID: 'i' }, Owner: { ID: 'o', DisplayName: 'O' }, StorageClass: 'STANDARD', Initiated: new Date('2026-12-01T00:00:00.000Z') }],
+        Uploads: [
+          {
+            Key: 'k 1&',
+            UploadId: 'u1',
+            Initiator: { ID: 'i' },
+            Owner: { ID: 'o', DisplayName: 'O' },
+            StorageClass: 'STANDARD',
+            Initiated: new Date('2026-12-01T00:00:00.000Z'),
+          },
+        ],
         CommonPrefixes: ['p/'],
         IsTruncated: true,
         NextKeyMarker: 'k 2',
@@ -211,7 +222,10 @@ describe('results that may be a 200 with <Error>', () => {
   it('reports an <Error> with or without whitespace around it', () => {
     for (const text of [error, `${error}\n`, `\n \n${error}`, `   ${error}   \r\n`, `<?xml version="1.0" encoding="UTF-8"?>\n\n${error}\n`]) {
       const doc = readResultDocument(text, 'CompleteMultipartUploadResult')
-      expect(doc, JSON.stringify(text)).toEqual({ kind: 'error', error: { Code: 'InternalError', Message: 'We encountered an internal error. Please try again.', RequestId: 'r' } })
+      expect(doc, JSON.stringify(text)).toEqual({
+        kind: 'error',
+        error: { Code: 'InternalError', Message: 'We encountered an internal error. Please try again.', RequestId: 'r' },
+      })
     }
   })
 
@@ -226,11 +240,17 @@ describe('results that may be a 200 with <Error>', () => {
       { PartNumber: 1, ETag: '"a"' },
       { PartNumber: 2, ETag: '"b"', ChecksumCRC32: 'AAAAAA==' },
     ])
-    expect(xml).toContain('<Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag></Part><Part><PartNumber>2</PartNumber><ETag>&quot;b&quot;</ETag><ChecksumCRC32>AAAAAA==</ChecksumCRC32></Part>')
+    expect(xml).toContain(
+      '<Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag></Part><Part><PartNumber>2</PartNumber><ETag>&quot;b&quot;</ETag><ChecksumCRC32>AAAAAA==</ChecksumCRC32></Part>',
+    )
   })
 
   it('reads error bodies and normalises bare ETags', () => {
-    expect(parseErrorBody('<Error><Code>NoSuchKey</Code><Key>a b</Key><BucketName>bk</BucketName></Error>')).toEqual({ Code: 'NoSuchKey', Key: 'a b', BucketName: 'bk' })
+    expect(parseErrorBody('<Error><Code>NoSuchKey</Code><Key>a b</Key><BucketName>bk</BucketName></Error>')).toEqual({
+      Code: 'NoSuchKey',
+      Key: 'a b',
+      BucketName: 'bk',
+    })
     expect(parseErrorBody('')).toBeUndefined()
     expect(parseErrorBody('<html>proxy error</html>')).toBeUndefined()
     expect([quoteEtag('abc'), quoteEtag('"abc"'), quoteEtag(''), quoteEtag(undefined)]).toEqual(['"abc"', '"abc"', '', undefined])
@@ -254,11 +274,24 @@ describe('XmlStreamReader', () => {
 describe('numbers and dates read in place', () => {
   it('reads S3 timestamps exactly as Date does, and falls back to Date for other forms', async () => {
     const { dateAt, integerAt } = await import('../../src/transport/xml.js')
-    const samples = ['2026-12-01T12:34:56.789Z', '2024-02-29T00:00:00.000Z', '1970-01-01T00:00:00.000Z', '2000-03-01T23:59:59.999Z', '1999-12-31T23:59:59Z', '2100-02-28T01:02:03.004Z']
+    const samples = [
+      '2026-12-01T12:34:56.789Z',
+      '2024-02-29T00:00:00.000Z',
+      '1970-01-01T00:00:00.000Z',
+      '2000-03-01T23:59:59.999Z',
+      '1999-12-31T23:59:59Z',
+      '2100-02-28T01:02:03.004Z',
+    ]
     for (let i = 0; i < 2000; i++) samples.push(new Date(Date.UTC(1990, 0, 1) + i * 86_400_000 * 7.3 + i * 1234).toISOString())
     for (const text of samples) expect(dateAt(text, 0, text.length).getTime(), text).toBe(new Date(text).getTime())
-    for (const text of ['Tue, 01 Dec 2026 12:00:00 GMT', '2026-12-01T12:00:00+01:00']) expect(dateAt(text, 0, text.length).getTime()).toBe(new Date(text).getTime())
+    for (const text of ['Tue, 01 Dec 2026 12:00:00 GMT', '2026-12-01T12:00:00+01:00'])
+      expect(dateAt(text, 0, text.length).getTime()).toBe(new Date(text).getTime())
     expect(Number.isNaN(dateAt('2026-13-01T00:00:00.000Z', 0, 24).getTime())).toBe(true)
-    expect([integerAt('x12345y', 1, 6), integerAt('', 0, 0), integerAt('-1', 0, 2), integerAt('1e3', 0, 3)]).toEqual([12345, Number.NaN, Number.NaN, Number.NaN])
+    expect([integerAt('x12345y', 1, 6), integerAt('', 0, 0), integerAt('-1', 0, 2), integerAt('1e3', 0, 3)]).toEqual([
+      12345,
+      Number.NaN,
+      Number.NaN,
+      Number.NaN,
+    ])
   })
 })

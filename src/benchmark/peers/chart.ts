@@ -70,15 +70,21 @@ export function renderChart(report: BenchReport): string {
   for (const g of groups) {
     const h = g.bars.length * (barH + barGap) - barGap
     parts.push(`<text x="${left - 12}" y="${y + h / 2 - 3}" text-anchor="end" class="group">${esc(g.label)}</text>`)
-    parts.push(`<text x="${left - 12}" y="${y + h / 2 + 12}" text-anchor="end" class="sub">${esc(g.subtitle.length > 40 ? `${g.subtitle.slice(0, 39)}…` : g.subtitle)}</text>`)
+    parts.push(
+      `<text x="${left - 12}" y="${y + h / 2 + 12}" text-anchor="end" class="sub">${esc(g.subtitle.length > 40 ? `${g.subtitle.slice(0, 39)}…` : g.subtitle)}</text>`,
+    )
     for (const b of g.bars) {
       const color = COLORS[b.row.tool] ?? '#6b7280'
       if (b.rel === null) {
         parts.push(`<text x="${left + 4}" y="${y + barH - 3}" class="fail">${esc(b.row.tool)}: failed (${b.row.okRuns}/${b.row.runs} runs verified)</text>`)
       } else {
         const w = Math.max(1, x(b.rel) - left)
-        parts.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color}"><title>${esc(`${b.row.tool}: ${num(b.row.throughput)} ${b.row.unit}`)}</title></rect>`)
-        parts.push(`<text x="${(left + w + 6).toFixed(1)}" y="${y + barH - 3}" class="val">${esc(`${num(b.rel)}× · ${num(b.row.throughput)} ${b.row.unit}`)}</text>`)
+        parts.push(
+          `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color}"><title>${esc(`${b.row.tool}: ${num(b.row.throughput)} ${b.row.unit}`)}</title></rect>`,
+        )
+        parts.push(
+          `<text x="${(left + w + 6).toFixed(1)}" y="${y + barH - 3}" class="val">${esc(`${num(b.rel)}× · ${num(b.row.throughput)} ${b.row.unit}`)}</text>`,
+        )
       }
       y += barH + barGap
     }

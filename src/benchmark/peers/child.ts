@@ -8,7 +8,6 @@ import { RUSAGE_ENV } from './measure.js'
 import { NODE_PEER_CODE } from './tools/index.js'
 import type { PhaseTask } from './tools/types.js'
 
-
 function finish(code: number): void {
   const file = process.env[RUSAGE_ENV]
   if (file) {

@@ -235,12 +235,17 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
       for (let run = 0; run < runs; run++) {
         for (const w of ws) {
           for (const phase of w.phases) {
-            for (const peer of rotate(active.filter((p) => supports(p, w.id, phase)), run)) {
+            for (const peer of rotate(
+              active.filter((p) => supports(p, w.id, phase)),
+              run,
+            )) {
               if (signal?.aborted) throw signal.reason ?? new Error('aborted')
               const s = await runSample(ctx, w, phase, peer, run)
               samples.push(s)
               const rate = s.throughput === null ? '' : `${s.throughput.toFixed(1)} ${w.unit}`
-              log(`run ${run + 1}/${runs} ${w.id} ${phase.padEnd(5)} ${peer.name.padEnd(11)} ${s.wall.toFixed(2).padStart(7)} s  ${rate.padEnd(16)} ${s.ok ? 'ok' : `FAILED: ${s.error}`}`)
+              log(
+                `run ${run + 1}/${runs} ${w.id} ${phase.padEnd(5)} ${peer.name.padEnd(11)} ${s.wall.toFixed(2).padStart(7)} s  ${rate.padEnd(16)} ${s.ok ? 'ok' : `FAILED: ${s.error}`}`,
+              )
             }
           }
         }
@@ -278,12 +283,14 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
     notes.push(
       `Concurrency ${concurrency} for every tool with a knob: bucketflow concurrency and queueSize, SDK batch size, lib-storage queueSize, minio-js workers (its multipart upload sends one part at a time), rclone --transfers/--checkers/--s3-upload-concurrency, aws-cli s3.max_concurrent_requests. The naive SDK loop has one request in flight.`,
       `Part size ${partSize / MiB} MiB wherever it is a knob (bucketflow, lib-storage, minio-js partSize, rclone --s3-chunk-size, aws-cli multipart_chunksize).`,
-      'Every tool runs as its own child process; wall time is spawn to exit (start-up included: see each tool\'s start-up cost), CPU is user+sys and RSS the peak, from the process\'s rusage.',
+      "Every tool runs as its own child process; wall time is spawn to exit (start-up included: see each tool's start-up cost), CPU is user+sys and RSS the peak, from the process's rusage.",
       'A sample counts only when its result verified byte-exact (sha256 of what came back vs what went in; listings and storage classes compared in full); failed samples are reported, never timed.',
       `The server runs on the same machine (${cpus().length} cores) and competes with the client for CPU; tools are interleaved and rotated from run to run, and figures are medians.`,
     )
     const loadEnd = loadavg().map((x) => Number(x.toFixed(2)))
-    notes.push(`Load average (1 min) ${loadAtStart[0]} at the start and ${loadEnd[0]} at the end, on ${cpus().length} CPUs: other work on the machine shares them.`)
+    notes.push(
+      `Load average (1 min) ${loadAtStart[0]} at the start and ${loadEnd[0]} at the end, on ${cpus().length} CPUs: other work on the machine shares them.`,
+    )
     if (fromTypeScript) notes.push('Node peers ran TypeScript through tsx (extra start-up and memory); `npm run bench` runs compiled JavaScript.')
     for (const t of tools) if (t.note) notes.push(`${t.name}: ${t.note}`)
 
@@ -291,7 +298,14 @@ export async function runBenchmark(options: BenchOptions = {}): Promise<BenchRep
       version: 1,
       startedAt,
       finishedAt: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}`, loadAverage: { start: loadAtStart, end: loadEnd } },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? '',
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        loadAverage: { start: loadAtStart, end: loadEnd },
+      },
       settings: {
         runs,
         scale,

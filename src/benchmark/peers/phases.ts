@@ -30,7 +30,9 @@ export function fixturePrefix(w: WorkloadId): string {
 }
 
 function keysDigest(keys: readonly string[]): string {
-  return createHash('sha256').update([...keys].sort().join('\n')).digest('hex')
+  return createHash('sha256')
+    .update([...keys].sort().join('\n'))
+    .digest('hex')
 }
 
 const stripQuotes = (etag: string | undefined) => (etag ?? '').replace(/"/g, '')
@@ -116,13 +118,16 @@ async function verifyObjects(admin: Admin, prefix: string, digests: Map<string, 
 
 /** Files under `dir` must be exactly `digests` (by relative path), byte for byte. */
 async function verifyFiles(dir: string, digests: Map<string, Digest>): Promise<string | undefined> {
-  const found = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath ?? e.path, e.name)))
+  const found = (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath ?? e.path, e.name)))
   if (found.length !== digests.size) return `expected ${digests.size} files in ${dir}, found ${found.length}`
   for (const name of found) {
     const want = digests.get(name)
     if (!want) return `unexpected file ${name}`
     const got = digest(await readFile(join(dir, name)))
-    if (got.size !== want.size || got.sha256 !== want.sha256) return `${name}: content differs (sha256 ${got.sha256.slice(0, 12)}..., expected ${want.sha256.slice(0, 12)}...)`
+    if (got.size !== want.size || got.sha256 !== want.sha256)
+      return `${name}: content differs (sha256 ${got.sha256.slice(0, 12)}..., expected ${want.sha256.slice(0, 12)}...)`
   }
   return undefined
 }
@@ -207,7 +212,13 @@ export async function planPhase(ctx: PlanContext, w: Workload, phase: PhaseId, t
     task.dir = join(ctx.tmp, `get-${w.id.toLowerCase()}-${tool}-r${run}`)
     await rm(task.dir, { recursive: true, force: true })
     await mkdir(task.dir, { recursive: true })
-    return { task, stdout: 'ignore', large: false, verify: () => verifyFiles(task.dir, files.digests), cleanup: () => rm(task.dir, { recursive: true, force: true }) }
+    return {
+      task,
+      stdout: 'ignore',
+      large: false,
+      verify: () => verifyFiles(task.dir, files.digests),
+      cleanup: () => rm(task.dir, { recursive: true, force: true }),
+    }
   }
   if (w.id === 'W4') {
     const keys = fixtures.keys!

@@ -54,7 +54,11 @@ export function formatTable(report: BenchReport): string {
   const body = rows(report)
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...body.map((r) => r[i]!.length)))
   const right = (i: number) => i >= 2
-  const line = (cells: readonly string[]) => cells.map((c, i) => (right(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (right(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
   const out = [header(report), '', line(COLUMNS), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)]
   const skipped = report.tools.filter((t) => !t.available)
   if (skipped.length) out.push('', ...skipped.map((t) => `skipped ${t.name}: ${t.note ?? ''}`))
@@ -137,7 +141,10 @@ function splitReadme(text: string, file: string): [string, string] {
   const a = text.indexOf(README_BEGIN)
   const b = text.indexOf(README_END)
   if (a < 0 || b < a) {
-    throw new InvalidArgumentError(`Expected ${file} to hold the lines ${JSON.stringify(README_BEGIN)} and ${JSON.stringify(README_END)} (in that order) around the peer table, got ${a < 0 ? 'no begin marker' : b < 0 ? 'no end marker' : 'the end marker first'}`, { argument: 'readme' })
+    throw new InvalidArgumentError(
+      `Expected ${file} to hold the lines ${JSON.stringify(README_BEGIN)} and ${JSON.stringify(README_END)} (in that order) around the peer table, got ${a < 0 ? 'no begin marker' : b < 0 ? 'no end marker' : 'the end marker first'}`,
+      { argument: 'readme' },
+    )
   }
   return [text.slice(0, a + README_BEGIN.length), text.slice(b)]
 }

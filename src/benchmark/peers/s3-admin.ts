@@ -66,7 +66,13 @@ export class Admin {
   async putMany(items: Iterable<{ key: string; body: Uint8Array; storageClass?: string }>, concurrency = 32): Promise<void> {
     await pool(items, concurrency, async ({ key, body, storageClass }) => {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.byteLength, ...(storageClass ? { StorageClass: storageClass as 'STANDARD' } : {}) }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.byteLength,
+          ...(storageClass ? { StorageClass: storageClass as 'STANDARD' } : {}),
+        }),
       )
     })
   }

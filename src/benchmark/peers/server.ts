@@ -54,7 +54,15 @@ export async function openServer(given: (S3Target & { dir?: string }) | undefine
   const dir = await mkdtemp(join(tmpdir(), 'bucketflow-bench-s3-'))
   log(`starting radosgw (scripts/local-s3.sh) in ${dir}`)
   const e = await startRadosgw(dir)
-  return { endpoint: e.endpoint, region: e.region, accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey, dir, started: true, source: 'radosgw started for this run' }
+  return {
+    endpoint: e.endpoint,
+    region: e.region,
+    accessKeyId: e.accessKeyId,
+    secretAccessKey: e.secretAccessKey,
+    dir,
+    started: true,
+    source: 'radosgw started for this run',
+  }
 }
 
 export async function closeServer(server: BenchServer): Promise<void> {
@@ -67,7 +75,7 @@ export async function closeServer(server: BenchServer): Promise<void> {
  */
 export async function collectGarbage(server: BenchServer): Promise<void> {
   if (!server.dir || !existsSync(join(server.dir, 'ceph.conf')) || !onPath('radosgw-admin')) return
-  await run('radosgw-admin', ['-c', join(server.dir, 'ceph.conf'), '-n', 'client.rgw.local', '--admin-socket=', 'gc', 'process', '--include-all'], { timeout: 120_000 }).catch(
-    () => undefined,
-  )
+  await run('radosgw-admin', ['-c', join(server.dir, 'ceph.conf'), '-n', 'client.rgw.local', '--admin-socket=', 'gc', 'process', '--include-all'], {
+    timeout: 120_000,
+  }).catch(() => undefined)
 }

@@ -77,7 +77,10 @@ export function objectName(i: number): string {
 /** Parse "W1,W3" (case-insensitive). Throws with the expected values on anything else. */
 export function parseWorkloadList(value: string): WorkloadId[] {
   const out: WorkloadId[] = []
-  for (const part of value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean)) {
     if (!(WORKLOAD_IDS as readonly string[]).includes(part)) {
       throw new Error(`Expected workloads from ${WORKLOAD_IDS.join(', ')}, got ${JSON.stringify(part)}`)
     }

@@ -47,10 +47,7 @@ export async function completeProven(u: Upload): Promise<{ size: number; etag: s
     // A 200 whose body is an <Error> (or anything but the result) is turned into a retried
     // 503 by the client's result check; the SDK's retries of a lost answer may meet
     // NoSuchUpload (the first attempt completed it), settled below by a HEAD.
-    const out = await transportOf(u.ref).completeMultipartUpload(
-      { Bucket: u.bucket, Key: u.key, UploadId: u.uploadId, Parts: parts },
-      { signal: u.signal },
-    )
+    const out = await transportOf(u.ref).completeMultipartUpload({ Bucket: u.bucket, Key: u.key, UploadId: u.uploadId, Parts: parts }, { signal: u.signal })
     completedEtag = out.ETag || undefined
   } catch (err) {
     const typed = toBucketflowError(err, { ...u.where, operation: 'CompleteMultipartUpload' }, u.signal)
@@ -99,7 +96,10 @@ export async function completeProven(u: Upload): Promise<{ size: number; etag: s
   }
   if (headed && size !== u.bytesWritten) {
     // Only an object provably ours (its ETag is the one our parts make) is removed.
-    if (ours) await transportOf(u.ref).deleteObject({ Bucket: u.bucket, Key: u.key, IfMatch: etag }).catch(() => undefined)
+    if (ours)
+      await transportOf(u.ref)
+        .deleteObject({ Bucket: u.bucket, Key: u.key, IfMatch: etag })
+        .catch(() => undefined)
     throw new IntegrityError(
       `Wrote ${u.bytesWritten} bytes to s3://${u.bucket}/${u.key} but the completed object has ${size}${ours ? '; the object was deleted' : ''}`,
       { ...u.where, algorithm: 'size', expected: String(u.bytesWritten), actual: String(size) },
@@ -138,7 +138,13 @@ const sameEtag = (a: string, b: string) => a.replace(/"/g, '') === b.replace(/"/
  * One PutObject of a whole (small) stream: resolves to its ETag, or throws IntegrityError when
  * the server's ETag (a plain MD5, without SSE-KMS) is not the MD5 of the bytes sent.
  */
-export async function putChecked(ref: BucketRef, input: PutObjectInput, contentMd5: string | undefined, signal: AbortSignal, where: Upload['where']): Promise<string> {
+export async function putChecked(
+  ref: BucketRef,
+  input: PutObjectInput,
+  contentMd5: string | undefined,
+  signal: AbortSignal,
+  where: Upload['where'],
+): Promise<string> {
   const out = await transportOf(ref).putObject(contentMd5 ? { ...input, ContentMD5: contentMd5 } : input, { signal })
   const stored = plainMd5(out.ETag)
   if (contentMd5 && stored !== undefined && out.ServerSideEncryption !== 'aws:kms' && out.ServerSideEncryption !== 'aws:kms:dsse') {

@@ -70,7 +70,9 @@ export class UploadLifecycle {
       for (const u of await this.#uploadsOfKey()) {
         const at = u.Initiated?.getTime()
         if (u.UploadId === this.uploadId || at === undefined || Math.abs(at - retried.anchor) > margin) continue
-        await transportOf(this.#ref).abortMultipartUpload({ Bucket: this.#input.Bucket, Key: this.#input.Key, UploadId: u.UploadId }).catch(() => undefined)
+        await transportOf(this.#ref)
+          .abortMultipartUpload({ Bucket: this.#input.Bucket, Key: this.#input.Key, UploadId: u.UploadId })
+          .catch(() => undefined)
       }
     } catch {
       // Best effort: abortUploads() or a lifecycle rule removes what is left.

@@ -156,4 +156,3 @@ export function validateOptions(opts: WriteStreamOptions, where: { bucket: strin
   }
   return { partSize, queueSize, maxPartAttempts, contentMd5: opts.contentMd5 ?? true }
 }
-

@@ -129,7 +129,8 @@ export class MultipartSink extends Writable {
     })
     this.done.catch(() => undefined)
     this.#signal = opts.signal
-    this.#onAbort = () => this.destroy(new AbortError(`The upload to s3://${this.bucket}/${this.key} was aborted`, { ...this.#where(), cause: this.#signal?.reason }))
+    this.#onAbort = () =>
+      this.destroy(new AbortError(`The upload to s3://${this.bucket}/${this.key} was aborted`, { ...this.#where(), cause: this.#signal?.reason }))
     if (this.#signal?.aborted) process.nextTick(this.#onAbort)
     else this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
   }
@@ -180,7 +181,13 @@ export class MultipartSink extends Writable {
     try {
       this.#onProgress({ bytesWritten: this.#bytesWritten, bytesUploaded: this.#bytesUploaded, partsDone: this.#partsDone })
     } catch (err) {
-      this.#fail(new BucketflowError(`onProgress of the upload to s3://${this.bucket}/${this.key} threw: ${err instanceof Error ? err.message : String(err)}`, { ...this.#where(), cause: err }, 'OnProgressError'))
+      this.#fail(
+        new BucketflowError(
+          `onProgress of the upload to s3://${this.bucket}/${this.key} threw: ${err instanceof Error ? err.message : String(err)}`,
+          { ...this.#where(), cause: err },
+          'OnProgressError',
+        ),
+      )
     }
   }
 
@@ -249,10 +256,10 @@ export class MultipartSink extends Writable {
     const partNumber = ++this.#partNumber
     if (partNumber > MAX_PARTS) {
       this.#fail(
-        new InvalidArgumentError(
-          `s3://${this.bucket}/${this.key} needs more than ${MAX_PARTS} parts of ${this.partSize} bytes; use a larger partSize`,
-          { ...this.#where(), argument: 'partSize' },
-        ),
+        new InvalidArgumentError(`s3://${this.bucket}/${this.key} needs more than ${MAX_PARTS} parts of ${this.partSize} bytes; use a larger partSize`, {
+          ...this.#where(),
+          argument: 'partSize',
+        }),
       )
       return
     }
@@ -361,7 +368,10 @@ export class MultipartSink extends Writable {
     const contentMd5 = this.#opts.contentMd5 ? md5(body) : undefined
     const signal = this.#controller.signal
     const input = { ...this.#input, Body: body, ContentLength: body.length }
-    const etag = await sendWithRetries(() => putChecked(this.#ref, input, contentMd5, signal, this.#where()), this.#retryPolicy({ ...this.#where(), operation: 'PutObject' }))
+    const etag = await sendWithRetries(
+      () => putChecked(this.#ref, input, contentMd5, signal, this.#where()),
+      this.#retryPolicy({ ...this.#where(), operation: 'PutObject' }),
+    )
     this.#bytesUploaded = body.length
     this.#buffered = 0
     this.#part = undefined

@@ -95,7 +95,11 @@ export async function downloadFile(ref: BucketRef, key: string, destination: str
   const { s, where, controller, signal, dispose } = run
   if (typeof destination !== 'string' || destination === '') {
     dispose()
-    throw new InvalidArgumentError(`Expected destination to be a file path, got ${describeValue(destination)}`, { argument: 'destination', bucket: ref.name, key })
+    throw new InvalidArgumentError(`Expected destination to be a file path, got ${describeValue(destination)}`, {
+      argument: 'destination',
+      bucket: ref.name,
+      key,
+    })
   }
   try {
     let target: string
@@ -195,7 +199,15 @@ async function writeNewFile(path: string, chunks: Uint8Array[]): Promise<void> {
   }
 }
 
-export async function parallelToFile(ref: BucketRef, key: string, d: Download, file: FileHandle, partial: string, s: Settings, outer: AbortSignal): Promise<Partial<DownloadInfo>> {
+export async function parallelToFile(
+  ref: BucketRef,
+  key: string,
+  d: Download,
+  file: FileHandle,
+  partial: string,
+  s: Settings,
+  outer: AbortSignal,
+): Promise<Partial<DownloadInfo>> {
   const where = { bucket: ref.name, key }
   // The first failure aborts the other ranges in flight (with itself as the reason).
   const { controller, dispose } = linkedController(outer)
@@ -209,7 +221,16 @@ export async function parallelToFile(ref: BucketRef, key: string, d: Download, f
   }
 }
 
-export async function parallelAttempt(ref: BucketRef, key: string, d: Download, file: FileHandle, partial: string, s: Settings, signal: AbortSignal, abort: (err: unknown) => void): Promise<Partial<DownloadInfo>> {
+export async function parallelAttempt(
+  ref: BucketRef,
+  key: string,
+  d: Download,
+  file: FileHandle,
+  partial: string,
+  s: Settings,
+  signal: AbortSignal,
+  abort: (err: unknown) => void,
+): Promise<Partial<DownloadInfo>> {
   const stats: Stats = { resumes: 0 }
   const exp = d.expectation
   // A multipart ETag is checked part by part as each is written (the parts are the ranges); any
@@ -228,7 +249,14 @@ export async function parallelAttempt(ref: BucketRef, key: string, d: Download, 
       const hasher = perPart ? createHasher('md5') : undefined
       const wrote = await writeChunks(readPart(ref, key, d, task, signal, stats), file, offsetOf(task), hasher)
       const expected = task === 'first' ? d.first!.length : task.end - task.start
-      if (wrote !== expected) throw new IntegrityError(`GetObject s3://${ref.name}/${key}: expected ${expected} bytes in a response, got ${wrote}`, { bucket: ref.name, key, algorithm: 'size', expected: String(expected), actual: String(wrote) })
+      if (wrote !== expected)
+        throw new IntegrityError(`GetObject s3://${ref.name}/${key}: expected ${expected} bytes in a response, got ${wrote}`, {
+          bucket: ref.name,
+          key,
+          algorithm: 'size',
+          expected: String(expected),
+          actual: String(wrote),
+        })
       if (hasher) partHashes[index] = Buffer.from(hasher.digest(), 'hex')
     } catch (err) {
       if (failed === undefined) {
@@ -243,7 +271,9 @@ export async function parallelAttempt(ref: BucketRef, key: string, d: Download, 
   if (exp) {
     let actual: string
     if (perPart && partHashes.length === tasks.length) {
-      actual = `${createHash('md5').update(Buffer.concat(partHashes as Buffer[])).digest('hex')}-${partHashes.length}`
+      actual = `${createHash('md5')
+        .update(Buffer.concat(partHashes as Buffer[]))
+        .digest('hex')}-${partHashes.length}`
     } else {
       const hasher = hasherFor(exp)
       await file.sync().catch(() => undefined)

@@ -62,7 +62,10 @@ export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}) {
     // Validated before any request: a bad range or option fails the whole call.
     validateGetOptions(perItem, { bucket: ref.name })
     if (options.destination !== undefined && typeof options.destination !== 'string') {
-      throw new InvalidArgumentError(`Expected destination to be a folder path, got ${describeValue(options.destination)}`, { argument: 'destination', bucket: ref.name })
+      throw new InvalidArgumentError(`Expected destination to be a folder path, got ${describeValue(options.destination)}`, {
+        argument: 'destination',
+        bucket: ref.name,
+      })
     }
     // The destination's real path and each folder under it are checked once for the call.
     const folders = options.destination === undefined ? undefined : new ContainedFolders(options.destination)
@@ -76,8 +79,16 @@ export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}) {
         const opts: GetOptions = { ...perItem, signal, onVerified: (info) => annotate({ verified: info.verified }) }
         if (explicit !== undefined) return getToFile(ref, key, explicit, opts)
         if (options.destination !== undefined) {
-          const base = options.relativeTo === undefined || options.relativeTo === '' || options.relativeTo.endsWith('/') ? (options.relativeTo ?? '') : `${options.relativeTo}/`
-          if (!key.startsWith(base)) throw new InvalidArgumentError(`Key ${JSON.stringify(key)} is not under relativeTo ${JSON.stringify(base)}`, { argument: 'relativeTo', key, bucket: ref.name })
+          const base =
+            options.relativeTo === undefined || options.relativeTo === '' || options.relativeTo.endsWith('/')
+              ? (options.relativeTo ?? '')
+              : `${options.relativeTo}/`
+          if (!key.startsWith(base))
+            throw new InvalidArgumentError(`Key ${JSON.stringify(key)} is not under relativeTo ${JSON.stringify(base)}`, {
+              argument: 'relativeTo',
+              key,
+              bucket: ref.name,
+            })
           const rel = key.slice(base.length)
           // A folder marker (`logs/`): nothing to write, as aws s3 skips it; ok with the folder's path.
           if ((rel === '' || rel.endsWith('/')) && !rel.split('/').includes('..')) {

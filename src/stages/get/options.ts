@@ -26,7 +26,6 @@ export const WRITE_BUFFER = MiB
  */
 export const READ_PAST_FOR_VERIFY = MiB
 
-
 /** What a finished download was checked against, passed to `onVerified`. */
 export interface DownloadInfo {
   bucket: string
@@ -148,7 +147,6 @@ export function validateGetOptions(opts: GetOptions, where: { bucket: string; ke
   settingsOf(opts, where.key ?? '', where.bucket)
 }
 
-
 /** One download under way: its validated settings, a controller linked to the caller's signal, and its reporter. */
 export interface Run {
   s: Settings
@@ -175,7 +173,14 @@ export function begin(ref: BucketRef, key: string, opts: GetOptions): Run {
     dispose,
     attempts: 1,
     report: (info) => {
-      const full: DownloadInfo = { bucket: ref.name, key, verified: info.verified ?? 'none', size: info.size ?? 0, resumes: info.resumes ?? 0, attempts: run.attempts }
+      const full: DownloadInfo = {
+        bucket: ref.name,
+        key,
+        verified: info.verified ?? 'none',
+        size: info.size ?? 0,
+        resumes: info.resumes ?? 0,
+        attempts: run.attempts,
+      }
       if (info.objectSize !== undefined) full.objectSize = info.objectSize
       if (info.etag !== undefined) full.etag = info.etag
       opts.onVerified?.(full)

@@ -94,7 +94,13 @@ export async function openParallel(ref: BucketRef, key: string, s: Settings, sig
         first = undefined
         pin = head.etag ? { etag: head.etag } : {}
         if (!hasPin(pin)) return 'sequential'
-        if (head.size !== total) throw new IntegrityError(`s3://${ref.name}/${key} changed during the download`, { ...where, algorithm: 'size', expected: String(total), actual: String(head.size) })
+        if (head.size !== total)
+          throw new IntegrityError(`s3://${ref.name}/${key} changed during the download`, {
+            ...where,
+            algorithm: 'size',
+            expected: String(total),
+            actual: String(head.size),
+          })
       } else if (head.etag && head.size === total) {
         // One answer holds it all: its bytes are checked against the HEAD's ETag.
         pin = { ...pin, etag: head.etag }
@@ -135,7 +141,10 @@ export async function* readPart(ref: BucketRef, key: string, d: Download, part: 
   const answer = answerOf(out, { bucket: ref.name, key })
   if (answer.start > part.start || answer.end < part.end) {
     discard(answer.body)
-    throw new IntegrityError(`GetObject s3://${ref.name}/${key} answered ${out.ContentRange ?? 'the whole object'} to bytes=${part.start}-${part.end - 1}`, { bucket: ref.name, key })
+    throw new IntegrityError(`GetObject s3://${ref.name}/${key} answered ${out.ContentRange ?? 'the whole object'} to bytes=${part.start}-${part.end - 1}`, {
+      bucket: ref.name,
+      key,
+    })
   }
   yield* readSpan(ref, key, answer, part.start, part.end, d.pin, signal, stats)
 }

@@ -53,7 +53,10 @@ export async function openSequential(ref: BucketRef, key: string, s: Settings, s
   const want: [number, number] = slice === undefined ? [0, total] : bounds(slice, total)
   if (want[0] < answer.start || want[1] > answer.end) {
     discard(answer.body)
-    throw new IntegrityError(`GetObject s3://${ref.name}/${key} answered ${out.ContentRange ?? 'the whole object'}, which does not hold bytes ${want[0]}-${want[1]}`, where)
+    throw new IntegrityError(
+      `GetObject s3://${ref.name}/${key} answered ${out.ContentRange ?? 'the whole object'}, which does not hold bytes ${want[0]}-${want[1]}`,
+      where,
+    )
   }
   const opened: Opened = { answer, want, read: [want[0], want[1]], pin: pinOf(out), total }
   if (out.ETag) opened.etag = out.ETag
@@ -86,7 +89,13 @@ export async function* sequential(
   const [ws, we] = o.want
   if (o.answer && o.read[1] === o.read[0]) discard(o.answer.body)
   if (!o.answer || (we === ws && o.read[1] === o.read[0] && o.expectation === undefined)) {
-    report({ verified: s.verify ? 'size' : 'none', size: 0, ...(o.total !== undefined ? { objectSize: o.total } : {}), ...(o.etag ? { etag: o.etag } : {}), resumes: 0 })
+    report({
+      verified: s.verify ? 'size' : 'none',
+      size: 0,
+      ...(o.total !== undefined ? { objectSize: o.total } : {}),
+      ...(o.etag ? { etag: o.etag } : {}),
+      resumes: 0,
+    })
     return
   }
   const verifier = new Verifier(o.expectation)
@@ -118,7 +127,6 @@ export async function* sequential(
   report({ verified, size: we - ws, ...(o.total !== undefined ? { objectSize: o.total } : {}), ...(o.etag ? { etag: o.etag } : {}), resumes: stats.resumes })
 }
 
-
 /**
  * For a stream, whose bytes are already handed over: settle an unconfirmed multipart mismatch
  * by downloading the object again (discarding the bytes). Two downloads that agree mean the
@@ -133,13 +141,15 @@ export async function settle(ref: BucketRef, key: string, s: Settings, signal: A
     let second: Verification | undefined
     for await (const _ of sequential(ref, key, { ...s, slice: undefined, acceptDigest: err.actual }, signal, (i) => (second = i.verified))) void _
     if (second === 'size') return 'size'
-    throw new IntegrityError(`s3://${ref.name}/${key} arrived corrupted: a second download matches its ETag ${err.expected}, the bytes delivered did not (${err.actual})`, {
-      bucket: ref.name,
-      key,
-      algorithm: 'md5-parts',
-      ...(err.expected !== undefined ? { expected: err.expected } : {}),
-      actual: err.actual,
-    })
+    throw new IntegrityError(
+      `s3://${ref.name}/${key} arrived corrupted: a second download matches its ETag ${err.expected}, the bytes delivered did not (${err.actual})`,
+      {
+        bucket: ref.name,
+        key,
+        algorithm: 'md5-parts',
+        ...(err.expected !== undefined ? { expected: err.expected } : {}),
+        actual: err.actual,
+      },
+    )
   }
 }
-

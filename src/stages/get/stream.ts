@@ -71,8 +71,15 @@ export function streamObject(ref: BucketRef, key: string, opts: GetOptions = {})
         yield* r.bytes
       }
       let verified: Verification = s.verify ? 'size' : 'none'
-      if (download.expectation && verifier.hasher) verified = await settle(ref, key, s, signal, () => check(ref, key, download.expectation!, verifier.hasher!.digest(), s, signal))
-      report({ verified, size: download.size, resumes: stats.resumes, ...(download.total !== undefined ? { objectSize: download.total } : {}), ...(download.etag ? { etag: download.etag } : {}) })
+      if (download.expectation && verifier.hasher)
+        verified = await settle(ref, key, s, signal, () => check(ref, key, download.expectation!, verifier.hasher!.digest(), s, signal))
+      report({
+        verified,
+        size: download.size,
+        resumes: stats.resumes,
+        ...(download.total !== undefined ? { objectSize: download.total } : {}),
+        ...(download.etag ? { etag: download.etag } : {}),
+      })
       finished = true
     } catch (err) {
       throw failure(err, signal, where)

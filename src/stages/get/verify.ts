@@ -97,7 +97,13 @@ export async function confirmLayout(ref: BucketRef, key: string, exp: Expectatio
  * failed verification, since nothing was handed over yet. A multipart ETag that could not be
  * confirmed is accepted (as `size`) when two downloads agree byte for byte.
  */
-export async function withVerifyRetry<T>(ref: BucketRef, key: string, s: Settings, signal: AbortSignal, attempt: (s: Settings, n: number) => Promise<T>): Promise<T> {
+export async function withVerifyRetry<T>(
+  ref: BucketRef,
+  key: string,
+  s: Settings,
+  signal: AbortSignal,
+  attempt: (s: Settings, n: number) => Promise<T>,
+): Promise<T> {
   const { maxAttempts } = clientSettings(ref.client)
   let settings = s
   for (let n = 1; ; n++) {

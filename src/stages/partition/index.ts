@@ -147,7 +147,6 @@ async function firstRanges(ref: BucketRef, prefix: string, concurrency: number, 
   return ranges
 }
 
-
 function validateCheckpoint(cp: ListCheckpoint, bucket: string, prefix: string): void {
   const bad = (why: string) => new InvalidArgumentError(`Invalid resume checkpoint: ${why}`, { argument: 'resume', bucket })
   if (cp === null || typeof cp !== 'object' || cp.version !== 1 || !Array.isArray(cp.ranges)) {

@@ -190,13 +190,25 @@ export function estimateRemaining(sample: Sample, cursor: string, end: string | 
  * Returns undefined when fewer than four pages are estimated to be left (at the page's density).
  * Exported for tests.
  */
-export function planSplit(sample: Sample, cursor: string, end: string | undefined, prefix: string, shape: KeyShape, pageSize = 1000): { at: string; estimate: number } | undefined {
+export function planSplit(
+  sample: Sample,
+  cursor: string,
+  end: string | undefined,
+  prefix: string,
+  shape: KeyShape,
+  pageSize = 1000,
+): { at: string; estimate: number } | undefined {
   const m = measure(sample, cursor, end, prefix, shape)
   if (m === undefined) return undefined
   const estimate = (sample.n * Number((m.distance * 1024n) / m.span)) / 1024
   if (estimate < 4 * pageSize) return undefined
   // Halfway; when the rounding to a real string falls outside the range, a little further on.
-  for (const [num, den] of [[1n, 2n], [5n, 8n], [3n, 4n], [7n, 8n]] as const) {
+  for (const [num, den] of [
+    [1n, 2n],
+    [5n, 8n],
+    [3n, 4n],
+    [7n, 8n],
+  ] as const) {
     const at = m.toKey(m.from + (m.distance * num) / den)
     if (!at.startsWith(prefix) || compareKeys(at, cursor) <= 0) continue
     if (end !== undefined && compareKeys(at + '\u0000', end) >= 0) continue

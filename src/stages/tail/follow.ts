@@ -155,7 +155,12 @@ export function followObject(ref: BucketRef, key: string, opts: TailOptions, fro
   })
 }
 
-async function listAfter(ref: BucketRef, prefix: string, after: string | undefined, signal: AbortSignal): Promise<{ key: string; size: number; etag: string }[]> {
+async function listAfter(
+  ref: BucketRef,
+  prefix: string,
+  after: string | undefined,
+  signal: AbortSignal,
+): Promise<{ key: string; size: number; etag: string }[]> {
   const out: { key: string; size: number; etag: string }[] = []
   let token: string | undefined
   do {
@@ -218,4 +223,3 @@ export function followRotation(ref: BucketRef, prefix: string, opts: TailOptions
     }
   })
 }
-

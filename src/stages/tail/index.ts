@@ -77,10 +77,11 @@ function validateOptions(ref: BucketRef, target: string, opts: TailOptions): Req
   }
   const decompress = opts.decompress ?? true
   if (follow === 'object' && decompress && from !== 'start' && from !== 0 && compressionOf(target) !== 'none') {
-    throw new InvalidArgumentError(
-      `${target} is compressed: a tail can only decompress it from its first byte (from: 'start'), or pass decompress: false`,
-      { ...where, key: target, argument: 'from' },
-    )
+    throw new InvalidArgumentError(`${target} is compressed: a tail can only decompress it from its first byte (from: 'start'), or pass decompress: false`, {
+      ...where,
+      key: target,
+      argument: 'from',
+    })
   }
   return { follow, from, pollMs }
 }
@@ -108,4 +109,3 @@ export function tail(ref: BucketRef, keyOrPrefix: string, opts: TailOptions = {}
   const source = follow === 'rotation' ? followRotation(ref, keyOrPrefix, opts, from, pollMs) : followObject(ref, keyOrPrefix, opts, from, pollMs)
   return new Tail<Buffer | TailMarker>(source)
 }
-

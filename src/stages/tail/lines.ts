@@ -116,4 +116,3 @@ export async function* lines(source: AsyncIterable<Uint8Array | string | TailMar
   yield* endPart(true)
   if (carry.length > 0) yield text(Buffer.concat(carry))
 }
-

@@ -120,7 +120,11 @@ export class ChunkDecoder {
  * for await (const chunk of readObjectText(bucket, 'logs/app.log.gz', { start: 0 })) process.stdout.write(chunk)
  * ```
  */
-export async function* readObjectText(ref: BucketRef, key: string, opts: { start?: number; decompress?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<Buffer> {
+export async function* readObjectText(
+  ref: BucketRef,
+  key: string,
+  opts: { start?: number; decompress?: boolean; signal?: AbortSignal } = {},
+): AsyncGenerator<Buffer> {
   const controller = new AbortController()
   const onAbort = () => controller.abort(opts.signal?.reason)
   opts.signal?.addEventListener('abort', onAbort, { once: true })
@@ -142,7 +146,11 @@ export async function* readObjectText(ref: BucketRef, key: string, opts: { start
       return
     }
     if (range !== undefined) {
-      throw new InvalidArgumentError(`s3://${ref.name}/${key} is compressed: it can only be decompressed from its first byte`, { bucket: ref.name, key, argument: 'from' })
+      throw new InvalidArgumentError(`s3://${ref.name}/${key} is compressed: it can only be decompressed from its first byte`, {
+        bucket: ref.name,
+        key,
+        argument: 'from',
+      })
     }
     const decoder = new ChunkDecoder(kind, `s3://${ref.name}/${key}`)
     try {
@@ -159,4 +167,3 @@ export async function* readObjectText(ref: BucketRef, key: string, opts: { start
     controller.abort()
   }
 }
-

@@ -69,7 +69,6 @@ export interface TailObject {
 /** What `markers: true` adds to the stream. Tell it from a Buffer with {@link isTailMarker}. */
 export type TailMarker = TailReset | TailObject
 
-
 /**
  * A followed object or prefix: an `AsyncIterable` of Buffers (and, with `markers: true`, of
  * {@link TailMarker}s) that is also an EventEmitter: 'reset' ({@link TailReset}) and 'object'
@@ -109,7 +108,6 @@ export interface Tail<T extends Buffer | TailMarker = Buffer> {
   once(event: 'object', listener: (object: TailObject) => void): this
 }
 
-
 /** Run the follow loop with an internal controller linked to the user's signal. */
 export function following<T extends Buffer | TailMarker>(
   signal: AbortSignal | undefined,
@@ -129,4 +127,3 @@ export function following<T extends Buffer | TailMarker>(
     }
   }
 }
-

@@ -71,7 +71,10 @@ export async function streamDocument<T>(answer: Answer, reader: DocumentReader<T
     size += chunk.length
     if (size > MAX_DOCUMENT) {
       discard(answer.body)
-      throw new TransportError('InvalidResponse', `The ${answer.status} answer is larger than ${MAX_DOCUMENT} bytes: not an S3 listing`, { status: answer.status, inBody: true })
+      throw new TransportError('InvalidResponse', `The ${answer.status} answer is larger than ${MAX_DOCUMENT} bytes: not an S3 listing`, {
+        status: answer.status,
+        inBody: true,
+      })
     }
     reader.push(chunk)
   }

@@ -21,7 +21,10 @@ export function networkError(err: unknown, signal: AbortSignal | undefined): Err
   if (e?.name === 'AbortError') return err as Error
   if (e?.code !== undefined && UNDICI_TIMEOUTS.has(e.code)) {
     const kind = e.code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect' : 'idle'
-    return new TransportError('TimeoutError', `${kind === 'connect' ? 'Connect' : 'Idle'} timeout: ${e.message ?? ''}`.trim(), { code: 'ETIMEDOUT', cause: err })
+    return new TransportError('TimeoutError', `${kind === 'connect' ? 'Connect' : 'Idle'} timeout: ${e.message ?? ''}`.trim(), {
+      code: 'ETIMEDOUT',
+      cause: err,
+    })
   }
   let code = e?.code
   if (code === undefined || code.startsWith('UND_ERR')) code = e?.cause?.code ?? (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED' ? 'ECONNRESET' : code)

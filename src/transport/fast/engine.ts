@@ -33,7 +33,14 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
 const CREDENTIAL_REFRESH_MS = 5 * 60_000
 /** Clock skew beyond which the signing clock is corrected from the server's Date. */
 const SKEW_LIMIT_MS = 4 * 60_000
-const CLOCK_SKEW_CODES = new Set(['AuthFailure', 'InvalidSignatureException', 'RequestExpired', 'RequestInTheFuture', 'RequestTimeTooSkewed', 'SignatureDoesNotMatch'])
+const CLOCK_SKEW_CODES = new Set([
+  'AuthFailure',
+  'InvalidSignatureException',
+  'RequestExpired',
+  'RequestInTheFuture',
+  'RequestTimeTooSkewed',
+  'SignatureDoesNotMatch',
+])
 
 /** Which checksum header uploads of bytes carry when the caller gives none. */
 export type UploadChecksumMode = 'md5' | 'crc32' | 'auto'
@@ -214,7 +221,10 @@ export class FastEngine {
       {
         signal,
         resendable,
-        retryAfter: () => (lastAnswer && lastAnswer.status >= 400 ? getRetryAfterHint(new HttpResponse({ statusCode: lastAnswer.status, headers: flatHeaders(lastAnswer.headers) })) : undefined),
+        retryAfter: () =>
+          lastAnswer && lastAnswer.status >= 400
+            ? getRetryAfterHint(new HttpResponse({ statusCode: lastAnswer.status, headers: flatHeaders(lastAnswer.headers) }))
+            : undefined,
       },
     )
   }

@@ -66,7 +66,6 @@ export interface RequestTarget {
   headers: Headers
 }
 
-
 /**
  * The request as the signer sees it (path with the key percent-encoded once, query as a map,
  * every header to sign) and the path-and-query undici sends. Both encode with the signer's own
@@ -79,7 +78,10 @@ export function signableRequest(
   query: Record<string, string> | undefined,
   headers: Headers,
   payloadHash: string,
-): { toSign: { method: string; protocol: string; hostname: string; port?: number; path: string; query: Record<string, string>; headers: Headers }; path: string } {
+): {
+  toSign: { method: string; protocol: string; hostname: string; port?: number; path: string; query: Record<string, string>; headers: Headers }
+  path: string
+} {
   const base = key === undefined ? target.basePath || '/' : `${target.basePath}/${encodeKey(key)}`
   let path = base
   if (query) {

@@ -28,7 +28,6 @@ export interface ClientSettings {
   aws: boolean
 }
 
-
 async function resolveValue<T>(value: unknown): Promise<T | undefined> {
   if (typeof value === 'function') return (await (value as () => Promise<T>)()) ?? undefined
   return value as T | undefined
@@ -67,7 +66,9 @@ export function resolveTarget(client: S3Client, s: ClientSettings, bucket: strin
   if (s.useDualstack || s.useFips || s.accelerate) return undefined
   // ARNs (access points, outposts, object lambda) and directory buckets: the SDK's business.
   if (bucket.startsWith('arn:') || bucket.endsWith('--x-s3') || bucket.endsWith('--xa-s3')) return undefined
-  const c = client.config as unknown as { endpointProvider?: (params: Record<string, unknown>) => { url: URL; properties?: Record<string, unknown>; headers?: Record<string, string[]> } }
+  const c = client.config as unknown as {
+    endpointProvider?: (params: Record<string, unknown>) => { url: URL; properties?: Record<string, unknown>; headers?: Record<string, string[]> }
+  }
   if (typeof c.endpointProvider !== 'function') return undefined
   const params: Record<string, unknown> = {
     Bucket: bucket,

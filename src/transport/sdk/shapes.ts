@@ -66,7 +66,9 @@ export function copySourceOf(source: CopySource): string {
 }
 
 /** `T` with every property that may be undefined made optional instead. */
-type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & { [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined> }
+type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
+  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>
+}
 
 /** Drop the undefined properties of `value` (in place): exact optional types, and SDK inputs without noise. */
 export function defined<T extends object>(value: T): Defined<T> {

@@ -4,7 +4,16 @@
  *
  * @packageDocumentation
  */
-import type { ChecksumAlgorithm, Checksums, CopySource, CopySourceConditions, EncryptionHeaders, NewObjectHeaders, UploadChecksum, RequestBody } from '../types.js'
+import type {
+  ChecksumAlgorithm,
+  Checksums,
+  CopySource,
+  CopySourceConditions,
+  EncryptionHeaders,
+  NewObjectHeaders,
+  UploadChecksum,
+  RequestBody,
+} from '../types.js'
 
 /** Input of CreateMultipartUpload. */
 export interface CreateMultipartUploadInput extends NewObjectHeaders {

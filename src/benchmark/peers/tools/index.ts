@@ -9,7 +9,8 @@ export const PEERS: readonly Peer[] = [
   {
     name: 'bucketflow',
     kind: 'node',
-    description: 'Bucket array forms and stages (put(paths, keys), getObjects over list(), putStream, stream, freezeObjects over list()) with concurrency = queueSize = concurrency',
+    description:
+      'Bucket array forms and stages (put(paths, keys), getObjects over list(), putStream, stream, freezeObjects over list()) with concurrency = queueSize = concurrency',
     supports: { ...objects, W3: ['put', 'get'], W4: ['list'], W5: ['class'] },
   },
   {
@@ -42,7 +43,8 @@ export const PEERS: readonly Peer[] = [
     name: 'minio-js',
     kind: 'node',
     requires: 'minio',
-    description: 'minio-js Client: fPutObject/fGetObject from concurrency workers, listObjectsV2, putObject of a stream of unknown length (parts of the part size, one at a time), getObject',
+    description:
+      'minio-js Client: fPutObject/fGetObject from concurrency workers, listObjectsV2, putObject of a stream of unknown length (parts of the part size, one at a time), getObject',
     supports: { ...objects, W3: ['put', 'get'], W4: ['list'] },
   },
   rclone,

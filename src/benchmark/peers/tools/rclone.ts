@@ -66,7 +66,10 @@ export const rclone: ExternalPeer = {
         }
       },
       parseList(stdout, task) {
-        return stdout.split('\n').filter(Boolean).map((name) => task.prefix + name)
+        return stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((name) => task.prefix + name)
       },
     }
   },
