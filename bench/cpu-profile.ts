@@ -77,7 +77,11 @@ async function main(): Promise<void> {
     return out
   }
   const stacks = new Map<number, Frame[]>()
-  const stack = (id: number) => stacks.get(id) ?? (stacks.set(id, stackOf(id)), stacks.get(id)!)
+  const stack = (id: number): Frame[] => {
+    let frames = stacks.get(id)
+    if (frames === undefined) stacks.set(id, (frames = stackOf(id)))
+    return frames
+  }
   let t = p.startTime
   const times = p.timeDeltas.map((d) => (t += d))
   const inWorker = (id: number) => stack(id).some((f) => f.functionName === 'worker' && f.url.includes('/benchmark/run.'))

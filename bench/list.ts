@@ -19,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Dictionary, Int32, Int64, RecordBatch, Table, TimestampMillisecond, Utf8, vectorFromArray } from 'apache-arrow'
+import { Dictionary, Int32, Int64, type RecordBatch, Table, TimestampMillisecond, Utf8, vectorFromArray } from 'apache-arrow'
 import { Bucket, listPages, type ObjectEntry } from '../src/index.js'
 import { writeParquet } from '../src/arrow/parquet.js'
 import { ListingBatchBuilder, toRecordBatches } from '../src/arrow/record-batches.js'
@@ -87,7 +87,7 @@ async function parquetChild(rows: number): Promise<void> {
   const cpu = process.cpuUsage(cpu0)
   await rm(dir, { recursive: true, force: true })
   process.stdout.write(
-    JSON.stringify({
+    `${JSON.stringify({
       rows: result.rows,
       bytes: result.bytes,
       rowGroups: result.rowGroups,
@@ -95,13 +95,11 @@ async function parquetChild(rows: number): Promise<void> {
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       samples,
-    }) + '\n',
+    })}\n`,
   )
 }
 
-function runChild(
-  rows: number,
-): Promise<{
+function runChild(rows: number): Promise<{
   rows: number
   bytes: number
   rowGroups: number

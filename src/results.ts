@@ -15,7 +15,7 @@
  * @packageDocumentation
  */
 import { linkedController } from './util/abort.js'
-import { AbortError, BucketflowError, toBucketflowError } from './errors.js'
+import { AbortError, type BucketflowError, toBucketflowError } from './errors.js'
 import type { Verification } from './checksums.js'
 import { InvalidArgumentError } from './errors.js'
 import { describeValue, validateConcurrency } from './validate.js'

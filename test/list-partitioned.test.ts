@@ -297,7 +297,7 @@ describe('split points', () => {
       if (plan === undefined) continue
       splits++
       expect(compareKeys(plan.at, cursor)).toBeGreaterThan(0)
-      if (end !== undefined) expect(compareKeys(plan.at + '\u0000', end)).toBeLessThan(0)
+      if (end !== undefined) expect(compareKeys(`${plan.at}\u0000`, end)).toBeLessThan(0)
       expect(plan.at).toBe(Buffer.from(plan.at, 'utf8').toString('utf8')) // valid UTF-16: no lone surrogates
     }
     expect(splits).toBeGreaterThan(50)

@@ -283,7 +283,7 @@ describe('tail without HEAD requests', () => {
   })
 
   it('reads gzip and zstd objects decompressed (from their first byte), and refuses to start inside one', async () => {
-    const text = Array.from({ length: 2000 }, (_, i) => `compressed line ${i}`).join('\n') + '\n'
+    const text = `${Array.from({ length: 2000 }, (_, i) => `compressed line ${i}`).join('\n')}\n`
     for (const kind of ['gzip', 'zstd'] as const) {
       const key = `whole.log.${kind === 'gzip' ? 'gz' : 'zst'}`
       await direct().put(await compress(kind, Buffer.from(text)), key)

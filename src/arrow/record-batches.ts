@@ -19,7 +19,21 @@
  * @packageDocumentation
  */
 import { endianness } from 'node:os'
-import { Data, Dictionary, Field, Int32, Int64, makeData, RecordBatch, Schema, Struct, TimestampMillisecond, Utf8, Vector, type DataType } from 'apache-arrow'
+import {
+  type Data,
+  Dictionary,
+  Field,
+  Int32,
+  Int64,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  TimestampMillisecond,
+  Utf8,
+  Vector,
+  type DataType,
+} from 'apache-arrow'
 import type { ObjectEntry } from '../stages/list.js'
 import { validateInteger } from '../validate.js'
 import { DEFAULT_LISTING_COLUMNS, validateColumns, type ListingColumn } from './columns.js'

@@ -7,7 +7,7 @@
 import { constants } from 'node:fs'
 import { access, mkdir, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { Bucket, InvalidArgumentError, isAwsEndpoint, resolveEndpoint, type ParquetDestination } from '../index.js'
+import { type Bucket, InvalidArgumentError, isAwsEndpoint, resolveEndpoint, type ParquetDestination } from '../index.js'
 import { EXIT_FAILED, EXIT_OK, openBucket, parseS3Url, signalCounter, type GlobalOptions, type Output } from '../cli/common.js'
 import { latencyChart, throughputChart } from './charts.js'
 import { compareSummaries, formatComparison } from './compare.js'
@@ -261,7 +261,7 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
   }
   const json = `${JSON.stringify(summary, null, 2)}\n`
   await results.writeSummary(json)
-  if (g.json) process.stdout.write(JSON.stringify(summary) + '\n')
+  if (g.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
   else process.stdout.write(`${formatSummary(summary)}\n`)
   const samples = summary.levels.reduce((n, l) => n + l.samples, 0)
   out.summary(samples > 0 ? `wrote ${results.parquet} and ${results.summary}` : `no samples; wrote ${results.summary}`)
@@ -273,7 +273,7 @@ export async function runWorkload(workload: BenchWorkload, url: string, flags: W
 export async function report(sources: string[], flags: { out?: string; charts: boolean }, globals: BenchGlobals, out: Output): Promise<number> {
   const g = plain(globals)
   const { summary, files } = await loadResults(sources, { openBucket: (name) => openBucket(name, g) })
-  if (g.json) process.stdout.write(JSON.stringify(summary) + '\n')
+  if (g.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
   else process.stdout.write(`${formatSummary(summary)}\n`)
   if (flags.charts) {
     const first = sources[0]!
@@ -296,7 +296,7 @@ export async function compare(a: string, b: string, globals: BenchGlobals): Prom
   const open = { openBucket: (name: string) => openBucket(name, g) }
   const [ra, rb] = [await loadResults(a, open), await loadResults(b, open)]
   const rows = compareSummaries(ra.summary, rb.summary)
-  if (g.json) process.stdout.write(JSON.stringify(rows) + '\n')
+  if (g.json) process.stdout.write(`${JSON.stringify(rows)}\n`)
   else process.stdout.write(`${formatComparison(rows, ['a', 'b'])}\n`)
   return EXIT_OK
 }

@@ -26,7 +26,7 @@ import type { BenchmarkSummary, BenchOperation, BenchWorkload, CpuSummary, Level
 
 /** A Parquet results path's summary: `x.parquet` -> `x.json`. */
 export function summaryPathOf(parquetPath: string): string {
-  return parquetPath.replace(/\.parquet$/i, '') + '.json'
+  return `${parquetPath.replace(/\.parquet$/i, '')}.json`
 }
 
 /** What {@link loadResults} found. */

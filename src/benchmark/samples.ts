@@ -27,7 +27,7 @@
  * @packageDocumentation
  */
 import { openAsBlob } from 'node:fs'
-import { Data, Field, Float64, Int32, Int64, makeData, RecordBatch, Schema, Struct, tableFromIPC, TimestampMicrosecond, Utf8 } from 'apache-arrow'
+import { type Data, Field, Float64, Int32, Int64, makeData, RecordBatch, Schema, Struct, tableFromIPC, TimestampMicrosecond, Utf8 } from 'apache-arrow'
 import { writeParquet, type ParquetDestination, type WriteParquetResult } from '../index.js'
 import type { BenchOperation, BenchSample } from './types.js'
 

@@ -4,7 +4,7 @@
  * tools on a local server (`bench peers`). The engines (src/benchmark) load only when one of
  * these runs.
  */
-import { Command, InvalidArgumentError as OptionValueError, type Option } from 'commander'
+import { type Command, InvalidArgumentError as OptionValueError, type Option } from 'commander'
 // The benchmark's command runner and peer comparison (src/benchmark/command.ts, peers/) are the
 // bench app's own modules, deliberately internal: not part of `bucketflow/bench`, used only here
 // and loaded only when a bench command runs.

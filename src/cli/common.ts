@@ -3,7 +3,7 @@
  * rendering and the action wrapper; with the run's context (context.ts) and output (output.ts),
  * re-exported here so that a subcommand imports one module.
  */
-import { Command, InvalidArgumentError as OptionValueError, Option } from 'commander'
+import { type Command, InvalidArgumentError as OptionValueError, Option } from 'commander'
 import { Bucket, BucketflowError, type BucketOptions, InvalidArgumentError, InvalidObjectStateError, resolveEndpoint } from '../index.js'
 import { CliContext, currentContext, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Interrupted, StdoutClosed, type GlobalOptions } from './context.js'
 import { Output } from './output.js'

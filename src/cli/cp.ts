@@ -20,7 +20,7 @@ function registerOne(program: Command, ctx: CliContext, verb: 'cp' | 'mv'): void
     .argument('<source>', 's3://bucket/key, a local path, or - (stdin); with --recursive a folder: s3://bucket/prefix or a local folder')
     .argument(
       verb === 'cp' ? '[destination]' : '<destination>',
-      's3://bucket/key-or-prefix/, a local path, or - (stdout)' + (verb === 'cp' ? '; default: the source itself (with --storage-class)' : ''),
+      `s3://bucket/key-or-prefix/, a local path, or - (stdout)${verb === 'cp' ? '; default: the source itself (with --storage-class)' : ''}`,
     )
   addSymlinks(addSelection(cmd, 'every key (or file) under the source folder: s3://b/p means the folder p/'))
     .option('--storage-class <class>', 'storage class of the new objects')

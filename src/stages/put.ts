@@ -17,7 +17,7 @@ import { transportOf, type BucketRef, type StorageClass } from '../bucket-ref.js
 import { prepareBody, sourceError, type PutSource } from '../body.js'
 import { plainMd5 } from '../checksums.js'
 import { clientSettings } from '../client.js'
-import { BucketflowError, IntegrityError, isTransient, toBucketflowError } from '../errors.js'
+import { type BucketflowError, IntegrityError, isTransient, toBucketflowError } from '../errors.js'
 import { createWriteStream, validateWriteStreamOptions } from '../sinks/multipart.js'
 import { contentTypeOf } from '../mime.js'
 import type { Result, StageOptions } from '../results.js'

@@ -73,7 +73,7 @@ export interface ReportOptions {
 }
 
 function stamp(d: Date): string {
-  return d.toISOString().slice(0, 16).replace(':', '-') + 'Z'
+  return `${d.toISOString().slice(0, 16).replace(':', '-')}Z`
 }
 
 const CSV_SCHEMA = 'Bucket, Key, Size, LastModifiedDate, ETag, StorageClass, IsMultipartUploaded, ChecksumAlgorithm'

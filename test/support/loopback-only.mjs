@@ -5,8 +5,6 @@
 import dns from 'node:dns'
 
 const lookup = dns.lookup
-dns.lookup = function (_host, options, callback) {
-  return lookup.call(dns, '127.0.0.1', options, callback)
-}
+dns.lookup = (_host, options, callback) => lookup.call(dns, '127.0.0.1', options, callback)
 const promisesLookup = dns.promises.lookup
 dns.promises.lookup = (_host, options) => promisesLookup.call(dns.promises, '127.0.0.1', options)

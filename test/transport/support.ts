@@ -1,6 +1,6 @@
 /** Shared helpers of the transport tests: clients and transports on the run's S3 server. */
 import { randomBytes } from 'node:crypto'
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3'
 import { inject } from 'vitest'
 import { createClient, type ClientOptions } from '../../src/client.js'
 import { createTransport, type TransportOptions } from '../../src/transport/index.js'

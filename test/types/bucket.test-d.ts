@@ -5,21 +5,21 @@
  */
 import type { Readable, Writable } from 'node:stream'
 import { describe, expectTypeOf, it } from 'vitest'
-import {
+import type {
   Bucket,
   Listing,
-  type CopyResult,
-  type Failed,
-  type ObjectEntry,
-  type ObjectInfo,
-  type Ok,
-  type PrefixEntry,
-  type PutResult,
-  type Result,
-  type Tail,
-  type TailMarker,
-  type UploadInfo,
-  type WriteStreamResult,
+  CopyResult,
+  Failed,
+  ObjectEntry,
+  ObjectInfo,
+  Ok,
+  PrefixEntry,
+  PutResult,
+  Result,
+  Tail,
+  TailMarker,
+  UploadInfo,
+  WriteStreamResult,
 } from 'bucketflow'
 
 declare const bucket: Bucket

@@ -158,7 +158,7 @@ describe('listing pages', () => {
     expect(() => feed(listObjectsV2Reader(), page.slice(0, page.length - 30))).toThrow(XmlError)
     expect(() => feed(listObjectsV2Reader(), page.replace('<Size>10</Size>', '<Size>ten</Size>'))).toThrow(XmlError)
     expect(() => feed(listObjectsV2Reader(), '<Other/>')).toThrow(XmlError)
-    expect(() => feed(listObjectsV2Reader(), page + '<Extra/>')).toThrow(XmlError)
+    expect(() => feed(listObjectsV2Reader(), `${page}<Extra/>`)).toThrow(XmlError)
     expect(() => feed(listObjectsV2Reader(), Buffer.from([0x3c, 0x52, 0x3e, 0xff, 0xfe, 0x3c, 0x2f, 0x52, 0x3e]))).toThrow(XmlError)
   })
 

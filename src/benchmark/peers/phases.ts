@@ -10,7 +10,7 @@ import { join, relative } from 'node:path'
 import { objectBytes, digest, streamChunks, streamDigest, type Digest } from './data.js'
 import type { Measurement } from './measure.js'
 import type { PhaseTask, S3Target } from './tools/types.js'
-import { Admin } from './s3-admin.js'
+import type { Admin } from './s3-admin.js'
 import { objectName, type PhaseId, type Workload, type WorkloadId } from './workloads.js'
 
 /** Storage class W5 moves objects to (they start in STANDARD). */

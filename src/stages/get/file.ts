@@ -7,7 +7,7 @@ import { close as fsClose, createReadStream, open as fsOpen, writev as fsWritev 
 import { promisify } from 'node:util'
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { type BucketRef } from '../../bucket-ref.js'
+import type { BucketRef } from '../../bucket-ref.js'
 import { createHasher, hasherFor, type Hasher, type Verification } from '../../checksums.js'
 import { IntegrityError, InvalidArgumentError } from '../../errors.js'
 import { ContainedFolders } from '../../paths.js'

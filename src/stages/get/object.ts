@@ -1,7 +1,7 @@
 /**
  * One object (or a range of it) into memory.
  */
-import { type BucketRef } from '../../bucket-ref.js'
+import type { BucketRef } from '../../bucket-ref.js'
 import { AbortError } from '../../errors.js'
 import { begin, failure, type DownloadInfo, type GetOptions } from './options.js'
 import { sequential } from './sequential.js'

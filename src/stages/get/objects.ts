@@ -2,7 +2,7 @@
  * The stage over many objects: into memory or into files under a destination folder.
  */
 import { resolve as resolvePath } from 'node:path'
-import { type BucketRef } from '../../bucket-ref.js'
+import type { BucketRef } from '../../bucket-ref.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { ContainedFolders, safeDestination } from '../../paths.js'
 import type { ByteRange } from '../../ranges.js'

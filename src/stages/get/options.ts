@@ -1,7 +1,7 @@
 /**
  * Download options: their defaults, validation, and the typed error for a failure.
  */
-import { type BucketRef } from '../../bucket-ref.js'
+import type { BucketRef } from '../../bucket-ref.js'
 import type { Verification } from '../../checksums.js'
 import { AbortError, BucketflowError, InvalidArgumentError, toBucketflowError } from '../../errors.js'
 import { normalizeRange, type ByteRange, type Slice, type Where } from '../../ranges.js'

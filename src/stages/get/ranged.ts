@@ -2,7 +2,7 @@
  * Parallel ranged downloads: the first answer, the ranges still to fetch, each pinned to the
  * object's ETag, and reading one of them.
  */
-import { type BucketRef } from '../../bucket-ref.js'
+import type { BucketRef } from '../../bucket-ref.js'
 import type { Expectation } from '../../checksums.js'
 import { IntegrityError, InvalidRangeError } from '../../errors.js'
 import { bounds, emptyWhateverSize } from '../../ranges.js'

@@ -1,7 +1,7 @@
 /**
  * Sequential downloads: one GET (resumed as needed), its bytes yielded in order and verified.
  */
-import { type BucketRef } from '../../bucket-ref.js'
+import type { BucketRef } from '../../bucket-ref.js'
 import { plainMd5, type Expectation, type Verification } from '../../checksums.js'
 import { IntegrityError, InvalidRangeError } from '../../errors.js'
 import { bounds, emptyWhateverSize, rangeHeader } from '../../ranges.js'

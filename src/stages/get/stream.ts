@@ -2,7 +2,7 @@
  * An object (or a range of it) as a Readable stream.
  */
 import { Readable } from 'node:stream'
-import { type BucketRef } from '../../bucket-ref.js'
+import type { BucketRef } from '../../bucket-ref.js'
 import type { Verification } from '../../checksums.js'
 import { AbortError } from '../../errors.js'
 import { boundedMap } from '../../results.js'

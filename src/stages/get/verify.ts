@@ -99,7 +99,7 @@ export async function confirmLayout(ref: BucketRef, key: string, exp: Expectatio
  */
 export async function withVerifyRetry<T>(
   ref: BucketRef,
-  key: string,
+  _key: string,
   s: Settings,
   signal: AbortSignal,
   attempt: (s: Settings, n: number) => Promise<T>,

@@ -140,7 +140,7 @@ async function firstRanges(ref: BucketRef, prefix: string, concurrency: number, 
   const ranges: KeyRange[] = []
   let after: string | undefined
   for (const s of splits) {
-    ranges.push({ ...(after !== undefined ? { startAfter: after } : {}), endBefore: s + '\u0000' })
+    ranges.push({ ...(after !== undefined ? { startAfter: after } : {}), endBefore: `${s}\u0000` })
     after = s
   }
   ranges.push(after !== undefined ? { startAfter: after } : {})

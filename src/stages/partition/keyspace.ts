@@ -211,7 +211,7 @@ export function planSplit(
   ] as const) {
     const at = m.toKey(m.from + (m.distance * num) / den)
     if (!at.startsWith(prefix) || compareKeys(at, cursor) <= 0) continue
-    if (end !== undefined && compareKeys(at + '\u0000', end) >= 0) continue
+    if (end !== undefined && compareKeys(`${at}\u0000`, end) >= 0) continue
     return { at, estimate }
   }
   return undefined

@@ -278,7 +278,7 @@ export class Scheduler {
     const victim = best.range
     const thief = this.#newRange(best.at, victim.endBefore)
     thief.parent = victim
-    victim.endBefore = best.at + '\u0000'
+    victim.endBefore = `${best.at}\u0000`
     this.ranges.splice(best.index + 1, 0, thief)
     return true
   }

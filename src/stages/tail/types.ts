@@ -101,6 +101,7 @@ export class Tail<T extends Buffer | TailMarker = Buffer> extends EventEmitter i
   }
 }
 
+// biome-ignore lint/correctness/noUnusedVariables: declaration merging with the class needs the same type parameters
 export interface Tail<T extends Buffer | TailMarker = Buffer> {
   on(event: 'reset', listener: (reset: TailReset) => void): this
   on(event: 'object', listener: (object: TailObject) => void): this
