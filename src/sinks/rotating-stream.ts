@@ -1,9 +1,6 @@
 /**
- * The rotating log Writable itself: it serializes writes and timer rotations, opens and closes
- * objects (in memory, or as spool segments built while spooled), and settles `done`. Options:
- * rotating-options.ts; keys: rotating-keys.ts; where objects are cut: rotating-lines.ts; the
- * spool: rotating-spool.ts, rotating-queue.ts. The module documentation is in rotating.ts.
- *
+ * The rotating log Writable: serializes writes and rotations, opens and closes objects, settles
+ * `done` (options, keys, line cuts, spool: the rotating-*.ts files; module docs: rotating.ts).
  * @packageDocumentation
  */
 import { Writable } from 'node:stream'

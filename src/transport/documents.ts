@@ -5,21 +5,11 @@
  *
  * @packageDocumentation
  */
-import type {
-  CompletedPart,
-  DeleteError,
-  DeleteObjectsOutput,
-  ListEntry,
-  ListMultipartUploadsOutput,
-  ListObjectsV2Output,
-  MultipartUpload,
-  ObjectIdentifier,
-} from './types.js'
+import type { DeleteError, DeleteObjectsOutput, ListEntry, ListMultipartUploadsOutput, ListObjectsV2Output, MultipartUpload } from './types.js'
 import {
   childText,
   dateAt,
   decodeUrlValue,
-  escapeXml,
   etagAt,
   integerAt,
   knownName,
@@ -31,7 +21,6 @@ import {
   type XmlElement,
 } from './xml.js'
 
-const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 /** Values that repeat on every entry of a page: shared, not one string per entry. */
 const STORAGE_CLASSES = [
   'STANDARD',
@@ -375,40 +364,4 @@ export function deleteResultReader(): DocumentReader<DeleteObjectsOutput> {
   }
 }
 
-/**
- * Characters XML 1.0 cannot carry even as references (C0 controls but TAB, LF, CR; U+FFFE,
- * U+FFFF; lone surrogates). A key holding one cannot go in a DeleteObjects body: S3 servers
- * refuse the whole batch (radosgw answers 400), so such keys are deleted one by one.
- */
-export function fitsXml10(text: string): boolean {
-  return !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text)
-}
-
-/** Normalise an ETag to its quoted form (some servers send a copy result's ETag bare). */
-export function quoteEtag(etag: string | undefined): string | undefined {
-  if (etag === undefined || etag === '' || etag.startsWith('"') || etag.startsWith('W/"')) return etag
-  return `"${etag}"`
-}
-
-/** The body of a DeleteObjects request. Keys are escaped, control characters as references. */
-export function deleteObjectsXml(objects: ObjectIdentifier[], quiet: boolean): string {
-  let xml = `<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="${S3_NS}">`
-  if (quiet) xml += '<Quiet>true</Quiet>'
-  for (const o of objects) {
-    xml += `<Object><Key>${escapeXml(o.Key)}</Key>`
-    if (o.VersionId !== undefined) xml += `<VersionId>${escapeXml(o.VersionId)}</VersionId>`
-    xml += '</Object>'
-  }
-  return `${xml}</Delete>`
-}
-
-/** The body of a CompleteMultipartUpload request. */
-export function completeMultipartUploadXml(parts: CompletedPart[]): string {
-  let xml = `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUpload xmlns="${S3_NS}">`
-  for (const p of parts) {
-    xml += `<Part><PartNumber>${p.PartNumber}</PartNumber><ETag>${escapeXml(p.ETag)}</ETag>`
-    if (p.ChecksumCRC32 !== undefined) xml += `<ChecksumCRC32>${escapeXml(p.ChecksumCRC32)}</ChecksumCRC32>`
-    xml += '</Part>'
-  }
-  return `${xml}</CompleteMultipartUpload>`
-}
+export { completeMultipartUploadXml, deleteObjectsXml, fitsXml10, quoteEtag } from './request-bodies.js'

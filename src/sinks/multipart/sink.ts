@@ -1,9 +1,4 @@
-/**
- * The {@link MultipartSink} class: a `Writable` that fills part buffers from what is written and
- * uploads them, `queueSize` at once (memory and guarantees: see `../multipart.ts`).
- *
- * @packageDocumentation
- */
+/** The {@link MultipartSink} class (memory and guarantees: `../multipart.ts`). @packageDocumentation */
 import { Writable } from 'node:stream'
 import { transportOf, type BucketRef } from '../../bucket-ref.js'
 import type { CompletedPart, CreateMultipartUploadInput } from '../../transport/types.js'
@@ -192,19 +187,12 @@ export class MultipartSink extends Writable {
   }
 
   #wake(): void {
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const w of waiters) w()
+    for (const w of this.#waiters.splice(0)) w()
   }
 
-  /** Resolves once fewer than `queueSize` parts are in flight, or the sink failed. */
-  async #slot(): Promise<void> {
-    while (this.#inflight >= this.queueSize && !this.#failure) await new Promise<void>((r) => this.#waiters.push(r))
-  }
-
-  /** Resolves once no part is in flight, or the sink failed. */
-  async #drained(): Promise<void> {
-    while (this.#inflight > 0 && !this.#failure) await new Promise<void>((r) => this.#waiters.push(r))
+  /** Resolves once fewer than `limit` parts are in flight (`queueSize`: a free slot; 1: none), or the sink failed. */
+  async #inflightBelow(limit: number): Promise<void> {
+    while (this.#inflight >= limit && !this.#failure) await new Promise<void>((r) => this.#waiters.push(r))
   }
 
   #fail(err: Error): void {
@@ -333,11 +321,11 @@ export class MultipartSink extends Writable {
   async #finish(): Promise<WriteStreamResult> {
     if (this.#partNumber === 0) return this.#putWhole()
     if (this.#part && this.#filled > 0) {
-      await this.#slot()
+      await this.#inflightBelow(this.queueSize)
       if (this.#failure) throw this.#failure
       this.#seal()
     }
-    await this.#drained()
+    await this.#inflightBelow(1)
     if (this.#failure) throw this.#failure
     const { size, etag, parts } = await completeProven({
       ref: this.#ref,
