@@ -156,9 +156,15 @@ export class ContainedFolders {
   }
 }
 
-/** Whether a checked folder's real path still names that same folder (and is not a link). */
+/**
+ * Whether a checked folder's real path still names that same folder: no step of the path has
+ * become a link (a parent moved elsewhere and replaced by a link to it keeps its device and inode,
+ * so only the real path tells), and it is still the same folder.
+ */
 async function sameFolder(folder: Folder): Promise<boolean> {
-  const info = await lstat(folder.real).catch(() => undefined)
+  const real = await realpath(folder.real).catch(() => undefined)
+  if (real !== folder.real) return false
+  const info = await lstat(real).catch(() => undefined)
   return info !== undefined && info.isDirectory() && info.dev === folder.dev && info.ino === folder.ino
 }
 

@@ -26,6 +26,8 @@ describe('containment by real paths', () => {
       'swap/x.txt',
       'swap/y.txt',
       'swap/z.txt',
+      'moved/deep/x.txt',
+      'moved/deep/y.txt',
     ]
     const put = await bucket().put(keys, keys, { literal: true })
     expect(put.every((r) => r.ok)).toBe(true)
@@ -114,5 +116,20 @@ describe('containment by real paths', () => {
     for (const r of results.slice(1)) expect(r.ok ? '' : r.error.message).toMatch(/outside the destination folder .* is a link to/)
     expect(await readFile(join(root, 'swapped', 'x.txt'), 'utf8')).toBe('swap/x.txt')
     expect(await readdir(elsewhere)).toEqual([])
+  })
+
+  it('re-checks the whole path: a parent folder moved outside and replaced by a link to it is refused', async () => {
+    const { root, elsewhere } = await sandbox()
+    // The folder keeps its device and inode when moved, so only its real path tells.
+    const keys = (async function* () {
+      yield 'moved/deep/x.txt'
+      await rename(join(root, 'moved'), join(elsewhere, 'moved'))
+      await symlink(join(elsewhere, 'moved'), join(root, 'moved'))
+      yield 'moved/deep/y.txt'
+    })()
+    const results = await bucket().get(keys, root, { concurrency: 1 })
+    expect(results.map((r) => r.ok)).toEqual([true, false])
+    expect(results[1]!.ok ? '' : results[1]!.error.message).toMatch(/outside the destination folder .* is a link to/)
+    expect(await readdir(join(elsewhere, 'moved', 'deep'))).toEqual(['x.txt'])
   })
 })
