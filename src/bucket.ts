@@ -29,7 +29,8 @@ import { createClient, type ClientOptions } from './client.js'
 import { InvalidArgumentError, NoSuchKeyError, toBucketflowError } from './errors.js'
 import { compareKeys } from './keys.js'
 import { walkFiles } from './local-files.js'
-import { collect, mapResults, type Result, type StageOptions } from './results.js'
+import { collect, type Result, type StageOptions } from './results.js'
+import { createStage } from './stages/factory.js'
 import { copyObject, copyObjects, type CopyOptions, type CopyResult } from './stages/copy.js'
 import { deleteObject, deleteObjects } from './stages/delete.js'
 import { getObject, getObjects, getToFile, streamObject, type ByteRange, type GetOptions } from './stages/get/index.js'
@@ -556,8 +557,10 @@ export class Bucket implements BucketRef {
   mv(srcs: KeyList, dsts: KeyList, options?: CopyOptions & ParallelOptions): Promise<Result<CopyResult>[]>
   async mv(src: string | KeyList, dst: string | KeyList, options: CopyOptions & ParallelOptions = {}): Promise<CopyResult | Result<CopyResult>[]> {
     const moveOne = async (s: string, d: string, signal?: AbortSignal): Promise<CopyResult> => {
-      const copied = await copyObject(this, s, d, { ...options, ...(signal ? { signal } : {}) })
-      if (copied.bucket !== this.name || copied.key !== s) await deleteObject(this, s)
+      const abort = signal ?? options.signal
+      const copied = await copyObject(this, s, d, { ...options, ...(abort ? { signal: abort } : {}) })
+      // An abort after the copy leaves the source in place (both copies exist; nothing is lost).
+      if (copied.bucket !== this.name || copied.key !== s) await deleteObject(this, s, abort ? { signal: abort } : {})
       return copied
     }
     if (isKeyList(src)) {
@@ -566,14 +569,11 @@ export class Bucket implements BucketRef {
       const dsts = await keyArray(dst as KeyList)
       validateSameLength(srcs, dsts, 'sources', 'destinations')
       const items = srcs.map((s, i) => [s, dsts[i]!] as const)
-      return collect(
-        mapResults(
-          items,
-          ([s]) => s,
-          ([s, d], signal) => moveOne(s, d, signal),
-          { ...this.#parallel(options), bucket: this.name },
-        ),
-      )
+      const stage = createStage<readonly [string, string], CopyResult>(this, this.#parallel(options), {
+        keyOf: ([s]) => s,
+        run: ([s, d], signal) => moveOne(s, d, signal),
+      })
+      return collect(stage(items))
     }
     if (isKeyList(dst)) throw invalidList('destination', dst)
     return moveOne(src as string, dst as string)

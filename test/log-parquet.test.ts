@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Bucket } from '../src/bucket.js'
 import { createLogStream, type StoredLogObject } from '../src/sinks/rotating.js'
 import { inferSchema, schemaFromJson } from '../src/sinks/ndjson.js'
+import { readParquet } from '../src/index.js'
 import { useBucket } from './support/s3.js'
 
 let db: DuckDBConnection
@@ -229,6 +230,34 @@ describe('createLogStream: NDJSON lines -> Parquet objects, bad lines -> error o
     const files = await download(b, keys)
     const rows = await query<{ i: number; even: boolean; name: string }>(`SELECT i, even, name FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`)
     expect(rows).toEqual(records)
+  })
+
+  it('a lines stream opened on a spool a Parquet log left stores those segments as Parquet, every record once', async () => {
+    const b = bucket()
+    const prefix = 'handover/'
+    const dir = await mkdtemp(join(tmpdir(), 'bf-parquet-handover-'))
+    const first = createLogStream(b, prefix, { format: { parquet: { inferRecords: 50 } }, spool: dir, rotateBytes: 2000 })
+    first.on('error', () => undefined)
+    for (let i = 0; i < 200; i++) await new Promise<void>((ok, fail) => first.write(`${JSON.stringify({ i, name: `n${i}` })}\n`, (e) => (e ? fail(e) : ok())))
+    first.destroy() // before anything was stored: every record is in the spool
+    await first.done.catch(() => undefined)
+    const second = createLogStream(b, prefix, { spool: dir, rotateBytes: 2000 })
+    second.end('{"plain":1}\n')
+    const result = await second.done
+    expect(result.recovered).toBeGreaterThan(0)
+    const keys = await b.list(prefix).toArray()
+    const parquetKeys = keys.filter((k) => k.endsWith('.parquet'))
+    let rows = 0
+    const seen = new Set<number>()
+    for (const key of parquetKeys) {
+      const table = await readParquet(await b.read(key, { encoding: null }))
+      rows += table.numRows
+      for (const v of table.getChild('i')!) seen.add(Number(v))
+    }
+    expect(rows).toBe(200)
+    expect(seen.size).toBe(200)
+    expect(keys.filter((k) => k.endsWith('.log'))).toHaveLength(1)
+    await rm(dir, { recursive: true, force: true })
   })
 })
 

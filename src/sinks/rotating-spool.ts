@@ -45,7 +45,7 @@ export class LogSpool {
    */
   async recover(schema: SchemaHolder, where: { bucket: string; prefix: string }, parquet?: ParquetModule): Promise<void> {
     const spool = this.spool
-    if (this.#o.build.format === 'parquet' && parquet !== undefined && !schema.schema) {
+    if (parquet !== undefined && !schema.schema) {
       try {
         schema.schema = parquet.schemaFromJson(JSON.parse(await readFile(spool.schemaPath, 'utf8')))
       } catch (err) {

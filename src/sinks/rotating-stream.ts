@@ -133,14 +133,13 @@ export class LogSink extends Writable {
     return this.#stats.result()
   }
 
-  /** Loads the Parquet builder (and Arrow) for a Parquet log, then opens the spool. */
+  /** Loads the Parquet builder (and Arrow) for a Parquet log, or for Parquet segments an earlier one spooled, and opens the spool. */
   override _construct(callback: (error?: Error | null) => void): void {
-    const loaded = this.#o.build.format === 'parquet' ? loadParquetBuilder(this.#schema) : Promise.resolve(undefined)
-    loaded.then((parquet) => this.#openSpool(parquet)).then(() => callback(), callback)
+    this.#openSpool().then(() => callback(), callback)
   }
 
-  async #openSpool(parquet: ParquetModule | undefined): Promise<void> {
-    this.#parquet = parquet
+  async #openSpool(): Promise<void> {
+    if (this.#o.build.format === 'parquet') this.#parquet = await loadParquetBuilder(this.#schema)
     if (this.#o.spool === undefined) return
     this.#spooled = await LogSpool.open(this.#ref, this.prefix, this.#o, this.#uploadController.signal, {
       createWriter: (key, build, extra) => createObjectWriter(this.#ref, this.#o.sinkOptions, this.#schema, key, build, extra, this.#parquet),
@@ -149,6 +148,7 @@ export class LogSink extends Writable {
       retry: (info) => this.emit('retry', info),
       fail: (err) => this.destroy(err),
     })
+    if (!this.#parquet && this.#spooled.spool.recovered.some((r) => r.header.build.format === 'parquet')) this.#parquet = await loadParquetBuilder(this.#schema)
     await this.#spooled.recover(this.#schema, { bucket: this.bucket, prefix: this.prefix }, this.#parquet)
   }
 

@@ -9,6 +9,7 @@ import {
   copyObjects,
   deleteObjects,
   freezeObjects,
+  getObjects,
   headObjects,
   InvalidArgumentError,
   putObjects,
@@ -38,6 +39,7 @@ const stages: [string, (options: StageOptions & Record<string, unknown>) => unkn
   ['putObjects', (o) => putObjects(bucket, o)],
   ['copyObjects', (o) => copyObjects(bucket, o)],
   ['deleteObjects', (o) => deleteObjects(bucket, o)],
+  ['getObjects', (o) => getObjects(bucket, o)],
   ['freezeObjects', (o) => freezeObjects(bucket, o)],
   ['restoreObjects', (o) => restoreObjects(bucket, o)],
 ]
@@ -61,6 +63,9 @@ describe('stage options are checked at the call', () => {
     ['copyObjects destinationBucket', () => copyObjects(bucket, { destinationBucket: 'No_Such' }), 'bucket'],
     ['deleteObjects batchSize', () => deleteObjects(bucket, { batchSize: 1001 }), 'batchSize'],
     ['restoreObjects days', () => restoreObjects(bucket, { days: 0 }), 'days'],
+    ['getObjects range', () => getObjects(bucket, { start: 'x' as unknown as number }), 'start'],
+    ['getObjects destination', () => getObjects(bucket, { destination: 5 as unknown as string }), 'destination'],
+    ['getObjects partSize', () => getObjects(bucket, { partSize: 0 }), 'partSize'],
   ])('%s', (_, call, argument) => {
     const err = thrownAtCall(call)
     expect(err.message).toContain(argument === 'bucket' ? 'No_Such' : argument)

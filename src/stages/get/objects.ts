@@ -1,12 +1,13 @@
 /**
  * The stage over many objects: into memory or into files under a destination folder.
  */
-import { resolve as resolvePath } from 'node:path'
+import { isAbsolute, relative, resolve as resolvePath } from 'node:path'
 import type { BucketRef } from '../../bucket-ref.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { ContainedFolders, safeDestination } from '../../paths.js'
 import type { ByteRange } from '../../ranges.js'
-import { mapResults, type Result, type StageOptions } from '../../results.js'
+import type { StageOptions } from '../../results.js'
+import { createStage, type Stage } from '../factory.js'
 import { describeValue, validateKey } from '../../validate.js'
 import { downloadFile, getToFile } from './file.js'
 import { getObject } from './object.js'
@@ -52,14 +53,15 @@ export interface GetObjectsOptions extends StageOptions, ByteRange {
  * }
  * ```
  */
-export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}) {
+export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}): Stage<GetItem | { key: string }, Buffer | string> {
   const range: ByteRange = {}
-  for (const name of ['start', 'end', 'offset', 'length'] as const) if (options[name] !== undefined) range[name] = options[name]
-  const perItem: GetOptions = { ...range }
-  if (options.verify !== undefined) perItem.verify = options.verify
-  if (options.partSize !== undefined) perItem.partSize = options.partSize
-  return (source: AsyncIterable<GetItem | { key: string }> | Iterable<GetItem>): AsyncGenerator<Result<Buffer | string>> => {
-    // Validated before any request: a bad range or option fails the whole call.
+  const perItem: GetOptions = {}
+  // Checked at the call, before any request: a bad range or option fails the whole call.
+  const validate = (): void => {
+    for (const name of ['start', 'end', 'offset', 'length'] as const) if (options[name] !== undefined) range[name] = options[name]
+    Object.assign(perItem, range)
+    if (options.verify !== undefined) perItem.verify = options.verify
+    if (options.partSize !== undefined) perItem.partSize = options.partSize
     validateGetOptions(perItem, { bucket: ref.name })
     if (options.destination !== undefined && typeof options.destination !== 'string') {
       throw new InvalidArgumentError(`Expected destination to be a folder path, got ${describeValue(options.destination)}`, {
@@ -67,41 +69,49 @@ export function getObjects(ref: BucketRef, options: GetObjectsOptions = {}) {
         bucket: ref.name,
       })
     }
-    // The destination's real path and each folder under it are checked once for the call.
-    const folders = options.destination === undefined ? undefined : new ContainedFolders(options.destination)
-    return mapResults(
-      source as AsyncIterable<GetItem>,
-      keyOfItem,
-      async (item, signal, annotate): Promise<Buffer | string> => {
-        const key = typeof item === 'string' ? item : (item as { key?: unknown } | null)?.key
-        validateKey(key, ref.name)
-        const explicit = typeof item === 'string' ? undefined : item.destination
-        const opts: GetOptions = { ...perItem, signal, onVerified: (info) => annotate({ verified: info.verified }) }
-        if (explicit !== undefined) return getToFile(ref, key, explicit, opts)
-        if (options.destination !== undefined) {
-          const base =
-            options.relativeTo === undefined || options.relativeTo === '' || options.relativeTo.endsWith('/')
-              ? (options.relativeTo ?? '')
-              : `${options.relativeTo}/`
-          if (!key.startsWith(base))
-            throw new InvalidArgumentError(`Key ${JSON.stringify(key)} is not under relativeTo ${JSON.stringify(base)}`, {
-              argument: 'relativeTo',
-              key,
-              bucket: ref.name,
-            })
-          const rel = key.slice(base.length)
-          // A folder marker (`logs/`): nothing to write, as aws s3 skips it; ok with the folder's path.
-          if ((rel === '' || rel.endsWith('/')) && !rel.split('/').includes('..')) {
-            annotate({ verified: 'none' })
-            return resolvePath(options.destination, rel)
-          }
-          return downloadFile(ref, key, safeDestination(options.destination, rel, ref.name), { ...opts, root: options.destination }, folders)
-        }
-        return getObject(ref, key, opts)
-      },
-      { concurrency: ref.concurrency ?? 8, ...options, bucket: ref.name },
-    )
   }
+  // The destination's real path and each folder under it are checked once for the call.
+  let folders: ContainedFolders | undefined
+  return createStage<GetItem | { key: string }, Buffer | string>(ref, options, {
+    keyOf: keyOfItem,
+    validate,
+    run: async (item, signal, annotate): Promise<Buffer | string> => {
+      const key = typeof item === 'string' ? item : (item as { key?: unknown } | null)?.key
+      validateKey(key, ref.name)
+      const explicit = typeof item === 'string' ? undefined : (item as { destination?: string }).destination
+      const opts: GetOptions = { ...perItem, signal, onVerified: (info) => annotate({ verified: info.verified }) }
+      if (explicit !== undefined) return getToFile(ref, key, explicit, opts)
+      if (options.destination === undefined) return getObject(ref, key, opts)
+      const base =
+        options.relativeTo === undefined || options.relativeTo === '' || options.relativeTo.endsWith('/')
+          ? (options.relativeTo ?? '')
+          : `${options.relativeTo}/`
+      if (!key.startsWith(base))
+        throw new InvalidArgumentError(`Key ${JSON.stringify(key)} is not under relativeTo ${JSON.stringify(base)}`, {
+          argument: 'relativeTo',
+          key,
+          bucket: ref.name,
+        })
+      const rel = key.slice(base.length)
+      // A folder marker (`logs/`): nothing to write, as aws s3 skips it; ok with the folder's path
+      // (a marker that names a folder outside the destination, `/etc/` or `../x/`, fails alone).
+      if (rel === '' || rel.endsWith('/')) {
+        const path = resolvePath(options.destination, rel)
+        const inside = relative(resolvePath(options.destination), path)
+        if (inside.startsWith('..') || isAbsolute(inside)) {
+          throw new InvalidArgumentError(`${path} is outside the destination folder ${resolvePath(options.destination)}`, {
+            argument: 'destination',
+            key,
+            bucket: ref.name,
+          })
+        }
+        annotate({ verified: 'none' })
+        return path
+      }
+      folders ??= new ContainedFolders(options.destination)
+      return downloadFile(ref, key, safeDestination(options.destination, rel, ref.name), { ...opts, root: options.destination }, folders)
+    },
+  })
 }
 
 /** The key of a get item, for its result (a bad item's key is its description). */
