@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Bucket } from '../src/bucket.js'
 import { parseEnv } from '../src/radosgw.js'
-import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from '../src/sinks/multipart.js'
+import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from '../src/upload/multipart.js'
 import { createLogStream, type LogStreamOptions } from '../src/sinks/rotating.js'
 
 const run = promisify(execFile)

@@ -27,7 +27,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { Bucket } from '../src/bucket.js'
 import { createClient } from '../src/client.js'
-import { createWriteStream } from '../src/sinks/multipart.js'
+import { createWriteStream } from '../src/upload/multipart.js'
 import { parseEnv } from '../src/radosgw.js'
 
 const run = promisify(execFile)

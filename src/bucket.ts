@@ -40,7 +40,7 @@ import { abortUploads, listUploads, type AbortUploadsOptions, type UploadInfo } 
 import type { IndexOptions } from './arrow/index-table.js'
 import { appendObject, type AppendOptions, type AppendResult } from './stages/append.js'
 import { tail, type Tail, type TailMarker, type TailOptions } from './stages/tail/index.js'
-import { createWriteStream, putStream, type MultipartSink, type WriteStreamOptions, type WriteStreamResult } from './sinks/multipart.js'
+import { createWriteStream, putStream, type MultipartSink, type WriteStreamOptions, type WriteStreamResult } from './upload/multipart.js'
 import { createLogStream, type LogSink, type LogStreamOptions } from './sinks/rotating.js'
 import { putObject, putObjects, type PutOptions, type PutResult } from './stages/put.js'
 import { freezeObject, freezeObjects, restoreObject, restoreObjects, type RestoreOptions } from './stages/storage-class.js'

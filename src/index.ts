@@ -84,7 +84,7 @@ export {
   type UploadProgress,
   type WriteStreamOptions,
   type WriteStreamResult,
-} from './sinks/multipart.js'
+} from './upload/multipart.js'
 export {
   createLogStream,
   defaultLogName,

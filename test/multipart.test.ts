@@ -7,7 +7,7 @@ import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Bucket } from '../src/bucket.js'
 import { AbortError, BucketflowError, IntegrityError, InvalidArgumentError, SourceError } from '../src/errors.js'
-import { createWriteStream, putStream, type UploadProgress } from '../src/sinks/multipart.js'
+import { createWriteStream, putStream, type UploadProgress } from '../src/upload/multipart.js'
 import { FaultProxy } from './support/proxy.js'
 import { s3Options, useBucket } from './support/s3.js'
 

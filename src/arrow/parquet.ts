@@ -37,7 +37,7 @@ import { RecordBatch, type Schema, Table, tableFromIPC, tableToIPC } from 'apach
 import type * as ParquetWasm from 'parquet-wasm'
 import type { BucketRef } from '../bucket-ref.js'
 import { AbortError, IntegrityError, InvalidArgumentError } from '../errors.js'
-import { createWriteStream, type WriteStreamOptions, type WriteStreamResult } from '../sinks/multipart.js'
+import { createWriteStream, type WriteStreamOptions, type WriteStreamResult } from '../upload/multipart.js'
 import { describeValue, validateInteger, validateKey } from '../validate.js'
 import { writePartitioned, type PartitionBy, type PartitionFile } from './partitioned.js'
 import { footerCounts } from './parquet-footer.js'

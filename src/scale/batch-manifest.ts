@@ -18,7 +18,7 @@
  */
 import type { BucketRef } from '../bucket-ref.js'
 import { InvalidArgumentError } from '../errors.js'
-import { createWriteStream } from '../sinks/multipart.js'
+import { createWriteStream } from '../upload/multipart.js'
 import { describeValue, validateBucketName, validateKey } from '../validate.js'
 import { objectArn, validatePartition } from './arn.js'
 import { encodeManifestKey } from './key-codec.js'

@@ -20,7 +20,7 @@ import type { Schema } from 'apache-arrow'
 import type { BucketRef } from '../bucket-ref.js'
 import type { ParquetCompression } from '../arrow/parquet.js'
 import { CONTENT_ENCODING, createCompressor, type LogCompression } from '../compression.js'
-import { MultipartSink, type WriteStreamOptions, type WriteStreamResult } from './multipart.js'
+import { MultipartSink, type WriteStreamOptions, type WriteStreamResult } from '../upload/multipart.js'
 
 /** The end of a line. */
 export const NEWLINE = 0x0a

@@ -11,7 +11,7 @@ import type { BucketRef } from '../bucket-ref.js'
 import { AbortError } from '../errors.js'
 import { writeParquet, type WriteParquetResult } from '../arrow/parquet.js'
 import { LinesObjectWriter, NEWLINE, type ObjectBuild, type ObjectWriter, type SchemaHolder, type StoredLogObject } from './log-objects.js'
-import type { WriteStreamOptions } from './multipart.js'
+import type { WriteStreamOptions } from '../upload/multipart.js'
 import { BatchBuilder, errorRecordLine, inferSchema, parseRecord } from './ndjson.js'
 
 export { schemaFromJson, schemaToJson, validateLogSchema } from './ndjson.js'

@@ -22,7 +22,7 @@ import {
 import { headObject } from '../stages/head.js'
 import { sleep } from '../transport/retry.js'
 import { LinesObjectWriter, type ObjectBuild, type ObjectWriter, type SchemaHolder, type StoredLogObject } from './log-objects.js'
-import type { WriteStreamOptions } from './multipart.js'
+import type { WriteStreamOptions } from '../upload/multipart.js'
 import { segmentContent, type SegmentHeader, type Spool } from './spool.js'
 
 /** The metadata naming the spool segment an object was written from (`<spool id>/<segment>`). */

@@ -11,7 +11,6 @@ import { transportOf, type BucketRef } from '../../bucket-ref.js'
 import { multipartEtag, multipartEtagParts, plainMd5 } from '../../checksums.js'
 import { clientSettings } from '../../client.js'
 import { AccessDeniedError, AbortError, IntegrityError, toBucketflowError } from '../../errors.js'
-import { headObject } from '../../stages/head.js'
 import type { CompletedPart, PutObjectInput } from '../../transport/types.js'
 
 /** The upload to complete. */
@@ -159,4 +158,14 @@ export async function putChecked(
     }
   }
   return out.ETag ?? ''
+}
+
+/** HEAD the object under the key: its size and ETag (the upload layer sits below the stages). */
+async function headObject(ref: BucketRef, key: string, opts: { signal?: AbortSignal } = {}): Promise<{ size: number; etag: string }> {
+  try {
+    const out = await transportOf(ref).headObject({ Bucket: ref.name, Key: key }, opts.signal ? { signal: opts.signal } : {})
+    return { size: out.ContentLength ?? 0, etag: out.ETag ?? '' }
+  } catch (err) {
+    throw toBucketflowError(err, { bucket: ref.name, key, operation: 'HeadObject' })
+  }
 }
