@@ -14,6 +14,7 @@
  * ```
  * @packageDocumentation
  */
+import { delay } from '../util/abort.js'
 import type { S3ControlClient } from '@aws-sdk/client-s3-control'
 import { AbortError, InvalidArgumentError, toBucketflowError } from '../errors.js'
 import { describeValue, validateInteger } from '../validate.js'
@@ -61,18 +62,7 @@ export interface WatchBatchJobOptions {
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortError('Watching the job was aborted', { cause: signal.reason }))
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(new AbortError('Watching the job was aborted', { cause: signal?.reason }))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
+  return delay(ms, signal, () => new AbortError('Watching the job was aborted', { cause: signal?.reason }))
 }
 
 /**

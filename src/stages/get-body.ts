@@ -5,6 +5,8 @@
  * truncation, or no byte for the client's idle timeout) with ranged GETs pinned to the object.
  * @packageDocumentation
  */
+import { delay } from '../util/abort.js'
+import { halfJitter } from '../util/retry.js'
 import { Readable } from 'node:stream'
 import { transportOf, type BucketRef } from '../bucket-ref.js'
 import { clientSettings } from '../client.js'
@@ -101,24 +103,9 @@ export function discard(body: unknown): void {
   if (b && typeof b.destroy === 'function') b.destroy()
 }
 
+/** Backoff before resuming a broken body: 50-100 ms, doubling up to 2 s. */
 export function backoff(attempt: number): number {
-  const base = Math.min(2_000, 100 * 2 ** (attempt - 1))
-  return base / 2 + Math.random() * (base / 2)
-}
-
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
+  return halfJitter(attempt, 100, 2_000)
 }
 
 /** Counters a download reports. */
@@ -206,7 +193,7 @@ export async function* readSpan(
       progressAtFailure = at
       if (!hasPin(pin)) throw new BucketflowError(`${typed.message} (nothing to pin a resumed request to)`, { ...where, cause: typed }, typed.code)
       if (failures > maxAttempts) throw typed
-      await sleep(backoff(failures), signal).catch(() => {
+      await delay(backoff(failures), signal).catch(() => {
         throw toBucketflowError(err, { ...where, operation: 'GetObject' }, signal)
       })
     } finally {

@@ -11,6 +11,8 @@
  * ```
  * @packageDocumentation
  */
+import { delay } from '../util/abort.js'
+import { halfJitter } from '../util/retry.js'
 import { createHash } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import { transportOf, type BucketRef, type StorageClass } from '../bucket-ref.js'
@@ -151,7 +153,7 @@ async function putBytes(ref: BucketRef, key: string, bytes: Uint8Array, input: O
       typed = toBucketflowError(err, { ...where, operation: 'PutObject' }, signal)
     }
     if (attempt >= settings.maxAttempts || !isTransient(typed)) throw typed
-    await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)))
+    await delay(halfJitter(attempt + 1, 100, 2_000), undefined)
   }
 }
 

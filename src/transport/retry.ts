@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import { delay } from '../util/abort.js'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry'
 import type { RetryErrorInfo, RetryErrorType, RetryStrategyV2, RetryToken, SdkError } from '@smithy/types'
@@ -114,16 +115,5 @@ export async function withRetries<T>(
 
 /** Wait `ms`, or reject with an AbortError when `signal` aborts (the timer is cleared). */
 export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal))
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(abortError(signal))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
+  return delay(ms, signal, () => abortError(signal!))
 }

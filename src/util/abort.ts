@@ -31,20 +31,32 @@ export function linkedController(outer: AbortSignal | undefined): { controller: 
 }
 
 /**
- * Wait `ms` milliseconds: resolves true after them, or false at once when `signal` aborts
- * (never rejects; the timer is cleared and the listener removed either way).
+ * Wait `ms` milliseconds; when `signal` aborts, reject at once with `reason()` (default: the
+ * signal's reason). The timer is cleared and the listener removed either way. The one abortable
+ * wait of the library: retries, backoffs and polls all use it (or {@link sleep}).
  */
-export function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false)
+export function delay(ms: number, signal: AbortSignal | undefined, reason: () => unknown = () => signal?.reason): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(reason())
     const onAbort = (): void => {
       clearTimeout(timer)
-      resolve(false)
+      reject(reason())
     }
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort)
-      resolve(true)
+      resolve()
     }, ms)
     signal?.addEventListener('abort', onAbort, { once: true })
   })
+}
+
+/**
+ * Wait `ms` milliseconds: resolves true after them, or false at once when `signal` aborts
+ * (never rejects).
+ */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return delay(ms, signal).then(
+    () => true,
+    () => false,
+  )
 }

@@ -33,11 +33,24 @@ export interface RetryOptions {
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void
   /** Source of randomness in [0, 1) for the jitter (tests pass a fixed one). @default Math.random */
   random?: () => number
+  /** The backoff before attempt `attempt + 1`, in ms, instead of the full-jitter one. */
+  delayMs?: (attempt: number) => number
+  /** The error an abort rejects with. @default an AbortError whose cause is the signal's reason */
+  aborted?: () => Error
 }
 
 function checkDelay(value: number, name: string): void {
   if (!Number.isFinite(value) || value < 0)
     throw new InvalidArgumentError(`Expected ${name} to be a finite number >= 0, got ${String(value)}`, { argument: name })
+}
+
+/**
+ * Exponential backoff with half jitter before attempt `attempt + 1` (1-based): between half and
+ * all of `min(maxMs, baseMs * 2^(attempt-1))`.
+ */
+export function halfJitter(attempt: number, baseMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1))
+  return ceiling / 2 + Math.random() * (ceiling / 2)
 }
 
 /**
@@ -74,7 +87,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
   checkDelay(base, 'baseDelayMs')
   checkDelay(max, 'maxDelayMs')
   const { signal } = options
-  const aborted = (): AbortError => new AbortError('Stopped retrying: the signal was aborted', { cause: signal?.reason })
+  const aborted = options.aborted ?? ((): Error => new AbortError('Stopped retrying: the signal was aborted', { cause: signal?.reason }))
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted) throw aborted()
     try {
@@ -82,7 +95,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
     } catch (err) {
       if (signal?.aborted) throw aborted()
       if (attempt >= attempts || (options.retryable && !options.retryable(err, attempt))) throw err
-      const delay = backoffDelay(attempt, base, max, options.random)
+      const delay = options.delayMs ? options.delayMs(attempt) : backoffDelay(attempt, base, max, options.random)
       options.onRetry?.(err, attempt, delay)
       if (!(await sleep(delay, signal))) throw aborted()
     }

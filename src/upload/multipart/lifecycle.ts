@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { delay } from '../../util/abort.js'
 import { transportOf, type BucketRef } from '../../bucket-ref.js'
 import { toBucketflowError } from '../../errors.js'
 import type { CreateMultipartUploadInput, MultipartUpload } from '../../transport/types.js'
@@ -101,7 +102,7 @@ export class UploadLifecycle {
           return
         }
         lastError = typed
-        await new Promise((r) => setTimeout(r, backoff(attempt)))
+        await delay(backoff(attempt), undefined)
       }
     }
     process.emitWarning(

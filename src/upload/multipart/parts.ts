@@ -5,8 +5,9 @@
  *
  * @packageDocumentation
  */
+import { halfJitter, retry } from '../../util/retry.js'
 import { createHash } from 'node:crypto'
-import { isTransient, toBucketflowError, type ErrorFields } from '../../errors.js'
+import { BucketflowError, isTransient, toBucketflowError, type ErrorFields } from '../../errors.js'
 
 /** Base64 MD5 of a part, for its Content-MD5. */
 export const md5 = (bytes: Uint8Array): string => createHash('md5').update(bytes).digest('base64')
@@ -34,23 +35,7 @@ export class PartBuffers {
 
 /** Jittered exponential backoff before attempt `attempt + 1`: 100-200 ms, then doubling up to 5 s. */
 export function backoff(attempt: number): number {
-  const base = Math.min(5_000, 200 * 2 ** (attempt - 1))
-  return base / 2 + Math.random() * (base / 2)
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
+  return halfJitter(attempt, 200, 5_000)
 }
 
 /** How {@link sendWithRetries} sends one request. */
@@ -72,20 +57,19 @@ export interface RetryPolicy {
  * {@link backoff} between attempts. Throws the last failure as a BucketflowError located by
  * `where`, or `aborted()` once the signal aborted.
  */
-export async function sendWithRetries<T>(send: () => Promise<T>, policy: RetryPolicy): Promise<T> {
+export function sendWithRetries<T>(send: () => Promise<T>, policy: RetryPolicy): Promise<T> {
   const { signal } = policy
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send()
-    } catch (err) {
-      if (signal.aborted) throw policy.aborted()
-      const typed = toBucketflowError(err, policy.where)
-      // Network errors and timeouts, 5xx, throttling and BadDigest are worth sending again.
-      if (attempt >= policy.maxAttempts || !isTransient(typed)) throw typed
-      policy.onRetry()
-      await sleep(backoff(attempt), signal).catch(() => {
-        throw policy.aborted()
-      })
-    }
-  }
+  const attempt = (): Promise<T> =>
+    send().catch((err: unknown) => {
+      throw signal.aborted ? policy.aborted() : toBucketflowError(err, policy.where)
+    })
+  return retry(attempt, {
+    attempts: policy.maxAttempts,
+    signal,
+    aborted: policy.aborted,
+    delayMs: backoff,
+    // Network errors and timeouts, 5xx, throttling and BadDigest are worth sending again.
+    retryable: (err) => !signal.aborted && err instanceof BucketflowError && isTransient(err),
+    onRetry: () => policy.onRetry(),
+  })
 }
