@@ -34,7 +34,7 @@ import type { MetadataBearer } from '@smithy/types'
 import { deleteInBatchAndSingly } from './delete.js'
 import { checkTarget, TransportError } from './error.js'
 import { installResultCheck } from './result-check.js'
-import { askChecksums, copyOutput, copySourceOf, defined, fromSdkError, headersOf, writeOutput } from './sdk/shapes.js'
+import { askChecksums, checksumFields, copyOutput, copySourceOf, defined, fromSdkError, headersOf, writeOutput } from './sdk/shapes.js'
 import type {
   AbortMultipartUploadInput,
   CompleteMultipartUploadInput,
@@ -271,14 +271,7 @@ export class SdkTransport implements Transport {
       Location: out.Location as string | undefined,
       VersionId: out.VersionId as string | undefined,
       RequestId: out.$metadata.requestId,
-      ChecksumCRC32: out.ChecksumCRC32 as string | undefined,
-      ChecksumCRC32C: out.ChecksumCRC32C as string | undefined,
-      ChecksumCRC64NVME: out.ChecksumCRC64NVME as string | undefined,
-      ChecksumSHA1: out.ChecksumSHA1 as string | undefined,
-      ChecksumSHA256: out.ChecksumSHA256 as string | undefined,
-      ChecksumType: out.ChecksumType as string | undefined,
-      ServerSideEncryption: out.ServerSideEncryption as string | undefined,
-      SSEKMSKeyId: out.SSEKMSKeyId as string | undefined,
+      ...checksumFields(out),
     })
   }
 

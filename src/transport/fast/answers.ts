@@ -9,7 +9,7 @@ import { parseErrorBody, readResultDocument, type DocumentReader, type ErrorDocu
 import type { PutObjectOutput } from '../types.js'
 import type { XmlElement } from '../xml.js'
 import { discard, networkError, readText } from './body.js'
-import { checksumHeaders, header, type Answer } from './headers.js'
+import { checksumHeaders, copyHeaders, header, type Answer } from './headers.js'
 
 /** Listing and batch answers are read up to this many bytes (1000 keys of 1024 bytes url-encoded fit many times). */
 const MAX_DOCUMENT = 64 * 1024 * 1024
@@ -104,12 +104,11 @@ export async function streamDocument<T>(answer: Answer, reader: DocumentReader<T
 export async function putOutput(a: Answer): Promise<PutObjectOutput> {
   await a.body.dump()
   const out: PutObjectOutput = {}
-  const etag = header(a.headers, 'etag')
-  if (etag !== undefined) out.ETag = etag
-  const version = header(a.headers, 'x-amz-version-id')
-  if (version !== undefined) out.VersionId = version
-  const requestId = header(a.headers, 'x-amz-request-id')
-  if (requestId !== undefined) out.RequestId = requestId
+  copyHeaders(a.headers, out as unknown as Record<string, unknown>, [
+    ['etag', 'ETag'],
+    ['x-amz-version-id', 'VersionId'],
+    ['x-amz-request-id', 'RequestId'],
+  ])
   checksumHeaders(a.headers, out as unknown as Record<string, unknown>)
   return out
 }

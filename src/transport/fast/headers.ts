@@ -42,25 +42,28 @@ export function intHeader(h: Answer['headers'], name: string): number | undefine
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined
 }
 
+/** Copy each header present in `h` onto `out` under its field name. */
+export function copyHeaders(h: Answer['headers'], out: Record<string, unknown>, fields: readonly (readonly [header: string, field: string])[]): void {
+  for (const [name, field] of fields) {
+    const v = header(h, name)
+    if (v !== undefined) out[field] = v
+  }
+}
+
+const CHECKSUM_HEADERS = [
+  ['x-amz-checksum-crc32', 'ChecksumCRC32'],
+  ['x-amz-checksum-crc32c', 'ChecksumCRC32C'],
+  ['x-amz-checksum-crc64nvme', 'ChecksumCRC64NVME'],
+  ['x-amz-checksum-sha1', 'ChecksumSHA1'],
+  ['x-amz-checksum-sha256', 'ChecksumSHA256'],
+  ['x-amz-checksum-type', 'ChecksumType'],
+  ['x-amz-server-side-encryption', 'ServerSideEncryption'],
+  ['x-amz-server-side-encryption-customer-algorithm', 'SSECustomerAlgorithm'],
+  ['x-amz-server-side-encryption-aws-kms-key-id', 'SSEKMSKeyId'],
+] as const
+
 export function checksumHeaders(h: Answer['headers'], out: Record<string, unknown>): void {
-  const crc32v = header(h, 'x-amz-checksum-crc32')
-  if (crc32v !== undefined) out.ChecksumCRC32 = crc32v
-  const crc32c = header(h, 'x-amz-checksum-crc32c')
-  if (crc32c !== undefined) out.ChecksumCRC32C = crc32c
-  const crc64 = header(h, 'x-amz-checksum-crc64nvme')
-  if (crc64 !== undefined) out.ChecksumCRC64NVME = crc64
-  const sha1 = header(h, 'x-amz-checksum-sha1')
-  if (sha1 !== undefined) out.ChecksumSHA1 = sha1
-  const sha256 = header(h, 'x-amz-checksum-sha256')
-  if (sha256 !== undefined) out.ChecksumSHA256 = sha256
-  const type = header(h, 'x-amz-checksum-type')
-  if (type !== undefined) out.ChecksumType = type
-  const sse = header(h, 'x-amz-server-side-encryption')
-  if (sse !== undefined) out.ServerSideEncryption = sse
-  const ssec = header(h, 'x-amz-server-side-encryption-customer-algorithm')
-  if (ssec !== undefined) out.SSECustomerAlgorithm = ssec
-  const kms = header(h, 'x-amz-server-side-encryption-aws-kms-key-id')
-  if (kms !== undefined) out.SSEKMSKeyId = kms
+  copyHeaders(h, out, CHECKSUM_HEADERS)
 }
 
 /** The object headers of a GET or HEAD answer. */
@@ -163,12 +166,11 @@ export function copyOutput(root: XmlElement, a: Answer): CopyObjectOutput {
     const v = childText(root, name)
     if (v !== undefined) out[name] = v
   }
-  const version = header(a.headers, 'x-amz-version-id')
-  if (version !== undefined) out.VersionId = version
-  const sourceVersion = header(a.headers, 'x-amz-copy-source-version-id')
-  if (sourceVersion !== undefined) out.CopySourceVersionId = sourceVersion
-  const requestId = header(a.headers, 'x-amz-request-id')
-  if (requestId !== undefined) out.RequestId = requestId
-  checksumHeaders(a.headers, out as unknown as Record<string, unknown>)
+  copyHeaders(a.headers, out as unknown as Record<string, unknown>, [
+    ['x-amz-version-id', 'VersionId'],
+    ['x-amz-copy-source-version-id', 'CopySourceVersionId'],
+    ['x-amz-request-id', 'RequestId'],
+    ...CHECKSUM_HEADERS,
+  ])
   return out
 }

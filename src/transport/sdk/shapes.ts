@@ -96,15 +96,7 @@ export function headersOf(out: Record<string, unknown> & MetadataBearer): Object
     AcceptRanges: out.AcceptRanges as string | undefined,
     DeleteMarker: out.DeleteMarker as boolean | undefined,
     RequestId: out.$metadata.requestId,
-    ChecksumCRC32: out.ChecksumCRC32 as string | undefined,
-    ChecksumCRC32C: out.ChecksumCRC32C as string | undefined,
-    ChecksumCRC64NVME: out.ChecksumCRC64NVME as string | undefined,
-    ChecksumSHA1: out.ChecksumSHA1 as string | undefined,
-    ChecksumSHA256: out.ChecksumSHA256 as string | undefined,
-    ChecksumType: out.ChecksumType as string | undefined,
-    ServerSideEncryption: out.ServerSideEncryption as string | undefined,
-    SSECustomerAlgorithm: out.SSECustomerAlgorithm as string | undefined,
-    SSEKMSKeyId: out.SSEKMSKeyId as string | undefined,
+    ...checksumFields(out),
   })
 }
 
@@ -113,15 +105,7 @@ export function writeOutput(out: Record<string, unknown> & MetadataBearer): PutO
     ETag: out.ETag as string | undefined,
     VersionId: out.VersionId as string | undefined,
     RequestId: out.$metadata.requestId,
-    ChecksumCRC32: out.ChecksumCRC32 as string | undefined,
-    ChecksumCRC32C: out.ChecksumCRC32C as string | undefined,
-    ChecksumCRC64NVME: out.ChecksumCRC64NVME as string | undefined,
-    ChecksumSHA1: out.ChecksumSHA1 as string | undefined,
-    ChecksumSHA256: out.ChecksumSHA256 as string | undefined,
-    ChecksumType: out.ChecksumType as string | undefined,
-    ServerSideEncryption: out.ServerSideEncryption as string | undefined,
-    SSECustomerAlgorithm: out.SSECustomerAlgorithm as string | undefined,
-    SSEKMSKeyId: out.SSEKMSKeyId as string | undefined,
+    ...checksumFields(out),
   })
 }
 
@@ -160,3 +144,23 @@ export function askChecksums(command: GetObjectCommand, mode: string): void {
     { step: 'build', name: 'bucketflowChecksumMode' },
   )
 }
+
+/** The checksum and encryption fields an SDK output carries (undefined where absent). */
+export function checksumFields(out: Record<string, unknown>): Record<(typeof CHECKSUM_FIELDS)[number], string | undefined> {
+  return Object.fromEntries(CHECKSUM_FIELDS.map((name) => [name, out[name] as string | undefined])) as Record<
+    (typeof CHECKSUM_FIELDS)[number],
+    string | undefined
+  >
+}
+
+const CHECKSUM_FIELDS = [
+  'ChecksumCRC32',
+  'ChecksumCRC32C',
+  'ChecksumCRC64NVME',
+  'ChecksumSHA1',
+  'ChecksumSHA256',
+  'ChecksumType',
+  'ServerSideEncryption',
+  'SSECustomerAlgorithm',
+  'SSEKMSKeyId',
+] as const
