@@ -52,7 +52,7 @@ export interface BucketOptions extends ClientOptions {
   concurrency?: number
   /**
    * The request layer of the hot-path operations (GET, PUT, HEAD, listing, batch delete, copy,
-   * multipart): `fast` (undici with the SDK's SigV4 signer and a small reader for S3's XML
+   * multipart): `fast` (undici, SigV4 with the SDK signer's signing key, and a small reader for S3's XML
    * answers: a fraction of the SDK's CPU per request) or `sdk` (every request through the
    * S3Client's own middleware stack). Credentials, region, endpoint rules and retry semantics
    * are the client's either way; rare operations (restore, tagging, bucket admin) always go

@@ -1,7 +1,7 @@
 /**
  * The `fast` transport: S3 requests over undici (one keep-alive Agent sized from the
- * concurrency), signed by the SDK's own SigV4 signer (`@smithy/signature-v4` with node's native
- * SHA-256), bodies sent as they are (bytes or a stream of known length) with `UNSIGNED-PAYLOAD`
+ * concurrency), SigV4-signed in one pass (fast/sign.ts) with the signing key the SDK's own
+ * signer (`@smithy/signature-v4`) derives, bodies sent as they are (bytes or a stream of known length) with `UNSIGNED-PAYLOAD`
  * and a checksum header the server verifies (Content-MD5, or CRC32 on AWS), answers read by a
  * small streaming XML reader. Everything else comes from the S3Client it is built on:
  * credentials (its provider, cached until shortly before they expire), region, endpoint
@@ -63,7 +63,7 @@ import { EMPTY_SHA256, UNSIGNED_PAYLOAD } from './fast/sign.js'
 
 export { networkError } from './fast/body.js'
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, type FastEngineOptions, type UploadChecksumMode } from './fast/engine.js'
-export { cacheSigningKeys, encodeKey, signableRequest, type RequestTarget } from './fast/sign.js'
+export { amzDate, cacheSigningKeys, encodeKey, signableRequest, signV4, type RequestTarget } from './fast/sign.js'
 
 /** Options of {@link FastTransport}. */
 export interface FastTransportOptions extends FastEngineOptions {

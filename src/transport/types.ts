@@ -1,7 +1,7 @@
 /**
  * The request layer under the stages and sinks: one interface for the S3 operations they use,
- * with two implementations — `sdk` (the AWS SDK's S3Client) and `fast` (undici, the SDK's own
- * SigV4 signer, a small reader for S3's XML answers). Field names follow the S3 API (and so the
+ * with two implementations — `sdk` (the AWS SDK's S3Client) and `fast` (undici, SigV4 with the
+ * SDK signer's signing key, a small reader for S3's XML answers). Field names follow the S3 API (and so the
  * SDK's command inputs and outputs), so a stage moves from `client.send(new XCommand(input))` to
  * `transport.x(input, { signal })` without renaming.
  *

@@ -21,7 +21,7 @@ import type { RequestBody, TransportTimeouts, UploadChecksum } from '../types.js
 import { errorAnswer } from './answers.js'
 import { discard, networkError, shapeBodyErrors } from './body.js'
 import { dateHeader, flatHeaders, type Answer, type Headers } from './headers.js'
-import { base64Crc32, cacheSigningKeys, crc32, signableRequest } from './sign.js'
+import { amzDate, base64Crc32, cacheSigningKeys, crc32, signableRequest, signV4, type SignableRequest, type SigningKeyFn } from './sign.js'
 import { resolveSettings, resolveTarget, type ClientSettings, type Target } from './target.js'
 
 /** Default connect timeout: 10 s. */
@@ -66,7 +66,7 @@ export class FastEngine {
   #settings: Promise<ClientSettings> | undefined
   #strategy: Promise<RetryStrategyV2 | undefined> | undefined
   readonly #targets = new Map<string, Promise<Target | undefined>>()
-  readonly #signers = new Map<string, SignatureV4>()
+  readonly #signers = new Map<string, SigningKeyFn>()
   #credentials: AwsCredentialIdentity | undefined
   #credentialsPending: Promise<AwsCredentialIdentity> | undefined
   /** Whether the endpoint is AWS (known once the settings resolved; every request awaits them first). */
@@ -107,10 +107,10 @@ export class FastEngine {
     return this.#settings
   }
 
-  #signer(region: string): SignatureV4 {
-    let signer = this.#signers.get(region)
-    if (!signer) {
-      signer = new SignatureV4({
+  #signer(region: string): SigningKeyFn {
+    let keys = this.#signers.get(region)
+    if (!keys) {
+      const signer = new SignatureV4({
         service: 's3',
         region,
         credentials: () => this.#credentialsNow(),
@@ -118,10 +118,10 @@ export class FastEngine {
         uriEscapePath: false,
         applyChecksum: false,
       })
-      cacheSigningKeys(signer)
-      this.#signers.set(region, signer)
+      keys = cacheSigningKeys(signer)
+      this.#signers.set(region, keys)
     }
-    return signer
+    return keys
   }
 
   /** Resolve where a bucket's requests go; undefined when they must go through the SDK. */
@@ -191,14 +191,14 @@ export class FastEngine {
         if (signal?.aborted) throw abortError(signal)
         const attempt = ++sent
         const { toSign, path } = signableRequest(target, method, key, query, headers, payloadHash)
-        const signed = await target.signer.sign(toSign, { signingDate: new Date(Date.now() + this.#clockOffset()) })
+        const signedHeaders = await this.#sign(target, toSign)
         let answer: Answer
         try {
           const res = await this.#agent.request({
             origin: target.origin,
             path,
             method: method as Dispatcher.HttpMethod,
-            headers: signed.headers,
+            headers: signedHeaders,
             ...(body === undefined ? {} : { body: body as string | Buffer | Readable }),
             ...(signal ? { signal } : {}),
           })
@@ -227,6 +227,17 @@ export class FastEngine {
             : undefined,
       },
     )
+  }
+
+  /** SigV4 headers of a request, with the credentials of now and the signing key the SDK's signer derived. */
+  async #sign(target: Target, request: SignableRequest): Promise<Headers> {
+    const credentials = await this.#credentialsNow()
+    if (typeof credentials?.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string') {
+      throw new Error('Resolved credential object is not valid')
+    }
+    const longDate = amzDate(new Date(Date.now() + this.#clockOffset()))
+    const key = await target.signer(credentials, target.signingRegion, longDate.slice(0, 8), 's3')
+    return signV4(request, credentials, target.signingRegion, longDate, key)
   }
 
   /** Read an error answer into a TransportError, and correct the signing clock if it was off. */

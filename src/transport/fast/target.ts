@@ -5,14 +5,14 @@
  * @packageDocumentation
  */
 import type { S3Client } from '@aws-sdk/client-s3'
-import type { SignatureV4 } from '@smithy/signature-v4'
 import type { Headers } from './headers.js'
-import type { RequestTarget } from './sign.js'
+import type { RequestTarget, SigningKeyFn } from './sign.js'
 
 /** Where one bucket's requests go, and how they are signed. */
 export interface Target extends RequestTarget {
   origin: string
-  signer: SignatureV4
+  /** The signing key of credentials, region and day (derived by the SDK's signer, cached). */
+  signer: SigningKeyFn
   signingRegion: string
 }
 
@@ -62,7 +62,7 @@ export async function resolveSettings(client: S3Client): Promise<ClientSettings>
  * must go through the SDK (dual-stack, FIPS, accelerate, ARNs, directory buckets, any signing
  * but plain SigV4 for s3).
  */
-export function resolveTarget(client: S3Client, s: ClientSettings, bucket: string, signerFor: (region: string) => SignatureV4): Target | undefined {
+export function resolveTarget(client: S3Client, s: ClientSettings, bucket: string, signerFor: (region: string) => SigningKeyFn): Target | undefined {
   if (s.useDualstack || s.useFips || s.accelerate) return undefined
   // ARNs (access points, outposts, object lambda) and directory buckets: the SDK's business.
   if (bucket.startsWith('arn:') || bucket.endsWith('--x-s3') || bucket.endsWith('--xa-s3')) return undefined
