@@ -12,7 +12,8 @@ import { describeValue, validateInteger, validateKey } from '../validate.js'
 import { COMPRESSION_SUFFIX, validateCompression, type LogCompression } from '../compression.js'
 import { DEFAULT_KEY_TEMPLATE, parseKeyTemplate, renderKeyTemplate, type KeyTemplate, type LogObjectName } from './log-keys.js'
 import type { ObjectBuild } from './log-objects.js'
-import { validateWriteStreamOptions, type WriteStreamOptions } from '../upload/multipart.js'
+import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, validateWriteStreamOptions, type WriteStreamOptions } from '../upload/multipart.js'
+import { PART_BUFFERS, PartBuffers } from '../upload/multipart/parts.js'
 import { checkLogSchemaShape } from '../arrow/schema-shape.js'
 import type { FsyncPolicy } from './spool.js'
 import { errorKeyOf, withSuffix } from './rotating-keys.js'
@@ -209,6 +210,9 @@ export function resolveOptions(ref: BucketRef, prefix: string, opts: LogStreamOp
   validateWriteStreamOptions(sinkOptions, where)
   const contentType = sinkOptions.contentType ?? (parquet ? undefined : 'text/plain; charset=utf-8')
   delete sinkOptions.contentType
+  // The stream's objects share their part buffers, one object after another (at most one
+  // sink's worth kept free: the stated bound counts every sink that can be open at once).
+  Object.assign(sinkOptions, { [PART_BUFFERS]: new PartBuffers(sinkOptions.partSize ?? DEFAULT_PART_SIZE, (sinkOptions.queueSize ?? DEFAULT_QUEUE_SIZE) + 1) })
   const build: ObjectBuild = parquet
     ? {
         format: 'parquet',

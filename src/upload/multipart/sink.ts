@@ -8,7 +8,7 @@ import { validateKey } from '../../validate.js'
 import { completeProven, putChecked } from './complete.js'
 import { UploadLifecycle } from './lifecycle.js'
 import { MAX_PARTS, validateOptions, type Options, type UploadProgress, type WriteStreamOptions, type WriteStreamResult } from './options.js'
-import { md5, PartBuffers, sendWithRetries, type RetryPolicy } from './parts.js'
+import { md5, PART_BUFFERS, PartBuffers, sendWithRetries, type RetryPolicy } from './parts.js'
 
 /**
  * A Writable that uploads what is written to it as one S3 object, in parts, with bounded
@@ -79,6 +79,8 @@ export class MultipartSink extends Writable {
   #part: Buffer | undefined
   #filled = 0
   readonly #pool: PartBuffers
+  /** The pool is shared with other sinks: it is never cleared here. */
+  readonly #sharedPool: boolean
   #partNumber = 0
   readonly #completed: CompletedPart[] = []
   #inflight = 0
@@ -109,7 +111,9 @@ export class MultipartSink extends Writable {
     this.#sdkChecksums = clientSettings(ref.client).sdkChecksums
     this.partSize = options.partSize
     this.queueSize = options.queueSize
-    this.#pool = new PartBuffers(options.partSize)
+    const shared = (opts as { [PART_BUFFERS]?: PartBuffers })[PART_BUFFERS]
+    this.#sharedPool = shared?.size === options.partSize
+    this.#pool = this.#sharedPool ? shared! : new PartBuffers(options.partSize)
     this.#onProgress = opts.onProgress
     const input: CreateMultipartUploadInput = { Bucket: ref.name, Key: key }
     if (opts.contentType !== undefined) input.ContentType = opts.contentType
@@ -342,8 +346,13 @@ export class MultipartSink extends Writable {
     })
     await this.#upload.abortLostCreates()
     this.#progress()
-    this.#pool.clear()
+    this.#releasePool()
     return { key: this.key, size, etag, parts, verified: this.#verifiedBy() }
+  }
+
+  /** Drop the free part buffers, unless the pool is shared (the next sink reuses them). */
+  #releasePool(): void {
+    if (!this.#sharedPool) this.#pool.clear()
   }
 
   #verifiedBy(): 'md5' | 'crc32' | 'none' {
@@ -362,8 +371,10 @@ export class MultipartSink extends Writable {
     )
     this.#bytesUploaded = body.length
     this.#buffered = 0
+    // Stored: its buffer is free again.
+    if (this.#part && this.#sharedPool) this.#pool.give(this.#part)
     this.#part = undefined
-    this.#pool.clear()
+    this.#releasePool()
     this.#progress()
     return { key: this.key, size: body.length, etag, parts: 0, verified: this.#verifiedBy() }
   }
@@ -383,7 +394,7 @@ export class MultipartSink extends Writable {
     this.#wake()
     const settle = () => {
       this.#part = undefined
-      this.#pool.clear()
+      this.#releasePool()
       this.#buffered = 0
       callback(error)
       // `done` settles after 'error' and 'close' were emitted (Node emits them on the next tick).
