@@ -279,6 +279,8 @@ describe('benchmark() (bucketflow/bench) on radosgw', () => {
     expect(level.stoppedBy).toBe('autoterm')
     expect(level.seconds).toBeLessThan(60)
     expect(summary.settings.autoterm).toEqual(settings)
+    // The request layer is part of what was measured, and is recorded.
+    expect(summary.settings.transport).toBe(bucket.transport.kind)
     const { bounds, counts } = level.autoterm!
     expect(bounds).toHaveLength(5)
     expect(bounds.at(-1)![1] - bounds[0]![0]).toBeGreaterThanOrEqual(2000)

@@ -139,6 +139,11 @@ describe('tail', () => {
     const err = await collect(b.tail('missing/key', { pollMs: 20 })).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(NoSuchKeyError)
     expect((err as NoSuchKeyError).key).toBe('missing/key')
+    expect((err as Error).message).toContain('permitMissing: true')
+    // A prefix (trailing slash) is not an object: the hint says how to follow one.
+    const prefixErr = await collect(b.tail('missing/', { pollMs: 20 })).catch((e: unknown) => e)
+    expect(prefixErr).toBeInstanceOf(NoSuchKeyError)
+    expect((prefixErr as Error).message).toContain("follow: 'rotation'")
     const it = b.tail('later/key', { pollMs: 20, permitMissing: true })[Symbol.asyncIterator]()
     const next = it.next()
     await sleep(200)

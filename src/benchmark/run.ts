@@ -177,6 +177,7 @@ export async function benchmark(bucket: Bucket, options: BenchmarkOptions): Prom
     bucket: bucket.name,
     keyPrefix: base,
     settings: {
+      transport: bucket.transport.kind,
       duration: s.duration,
       sizes: describeSizes(s.sizes),
       objects: s.objects,

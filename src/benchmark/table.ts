@@ -116,7 +116,7 @@ export function formatSweep(summary: BenchmarkSummary): string {
  * ```
  */
 export function formatSummary(summary: BenchmarkSummary): string {
-  const head = `${summary.workload} on ${summary.endpoint || '?'} s3://${summary.bucket}/${summary.keyPrefix}  sizes ${summary.settings.sizes}  run ${summary.runId}  client${summary.clients.length > 1 ? 's' : ''} ${summary.clients.join(', ')}`
+  const head = `${summary.workload} on ${summary.endpoint || '?'} s3://${summary.bucket}/${summary.keyPrefix}  sizes ${summary.settings.sizes}${summary.settings.transport ? `  transport ${summary.settings.transport}` : ''}  run ${summary.runId}  client${summary.clients.length > 1 ? 's' : ''} ${summary.clients.join(', ')}`
   const out = [head, '']
   for (const l of summary.levels) out.push(formatLevel(l), '')
   if (summary.levels.length > 1) out.push(formatSweep(summary), '')

@@ -234,6 +234,8 @@ export interface BenchmarkSummary {
   /** Where the run's objects went: `<prefix><runId>/<clientId>/`. */
   keyPrefix: string
   settings: {
+    /** The bucket's request layer (`fast` or `sdk`); absent in results written before it was recorded. */
+    transport?: 'fast' | 'sdk'
     duration: number
     sizes: string
     objects: number

@@ -156,7 +156,7 @@ function addPeers(bench: Command): void {
     .option('--runs <n>', 'runs; the table shows medians', positiveInt('runs'), 3)
     .option('--only <workloads>', 'comma-separated workloads to run, e.g. W1,W3 (default all)', list)
     .option('--scale <x>', 'multiply counts and sizes by x, e.g. 0.25 for a quick run', parseScale, 1)
-    .option('--tools <names>', 'comma-separated tools (default all but the control peer)', list)
+    .option('--tools <names>', 'comma-separated tools (default all but the control peer `corrupt`, which must fail verification)', list)
     .option('--out <dir>', 'folder for the results files', 'bench/results')
     .option('--readme <file>', 'also rewrite the peer table between the bench-peers markers of this Markdown file (README.md)')
     .option('--no-external', 'skip the external tools (rclone, aws-cli)')

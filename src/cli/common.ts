@@ -86,7 +86,9 @@ export function addGlobalOptions(cmd: Command): Command {
       }),
     )
     .addOption(new Option('--region <region>', 'region (default: AWS_REGION or us-east-1)'))
-    .addOption(new Option('-c, --concurrency <n>', 'requests in flight for parallel work (default 8)').argParser(positiveInt('concurrency')))
+    .addOption(
+      new Option('-c, --concurrency <n>', 'requests in flight for parallel work (default 8; the bench commands: 16)').argParser(positiveInt('concurrency')),
+    )
     .option('--json', 'print machine-readable JSON (one object per line), errors included')
     .option('-q, --quiet', 'print only errors and warnings: no progress bars, no per-item lines, no summary')
 }

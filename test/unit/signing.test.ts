@@ -132,6 +132,28 @@ describe('the transport signature (signV4)', () => {
     )
   })
 
+  it('sends and signs a header given twice in different cases once, lower-cased, with the last value', async () => {
+    const when = new Date('2026-12-02T10:00:00Z')
+    const key = await keyOf(reference, 'us-east-1', when)
+    const { toSign } = signableRequest(example, 'PUT', 'k', undefined, { 'X-Amz-Meta-V': 'a', 'x-amz-meta-v': 'w', 'Content-Type': 'text/plain' }, EMPTY_SHA256)
+    const ours = signV4(toSign, reference, 'us-east-1', amzDate(when), key)
+    expect(Object.keys(ours).filter((n) => n.toLowerCase() === 'x-amz-meta-v')).toEqual(['x-amz-meta-v'])
+    expect(ours['x-amz-meta-v']).toBe('w')
+    expect(ours['content-type']).toBe('text/plain')
+    expect(ours.authorization).toContain('SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-v,')
+    // The SDK signer, given the headers as they are sent, signs the same.
+    const { toSign: sent } = signableRequest(example, 'PUT', 'k', undefined, { 'x-amz-meta-v': 'w', 'content-type': 'text/plain' }, EMPTY_SHA256)
+    const sdk = await new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      credentials: reference,
+      sha256: Sha256,
+      uriEscapePath: false,
+      applyChecksum: false,
+    }).sign(sent, { signingDate: when })
+    expect(ours.authorization).toBe(sdk.headers.authorization)
+  })
+
   it('formats the long date as SigV4 does', () => {
     expect(amzDate(new Date('2013-05-24T00:00:00Z'))).toBe('20130524T000000Z')
     expect(amzDate(new Date('2026-12-31T23:59:59.999Z'))).toBe('20261231T235959Z')

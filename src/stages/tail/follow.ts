@@ -22,7 +22,8 @@ export function followObject(ref: BucketRef, key: string, opts: TailOptions, fro
   const decompress = opts.decompress ?? true
   const where = `s3://${ref.name}/${key}`
   return following<Buffer | TailMarker>(opts.signal, async function* (signal, emitter) {
-    const missing = () => new NoSuchKeyError(`No such key: ${where} (pass permitMissing: true to wait for it)`, { bucket: ref.name, key })
+    const hint = key.endsWith('/') ? "to follow the objects under a prefix, pass follow: 'rotation'" : 'pass permitMissing: true to wait for it'
+    const missing = () => new NoSuchKeyError(`No such key: ${where} (${hint})`, { bucket: ref.name, key })
     /** Raw bytes of the current version read (or skipped) so far. */
     let offset = 0
     /** The current version when last seen: its ETag, size, and the byte at offset - 1. */

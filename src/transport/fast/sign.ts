@@ -146,30 +146,32 @@ export function amzDate(date: Date): string {
 }
 
 /**
- * SigV4-sign an S3 request with a derived signing key: returns its headers with `x-amz-date`,
- * `x-amz-security-token` (session credentials) and `authorization` set. The canonical request
+ * SigV4-sign an S3 request with a derived signing key: returns its headers, names lower-cased,
+ * with `x-amz-date`, `x-amz-security-token` (session credentials) and `authorization` set. The canonical request
  * is the one the SDK's signer builds for S3 (path as given, no second encoding; query sorted by
  * encoded name; header names lower-cased and sorted, values trimmed with inner runs of spaces
  * folded; the payload hash as the `x-amz-content-sha256` header says).
  */
 export function signV4(request: SignableRequest, credentials: AwsCredentialIdentity, region: string, longDate: string, signingKey: Uint8Array): Headers {
+  // Names lower-cased: a name given twice in different cases is one header (the last value), so
+  // what is sent is what is signed.
   const headers: Headers = {}
   for (const name in request.headers) {
     const value = request.headers[name]
-    if (value === undefined || GENERATED.has(name.toLowerCase())) continue
-    headers[name] = value
+    const lower = name.toLowerCase()
+    if (value === undefined || GENERATED.has(lower)) continue
+    headers[lower] = value
   }
   headers['x-amz-date'] = longDate
   if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken
   const canonical: [string, string][] = []
   let payloadHash = UNSIGNED_PAYLOAD
   for (const name in headers) {
-    const lower = name.toLowerCase()
-    if (UNSIGNABLE.has(lower) || lower.startsWith('proxy-') || lower.startsWith('sec-')) continue
+    if (UNSIGNABLE.has(name) || name.startsWith('proxy-') || name.startsWith('sec-')) continue
     const value = headers[name]!
-    if (lower === 'x-amz-content-sha256') payloadHash = value
+    if (name === 'x-amz-content-sha256') payloadHash = value
     canonical.push([
-      lower,
+      name,
       /[\r\n\t]| {2}|^ | $/.test(value)
         ? value
             .replace(/[\r\n]/g, ' ')
