@@ -1,8 +1,9 @@
 /**
  * The engine of the `fast` transport: the undici connection pool, the S3Client's settings,
- * credentials (cached until shortly before they expire), signers and retry strategy, and the
- * one place a request is signed, sent, retried and its error answer read. The operations
- * (`../fast.ts`) build requests and read answers on top of it.
+ * credentials (cached until shortly before they expire), signing keys (derived by one SDK
+ * signer per region) and retry strategy, and the one place a request is signed, sent, retried
+ * and its error answer read. The operations (`../fast.ts`) build requests and read answers on
+ * top of it.
  *
  * @packageDocumentation
  */
@@ -66,7 +67,7 @@ export class FastEngine {
   #settings: Promise<ClientSettings> | undefined
   #strategy: Promise<RetryStrategyV2 | undefined> | undefined
   readonly #targets = new Map<string, Promise<Target | undefined>>()
-  readonly #signers = new Map<string, SigningKeyFn>()
+  readonly #signingKeys = new Map<string, SigningKeyFn>()
   #credentials: AwsCredentialIdentity | undefined
   #credentialsPending: Promise<AwsCredentialIdentity> | undefined
   /** Whether the endpoint is AWS (known once the settings resolved; every request awaits them first). */
@@ -107,8 +108,9 @@ export class FastEngine {
     return this.#settings
   }
 
-  #signer(region: string): SigningKeyFn {
-    let keys = this.#signers.get(region)
+  /** The cached signing-key function of a region (its SDK signer is built once). */
+  #signingKeysFor(region: string): SigningKeyFn {
+    let keys = this.#signingKeys.get(region)
     if (!keys) {
       const signer = new SignatureV4({
         service: 's3',
@@ -119,7 +121,7 @@ export class FastEngine {
         applyChecksum: false,
       })
       keys = cacheSigningKeys(signer)
-      this.#signers.set(region, keys)
+      this.#signingKeys.set(region, keys)
     }
     return keys
   }
@@ -128,7 +130,7 @@ export class FastEngine {
   #target(bucket: string): Promise<Target | undefined> {
     let target = this.#targets.get(bucket)
     if (!target) {
-      target = this.#resolveSettings().then((s) => resolveTarget(this.#client, s, bucket, (region) => this.#signer(region)))
+      target = this.#resolveSettings().then((s) => resolveTarget(this.#client, s, bucket, (region) => this.#signingKeysFor(region)))
       this.#targets.set(bucket, target)
       target.catch(() => this.#targets.delete(bucket))
     }
@@ -236,7 +238,7 @@ export class FastEngine {
       throw new Error('Resolved credential object is not valid')
     }
     const longDate = amzDate(new Date(Date.now() + this.#clockOffset()))
-    const key = await target.signer(credentials, target.signingRegion, longDate.slice(0, 8), 's3')
+    const key = await target.signingKey(credentials, target.signingRegion, longDate.slice(0, 8), 's3')
     return signV4(request, credentials, target.signingRegion, longDate, key)
   }
 

@@ -12,7 +12,7 @@ import type { RequestTarget, SigningKeyFn } from './sign.js'
 export interface Target extends RequestTarget {
   origin: string
   /** The signing key of credentials, region and day (derived by the SDK's signer, cached). */
-  signer: SigningKeyFn
+  signingKey: SigningKeyFn
   signingRegion: string
 }
 
@@ -62,7 +62,7 @@ export async function resolveSettings(client: S3Client): Promise<ClientSettings>
  * must go through the SDK (dual-stack, FIPS, accelerate, ARNs, directory buckets, any signing
  * but plain SigV4 for s3).
  */
-export function resolveTarget(client: S3Client, s: ClientSettings, bucket: string, signerFor: (region: string) => SigningKeyFn): Target | undefined {
+export function resolveTarget(client: S3Client, s: ClientSettings, bucket: string, signingKeysFor: (region: string) => SigningKeyFn): Target | undefined {
   if (s.useDualstack || s.useFips || s.accelerate) return undefined
   // ARNs (access points, outposts, object lambda) and directory buckets: the SDK's business.
   if (bucket.startsWith('arn:') || bucket.endsWith('--x-s3') || bucket.endsWith('--xa-s3')) return undefined
@@ -106,7 +106,7 @@ export function resolveTarget(client: S3Client, s: ClientSettings, bucket: strin
     hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
     port: url.port === '' ? undefined : Number(url.port),
     basePath,
-    signer: signerFor(signingRegion),
+    signingKey: signingKeysFor(signingRegion),
     signingRegion,
     headers,
   }

@@ -371,8 +371,8 @@ export class MultipartSink extends Writable {
     )
     this.#bytesUploaded = body.length
     this.#buffered = 0
-    // Stored: its buffer is free again.
-    if (this.#part && this.#sharedPool) this.#pool.give(this.#part)
+    // Stored: its buffer is free again (kept only by a shared pool).
+    if (this.#part) this.#pool.give(this.#part)
     this.#part = undefined
     this.#releasePool()
     this.#progress()
