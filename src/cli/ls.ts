@@ -6,7 +6,7 @@
 import { ListBucketsCommand } from '@aws-sdk/client-s3'
 import type { Command } from 'commander'
 import { createClient, resolveEndpoint, toBucketflowError } from '../index.js'
-import { act, checkEndpoint, EXIT_FAILED, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, type CliContext } from './common.js'
+import { act, checkEndpoint, count, EXIT_FAILED, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, type CliContext } from './common.js'
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -58,7 +58,7 @@ export function register(program: Command, ctx: CliContext): void {
           bytes += e.size
           out.data(`${e.lastModified?.toISOString() ?? ''} ${String(e.size).padStart(12)} ${e.storageClass.padEnd(12)} ${e.key}`, e)
         }
-        out.summary(`${objects} objects, ${formatBytes(bytes)}${prefixes ? `, ${prefixes} prefixes` : ''}`)
+        out.summary(`${count(objects, 'object')}, ${formatBytes(bytes)}${prefixes ? `, ${count(prefixes, 'prefix', 'prefixes')}` : ''}`)
         // As aws s3 ls: nothing under the prefix is exit code 1 (an empty bucket listed whole too).
         return objects + prefixes === 0 ? EXIT_FAILED : EXIT_OK
       }),

@@ -109,6 +109,11 @@ export class Progress {
   }
 }
 
+/** `count(1, 'object')` -> "1 object", `count(2, 'object')` -> "2 objects", `count(2, 'prefix', 'prefixes')` -> "2 prefixes". */
+export function count(n: number, word: string, plural = `${word}s`): string {
+  return `${n} ${n === 1 ? word : plural}`
+}
+
 /** 1536 -> "1.5 KiB". */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']

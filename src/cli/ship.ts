@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { InvalidArgumentError as OptionValueError } from 'commander'
 import { AbortError, InvalidArgumentError, type LogStreamOptions, type LogStreamResult, SpoolLockedError } from '../index.js'
-import { act, currentContext, EXIT_FAILED, signalCounter, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, positiveInt } from './common.js'
+import { act, count, currentContext, EXIT_FAILED, signalCounter, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, positiveInt } from './common.js'
 
 const MiB = 1024 * 1024
 
@@ -252,13 +252,12 @@ export function register(program: Command): void {
           }
           if (g.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
           else {
-            const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
             const parts = [
-              `${n(result.objects, 'object')} (${formatBytes(result.size)} stored)`,
-              `${n(result.lines, 'line')} (${formatBytes(result.bytes)})`,
-              `${n(result.dropped.lines, 'line')} dropped`,
+              `${count(result.objects, 'object')} (${formatBytes(result.size)} stored)`,
+              `${count(result.lines, 'line')} (${formatBytes(result.bytes)})`,
+              `${count(result.dropped.lines, 'line')} dropped`,
             ]
-            if (result.errorLines > 0) parts.push(`${n(result.errorLines, 'line')} not records (in error objects)`)
+            if (result.errorLines > 0) parts.push(`${count(result.errorLines, 'line')} not records (in error objects)`)
             if (result.recovered > 0) parts.push(`${result.recovered} finished from the spool of an earlier run`)
             out.summary(`ship: ${parts.join(', ')}`)
           }
