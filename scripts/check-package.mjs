@@ -12,7 +12,7 @@ const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', 
 const files = new Set(packed.files.map((f) => f.path))
 
 const allowed = [
-  /^dist\/.+\.(js|d\.ts|js\.map|d\.ts\.map)$/,
+  /^dist\/.+\.(js|cjs|d\.ts|d\.cts|js\.map|d\.ts\.map)$/,
   /^dist\/.+\.(wasm|json)$/,
   /^(README\.md|LICENSE|CHANGELOG\.md|package\.json)$/,
   /^scripts\/local-s3\.sh$/,

@@ -20,7 +20,7 @@ import { Writable, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import type { Table } from 'apache-arrow'
-import { CreateBucketCommand, DeleteBucketCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { buildTransport, transportKind, type BucketRef, type StorageClass } from './bucket-ref.js'
 import type { Transport, TransportKind } from './transport/types.js'
 import type { PutSource, StreamSource } from './body.js'
@@ -45,6 +45,7 @@ import { createLogStream, type LogSink, type LogStreamOptions } from './sinks/ro
 import { putObject, putObjects, type PutOptions, type PutResult } from './stages/put.js'
 import { freezeObject, freezeObjects, restoreObject, restoreObjects, type RestoreOptions } from './stages/storage-class.js'
 import { describeValue, validateBucketName, validateConcurrency, validateKey, validateSameLength } from './validate.js'
+import { CreateBucketCommand, DeleteBucketCommand } from './aws-sdk.cjs'
 
 /** Options for `new Bucket(name, options)`. */
 export interface BucketOptions extends ClientOptions {

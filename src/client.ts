@@ -10,9 +10,10 @@
  * ```
  * @packageDocumentation
  */
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
+import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { validateConcurrency, validateInteger } from './validate.js'
 import { installResultCheck } from './transport/result-check.js'
+import { S3Client } from './aws-sdk.cjs'
 
 /**
  * Default time to establish a TCP connection: 10 s.

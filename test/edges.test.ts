@@ -67,6 +67,29 @@ describe('library edges', () => {
     expect((await b.put(url, 'w/from-url.txt')).size).toBe(9)
   })
 
+  it('downloads into folders it makes, small and large files alike, and makes none for a failed download', async () => {
+    const b = bucket()
+    const small = Buffer.alloc(4096, 7)
+    const large = Buffer.alloc(300 * 1024 + 5, 9) // above the size written with synchronous calls
+    await b.put([small, large], ['f/small.bin', 'f/large.bin'])
+    const dir = await temp('folders')
+    expect(await b.get('f/small.bin', join(dir, 'a', 'b', 'small.bin'))).toBe(join(dir, 'a', 'b', 'small.bin'))
+    expect(await b.get('f/large.bin', join(dir, 'c', 'large.bin'))).toBe(join(dir, 'c', 'large.bin'))
+    expect((await readFile(join(dir, 'a', 'b', 'small.bin'))).equals(small)).toBe(true)
+    expect((await readFile(join(dir, 'c', 'large.bin'))).equals(large)).toBe(true)
+    // An existing file is replaced, and no temporary file is left beside it.
+    await b.put('new', 'f/small.bin', { literal: true })
+    await b.get('f/small.bin', join(dir, 'a', 'b', 'small.bin'))
+    expect(await readFile(join(dir, 'a', 'b', 'small.bin'), 'utf8')).toBe('new')
+    expect(await readdir(join(dir, 'a', 'b'))).toEqual(['small.bin'])
+    // A key that does not exist: the error, and no folder made for it.
+    await expect(b.get('f/missing.bin', join(dir, 'x', 'y', 'missing.bin'))).rejects.toMatchObject({ code: 'NoSuchKey' })
+    const results = await b.get(['f/missing.bin', 'f/large.bin'], join(dir, 'many'))
+    expect(results.map((r) => r.ok)).toEqual([false, true])
+    expect((await readdir(dir)).sort()).toEqual(['a', 'c', 'many'])
+    expect(await readdir(join(dir, 'many', 'f'))).toEqual(['large.bin'])
+  })
+
   it('uploads a folder with put(dir, "prefix/"), a file to prefix + its name, and refuses a folder without a prefix', async () => {
     const b = bucket()
     const dir = await temp('folder')

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { closeSync, openSync, readSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -22,6 +23,18 @@ async function tempDir(): Promise<string> {
 /** Line n of the numbered input: its number first, then a payload of varying length. */
 const line = (n: number) => `${String(n).padStart(8, '0')} level=${['info', 'warn', 'error'][n % 3]} msg="request ${n} handled" ${'p'.repeat(n % 61)}`
 
+/** This process's environment, pointed at the run's S3 server. */
+function s3Env(): NodeJS.ProcessEnv {
+  const s3 = inject('s3')
+  return {
+    ...process.env,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_REGION: s3.region,
+  }
+}
+
 /** A `bucketflow ship` child process fed numbered lines, that a test can kill -9. */
 class Ship {
   readonly child: ChildProcessWithoutNullStreams
@@ -33,15 +46,8 @@ class Ship {
   #feeding = false
 
   constructor(args: string[]) {
-    const s3 = inject('s3')
     this.child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'ship', ...args], {
-      env: {
-        ...process.env,
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        AWS_ACCESS_KEY_ID: s3.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        AWS_REGION: s3.region,
-      },
+      env: s3Env(),
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     this.child.stdout.on('data', (d: Buffer) => (this.stdout += d.toString()))
@@ -183,6 +189,36 @@ describe('bucketflow ship', () => {
     expect(badSchema.code).toBe(2)
     expect(badSchema.stderr).toMatch(/Unknown type "list<int>"/)
     expect(await b.list('never/').toArray()).toEqual([])
+  })
+
+  it('reads a file given as standard input from where its offset stands, to its last byte', async () => {
+    const b = bucket()
+    // 40,000 lines (about 3.5 MiB): lines span the 1 MiB reads; the last one has no newline.
+    const lines = Array.from({ length: 40_000 }, (_, i) => line(i + 1))
+    const text = `${lines.join('\n')}\nthe end without newline`
+    const file = join(await tempDir(), 'app.log')
+    await writeFile(file, text)
+    // `{ head -n 100 >/dev/null; bucketflow ship ...; } < app.log`: the first 100 lines were read
+    // through the same open file, so ship must start after them.
+    const fd = openSync(file, 'r')
+    const skipped = Buffer.byteLength(`${lines.slice(0, 100).join('\n')}\n`)
+    expect(readSync(fd, Buffer.alloc(skipped), 0, skipped, null)).toBe(skipped)
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--json', 'ship', `s3://${b.name}/file/`, '--gzip', '--rotate-bytes', '1MiB'], {
+      env: s3Env(),
+      stdio: [fd, 'pipe', 'pipe'],
+    })
+    closeSync(fd)
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(code, stderr).toBe(0)
+    expect(JSON.parse(stdout)).toMatchObject({ lines: 40_000 - 100 + 1, bytes: Buffer.byteLength(text) - skipped })
+    const keys = await b.list('file/').toArray()
+    expect(keys.length).toBeGreaterThanOrEqual(3)
+    const stored = Buffer.concat(await Promise.all(keys.map(async (k) => zlib.gunzipSync(await b.get(k))))).toString()
+    expect(stored).toBe(text.slice(skipped))
   })
 
   it('on SIGTERM stores what it read (the partial last line too) and exits 0', async () => {

@@ -34,12 +34,12 @@
 import { mkdir, readdir, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { RecordBatch } from 'apache-arrow'
-import { DeleteObjectCommand } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
 import { BucketflowError, InvalidArgumentError } from '../errors.js'
 import { fetchListPage } from '../stages/list.js'
 import { describeValue, validateInteger, validateKey } from '../validate.js'
 import type { ParquetDestination, WriteParquetOptions, WriteParquetResult } from './parquet.js'
+import { DeleteObjectCommand } from '../aws-sdk.cjs'
 
 /** How {@link writeParquet} splits its output into Hive partitions. */
 export interface PartitionBy {

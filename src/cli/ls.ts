@@ -3,10 +3,10 @@
  * As `aws s3 ls`, the URL is a plain key prefix (`s3://b/logs` also lists `logs-2019/`;
  * `s3://b/logs/` lists the folder), and finding nothing exits 1.
  */
-import { ListBucketsCommand } from '@aws-sdk/client-s3'
 import type { Command } from 'commander'
 import { createClient, resolveEndpoint, toBucketflowError } from '../index.js'
 import { act, checkEndpoint, count, EXIT_FAILED, EXIT_OK, formatBytes, globals, openBucket, Output, parseS3Url, type CliContext } from './common.js'
+import { ListBucketsCommand } from '../aws-sdk.cjs'
 
 export function register(program: Command, ctx: CliContext): void {
   program

@@ -5,7 +5,6 @@
 import { stat, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { HeadBucketCommand } from '@aws-sdk/client-s3'
 import {
   type Bucket,
   copyObject,
@@ -27,6 +26,7 @@ import { EXIT_OK, openBucket, s3Url, type CliContext, type GlobalOptions, type O
 import type { PathFilter } from './filters.js'
 import { runItems, type Planned, type Refused } from './run-items.js'
 import { baseName, checkOneKey, folderOf, listSources, localTarget, singleKey, singleLocalTarget, type S3Source } from './targets.js'
+import { HeadBucketCommand } from '../aws-sdk.cjs'
 
 /** What the command line said about a transfer. */
 export interface TransferFlags {

@@ -7,7 +7,6 @@
  *
  * @packageDocumentation
  */
-import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
 import {
   AbortError,
@@ -24,6 +23,7 @@ import { sleep } from '../transport/retry.js'
 import { LinesObjectWriter, type ObjectBuild, type ObjectWriter, type SchemaHolder, type StoredLogObject } from './log-objects.js'
 import type { WriteStreamOptions } from '../upload/multipart.js'
 import { segmentContent, type SegmentHeader, type Spool } from './spool.js'
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '../aws-sdk.cjs'
 
 /** The metadata naming the spool segment an object was written from (`<spool id>/<segment>`). */
 export const META_SPOOL = 'bucketflow-spool'

@@ -27,11 +27,12 @@
  * Internal: `appendObject` (stages/append.ts) calls it for general purpose buckets on radosgw.
  */
 import { createHash } from 'node:crypto'
-import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
 import { IntegrityError, NoSuchKeyError, S3Error, toBucketflowError } from '../errors.js'
 import { getObject } from './get/index.js'
 import { headObject } from './head.js'
+import { HeadBucketCommand, PutObjectCommand } from '../aws-sdk.cjs'
 
 /** Header radosgw answers an append (and a refused one) with: the object's length after it. */
 const NEXT_POSITION = 'x-rgw-next-append-position'

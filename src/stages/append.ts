@@ -17,13 +17,14 @@
  * ```
  * @packageDocumentation
  */
-import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3'
+import type { PutObjectCommandInput } from '@aws-sdk/client-s3'
 import type { BucketRef } from '../bucket-ref.js'
 import { checkSource, prepareBody, type PutSource } from '../body.js'
 import { IntegrityError, InvalidArgumentError, NoSuchKeyError, NotDirectoryBucketError, toBucketflowError } from '../errors.js'
 import { describeValue, validateKey } from '../validate.js'
 import { appendRgw, isRgw } from './append-rgw.js'
 import { headObject } from './head.js'
+import { PutObjectCommand } from '../aws-sdk.cjs'
 
 /** Options for {@link appendObject}. */
 export interface AppendOptions {

@@ -4,7 +4,6 @@
  * storage classes change).
  * @packageDocumentation
  */
-import { HeadBucketCommand } from '@aws-sdk/client-s3'
 import { transportOf, type BucketRef, type StorageClass } from '../bucket-ref.js'
 import type { CopyObjectInput } from '../transport/types.js'
 import { multipartEtagParts } from '../checksums.js'
@@ -13,6 +12,7 @@ import type { Result, StageOptions } from '../results.js'
 import { validateBucketName, validateInteger, validateKey } from '../validate.js'
 import { createStage } from './factory.js'
 import { headObject, type ObjectInfo } from './head.js'
+import { HeadBucketCommand } from '../aws-sdk.cjs'
 
 /** Options for copies. */
 export interface CopyOptions {

@@ -3,13 +3,14 @@
  * `restoreObject` asks for a temporary readable copy of an archived object. Both as stages too.
  * @packageDocumentation
  */
-import { RestoreObjectCommand, type Tier } from '@aws-sdk/client-s3'
+import type { Tier } from '@aws-sdk/client-s3'
 import type { BucketRef, StorageClass } from '../bucket-ref.js'
 import { toBucketflowError } from '../errors.js'
 import type { Result, StageOptions } from '../results.js'
 import { validateInteger, validateKey } from '../validate.js'
 import { copyObject, type CopyResult } from './copy.js'
 import { createStage } from './factory.js'
+import { RestoreObjectCommand } from '../aws-sdk.cjs'
 
 /**
  * Change an object's storage class in place (default DEEP_ARCHIVE).

@@ -8,9 +8,9 @@
  */
 import { delay } from '../util/abort.js'
 import type { S3Client } from '@aws-sdk/client-s3'
-import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry'
 import type { RetryErrorInfo, RetryErrorType, RetryStrategyV2, RetryToken, SdkError } from '@smithy/types'
 import { abortError, TransportError } from './error.js'
+import { isServerError, isThrottlingError, isTransientError } from '../aws-sdk.cjs'
 
 /** How the SDK would classify an error for retrying. */
 export function classifyError(err: unknown): RetryErrorType {

@@ -14,22 +14,7 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto'
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import type { MetadataBearer } from '@smithy/types'
 import { deleteInBatchAndSingly } from './delete.js'
 import { checkTarget, TransportError } from './error.js'
@@ -65,6 +50,21 @@ import type {
   UploadPartInput,
 } from './types.js'
 import { decodeUrlValue } from './xml.js'
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+} from '../aws-sdk.cjs'
 
 /** Options of {@link SdkTransport}. */
 export interface SdkTransportOptions extends TransportTimeouts {}

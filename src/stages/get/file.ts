@@ -3,7 +3,7 @@
  * complete and verified.
  */
 import { createHash } from 'node:crypto'
-import { close as fsClose, createReadStream, open as fsOpen, writev as fsWritev } from 'node:fs'
+import { close as fsClose, closeSync, createReadStream, mkdirSync, open as fsOpen, openSync, renameSync, writev as fsWritev, writevSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -14,7 +14,7 @@ import { ContainedFolders } from '../../paths.js'
 import { boundedMap, linkedController } from '../../results.js'
 import { describeValue } from '../../validate.js'
 import type { Stats } from '../get-body.js'
-import { begin, failure, ONE_WRITE, WRITE_BUFFER, type DownloadInfo, type GetOptions, type Settings } from './options.js'
+import { begin, failure, ONE_WRITE, SYNC_WRITE, WRITE_BUFFER, type DownloadInfo, type GetOptions, type Settings } from './options.js'
 import { openParallel, readPart, type Download, type Part } from './ranged.js'
 import { sequential } from './sequential.js'
 import { check, withVerifyRetry } from './verify.js'
@@ -102,15 +102,13 @@ export async function downloadFile(ref: BucketRef, key: string, destination: str
     })
   }
   try {
-    let target: string
-    if (opts.root !== undefined) target = await (folders ?? new ContainedFolders(opts.root)).path(destination, where)
-    else {
-      await mkdir(dirname(destination), { recursive: true })
-      target = destination
-    }
+    // Contained folders are made (and checked) on the way; a plain destination's parent folders
+    // are made when its file is first created, so a failed download makes none.
+    const contained = opts.root !== undefined
+    const target = contained ? await (folders ?? new ContainedFolders(opts.root!)).path(destination, where) : destination
     await withVerifyRetry(ref, key, s, signal, async (settings, n) => {
       run.attempts = n
-      const info = await downloadTo(ref, key, target, settings, signal)
+      const info = await downloadTo(ref, key, target, settings, signal, !contained)
       run.report(info)
     })
   } catch (err) {
@@ -123,10 +121,21 @@ export async function downloadFile(ref: BucketRef, key: string, destination: str
   return destination
 }
 
-/** One attempt of a file download: into a temporary file, renamed into place once verified. */
-export async function downloadTo(ref: BucketRef, key: string, target: string, s: Settings, signal: AbortSignal): Promise<Partial<DownloadInfo>> {
+/**
+ * One attempt of a file download: into a temporary file, renamed into place once verified. With
+ * `makeParents`, a missing parent folder of `target` is made when the temporary file is created.
+ */
+export async function downloadTo(
+  ref: BucketRef,
+  key: string,
+  target: string,
+  s: Settings,
+  signal: AbortSignal,
+  makeParents = false,
+): Promise<Partial<DownloadInfo>> {
   const where = { bucket: ref.name, key }
   const partial = partialName(dirname(target), basename(target))
+  const create = () => withParents(partial, makeParents, () => open(partial, 'wx'))
   let file: FileHandle | undefined
   try {
     const download = s.rangeConcurrency > 1 ? await openParallel(ref, key, s, signal) : 'sequential'
@@ -146,7 +155,7 @@ export async function downloadTo(ref: BucketRef, key: string, target: string, s:
           continue
         }
         if (file === undefined) {
-          file = await open(partial, 'wx')
+          file = await create()
           for (const h of held) {
             await writeAll(file, h, h.byteLength, position)
             position += h.byteLength
@@ -157,9 +166,13 @@ export async function downloadTo(ref: BucketRef, key: string, target: string, s:
         position += chunk.byteLength
       }
       info = pending
-      if (file === undefined) await writeNewFile(partial, held)
+      if (file === undefined && heldBytes <= SYNC_WRITE) {
+        writeSmallFile(partial, target, held, makeParents)
+        return info
+      }
+      if (file === undefined) await withParents(partial, makeParents, () => writeNewFile(partial, held))
     } else {
-      file = await open(partial, 'wx')
+      file = await create()
       info = await parallelToFile(ref, key, download, file, partial, s, signal)
     }
     await file?.close()
@@ -178,6 +191,50 @@ const writevFd = promisify(fsWritev)
 const closeFd = promisify(fsClose)
 
 /**
+ * {@link writeNewFile} and the rename into place, by synchronous calls, for a file of at most
+ * `SYNC_WRITE` bytes: measured on 2,000 files of 4 KiB, these cost less CPU and time than the
+ * same calls on the thread pool, even with the create as one of them. The caller removes
+ * `partial` if this throws.
+ */
+function writeSmallFile(partial: string, target: string, chunks: Uint8Array[], makeParents: boolean): void {
+  let fd: number
+  try {
+    fd = openSync(partial, 'wx')
+  } catch (err) {
+    if (!makeParents || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    mkdirSync(dirname(partial), { recursive: true })
+    fd = openSync(partial, 'wx')
+  }
+  try {
+    let rest = chunks.filter((c) => c.byteLength > 0)
+    while (rest.length > 0) rest = unwritten(rest, writevSync(fd, rest))
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(partial, target)
+}
+
+/** What is left of `chunks` after a vectored write of `written` bytes of them. */
+function unwritten(chunks: Uint8Array[], written: number): Uint8Array[] {
+  let i = 0
+  while (i < chunks.length && written >= chunks[i]!.byteLength) written -= chunks[i++]!.byteLength
+  const rest = chunks.slice(i)
+  if (written > 0) rest[0] = rest[0]!.subarray(written)
+  return rest
+}
+
+/** Run `create` (which creates `path`); if `makeParents` and the parent folder is missing, make it and run `create` again. */
+async function withParents<T>(path: string, makeParents: boolean, create: () => Promise<T>): Promise<T> {
+  try {
+    return await create()
+  } catch (err) {
+    if (!makeParents || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    await mkdir(dirname(path), { recursive: true })
+    return create()
+  }
+}
+
+/**
  * Create `path` exclusively (a link planted at its name is never followed) and write `chunks`
  * into it: one open, one vectored write (more only if the system writes less) and one close, on
  * a plain descriptor (no FileHandle to track). Memory: the chunks, which the caller holds.
@@ -186,14 +243,7 @@ async function writeNewFile(path: string, chunks: Uint8Array[]): Promise<void> {
   const fd = await openFd(path, 'wx')
   try {
     let rest = chunks.filter((c) => c.byteLength > 0)
-    while (rest.length > 0) {
-      let written = (await writevFd(fd, rest)).bytesWritten
-      while (rest.length > 0 && written >= rest[0]!.byteLength) {
-        written -= rest[0]!.byteLength
-        rest = rest.slice(1)
-      }
-      if (written > 0) rest[0] = rest[0]!.subarray(written)
-    }
+    while (rest.length > 0) rest = unwritten(rest, (await writevFd(fd, rest)).bytesWritten)
   } finally {
     await closeFd(fd)
   }

@@ -18,6 +18,12 @@ export const MAX_GET_PART_SIZE = 1024 * MiB
 export const DEFAULT_GET_CONCURRENCY = 1
 /** A download to a file of one response up to this size is written with one call. */
 export const ONE_WRITE = 8 * MiB
+/**
+ * A download to a file of one response up to this size is written and renamed into place with
+ * synchronous calls (they block the event loop for tens of microseconds; thread-pool round trips
+ * would cost more CPU than the writes themselves).
+ */
+export const SYNC_WRITE = 256 * 1024
 /** Bytes gathered before one positional write to the file. */
 export const WRITE_BUFFER = MiB
 /**

@@ -10,20 +10,18 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
-import { Sha256 } from '@smithy/core/checksum'
-import { HttpResponse } from '@smithy/core/protocols'
-import { getRetryAfterHint } from '@smithy/core/retry'
-import { SignatureV4 } from '@smithy/signature-v4'
 import type { AwsCredentialIdentity, RetryStrategyV2 } from '@smithy/types'
-import { Agent, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { abortError, checkKey, checkTarget, TransportError } from '../error.js'
 import { retryStrategyOf, withRetries } from '../retry.js'
 import type { RequestBody, TransportTimeouts, UploadChecksum } from '../types.js'
 import { errorAnswer } from './answers.js'
+import { Agent, request } from './pool.js'
 import { discard, networkError, shapeBodyErrors } from './body.js'
 import { dateHeader, flatHeaders, type Answer, type Headers } from './headers.js'
 import { amzDate, base64Crc32, cacheSigningKeys, crc32, signableRequest, signV4, type SignableRequest, type SigningKeyFn } from './sign.js'
 import { resolveSettings, resolveTarget, type ClientSettings, type Target } from './target.js'
+import { HttpResponse, Sha256, SignatureV4, getRetryAfterHint } from '../../aws-sdk.cjs'
 
 /** Default connect timeout: 10 s. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
@@ -196,7 +194,7 @@ export class FastEngine {
         const signedHeaders = await this.#sign(target, toSign)
         let answer: Answer
         try {
-          const res = await this.#agent.request({
+          const res = await request(this.#agent, {
             origin: target.origin,
             path,
             method: method as Dispatcher.HttpMethod,

@@ -4,12 +4,12 @@
  *
  * @packageDocumentation
  */
-import { escapeUri } from '@smithy/core/protocols'
 import type { Dispatcher } from 'undici'
 import { quoteEtag } from '../documents.js'
 import type { CopyObjectOutput, CopySource, CopySourceConditions, NewObjectHeaders, ObjectHeaders } from '../types.js'
 import { childText, type XmlElement } from '../xml.js'
 import { encodeKey } from './sign.js'
+import { escapeUri } from '../../aws-sdk.cjs'
 
 /** Request headers (lower-case names). */
 export type Headers = Record<string, string>

@@ -14,10 +14,10 @@
  */
 import { createHash, createHmac } from 'node:crypto'
 import * as zlib from 'node:zlib'
-import { escapeUri } from '@smithy/core/protocols'
 import type { SignatureV4 } from '@smithy/signature-v4'
 import type { AwsCredentialIdentity } from '@smithy/types'
 import type { Headers } from './headers.js'
+import { escapeUri } from '../../aws-sdk.cjs'
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD'

@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Bucket, freezeObjects, getObjects, listPartitioned, type Result, type StorageClass } from '../../../index.js'
-import { localPath, printKeys, sourceFiles } from './sdk.js'
+import { localPath, printKeys, sourceFiles } from './files.js'
 import type { PhaseTask } from './types.js'
 
 function check<T>(result: Result<T>): void {

@@ -13,7 +13,7 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Client } from 'minio'
-import { localPath, printKeys, sourceFiles } from './sdk.js'
+import { localPath, printKeys, sourceFiles } from './files.js'
 import type { PhaseTask } from './types.js'
 
 /** `concurrency` workers over `items`, each taking the next one when done (no batch barrier). */

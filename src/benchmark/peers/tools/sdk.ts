@@ -4,11 +4,12 @@
  * only what talking to an S3-compatible server needs: endpoint, path style, and request/response
  * checksums WHEN_REQUIRED.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { type Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type StorageClass } from '@aws-sdk/client-s3'
+import { localPath, printKeys, sourceFiles } from './files.js'
 import type { PhaseTask } from './types.js'
 
 /** Runs `fn` over `items`: the strategy is the only difference between the SDK peers. */
@@ -47,21 +48,6 @@ export async function listKeys(client: S3Client, bucket: string, prefix: string)
     token = out.IsTruncated ? out.NextContinuationToken : undefined
   } while (token)
   return keys
-}
-
-/** The files of a flat folder, sorted. */
-export async function sourceFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir)).sort()
-}
-
-/** Where a downloaded key goes: `dir/<key minus prefix>`. */
-export function localPath(task: PhaseTask, key: string): string {
-  return join(task.dir, key.slice(task.prefix.length))
-}
-
-/** Print keys, one a line, and wait until standard output has taken them. */
-export async function printKeys(keys: readonly string[]): Promise<void> {
-  await new Promise<void>((resolve, reject) => process.stdout.write(keys.length ? `${keys.join('\n')}\n` : '', (err) => (err ? reject(err) : resolve())))
 }
 
 async function readStdin(): Promise<Buffer> {
