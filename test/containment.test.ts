@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../src/index.js'
+import { runCli, useS3Env } from './support/cli.js'
 import { useBucket } from './support/s3.js'
 
 describe('containment by real paths', () => {
@@ -53,6 +54,20 @@ describe('containment by real paths', () => {
     }
     expect(await readdir(elsewhere)).toEqual([])
     expect(await readFile(join(root, 'ok/a.txt'), 'utf8')).toBe('ok/a.txt')
+  })
+
+  it('the CLI (get -r, cp -r) refuses through a link inside the destination, as the library does', async () => {
+    useS3Env()
+    for (const command of ['get', 'cp']) {
+      const { base, root, elsewhere } = await sandbox()
+      await symlink(elsewhere, join(root, 'link'))
+      const run = await runCli([command, '-r', `s3://${bucket().name}/`, root])
+      expect(run.code, command).toBe(1)
+      expect(run.stderr, command).toMatch(/link\/x\.txt.*outside the destination folder .* is a link to/)
+      expect(await readdir(elsewhere), command).toEqual([])
+      expect(await readFile(join(root, 'ok/a.txt'), 'utf8'), command).toBe('ok/a.txt')
+      expect((await readdir(base)).sort(), command).toEqual(['elsewhere', 'root'])
+    }
   })
 
   it('writes names that start with two dots (..dots) and refuses .. segments that climb out', async () => {

@@ -88,6 +88,17 @@ describe('library edges', () => {
     expect(results.map((r) => r.ok)).toEqual([false, true])
     expect((await readdir(dir)).sort()).toEqual(['a', 'c', 'many'])
     expect(await readdir(join(dir, 'many', 'f'))).toEqual(['large.bin'])
+    // A parent that is a file: the download's own error stays what it is, and a write error names
+    // the destination, not the temporary file.
+    await writeFile(join(dir, 'plain.txt'), 'keep')
+    await expect(b.get('f/missing.bin', join(dir, 'plain.txt', 'm.bin'))).rejects.toMatchObject({ code: 'NoSuchKey' })
+    for (const key of ['f/small.bin', 'f/large.bin']) {
+      const err = await b.get(key, join(dir, 'plain.txt', 'x.bin')).catch((e: Error) => e)
+      expect(err, key).toMatchObject({ code: 'ENOTDIR', key })
+      expect((err as Error).message, key).toContain(`'${join(dir, 'plain.txt', 'x.bin')}'`)
+      expect((err as Error).message, key).not.toMatch(/partial/)
+    }
+    expect(await readFile(join(dir, 'plain.txt'), 'utf8')).toBe('keep')
   })
 
   it('uploads a folder with put(dir, "prefix/"), a file to prefix + its name, and refuses a folder without a prefix', async () => {

@@ -191,7 +191,7 @@ describe('bucketflow ship', () => {
     expect(await b.list('never/').toArray()).toEqual([])
   })
 
-  it('reads a file given as standard input from where its offset stands, to its last byte', async () => {
+  it('reads a file given as standard input from where its offset stands, to its last byte, and refuses a folder', async () => {
     const b = bucket()
     // 40,000 lines (about 3.5 MiB): lines span the 1 MiB reads; the last one has no newline.
     const lines = Array.from({ length: 40_000 }, (_, i) => line(i + 1))
@@ -219,6 +219,16 @@ describe('bucketflow ship', () => {
     expect(keys.length).toBeGreaterThanOrEqual(3)
     const stored = Buffer.concat(await Promise.all(keys.map(async (k) => zlib.gunzipSync(await b.get(k))))).toString()
     expect(stored).toBe(text.slice(skipped))
+
+    // A folder on standard input (`ship < /tmp`) is refused, not shipped as nothing.
+    const folder = openSync(await tempDir(), 'r')
+    const refused = spawn(process.execPath, ['--import', 'tsx', MAIN, 'ship', `s3://${b.name}/folder/`], { env: s3Env(), stdio: [folder, 'ignore', 'pipe'] })
+    closeSync(folder)
+    let refusal = ''
+    refused.stderr!.on('data', (d: Buffer) => (refusal += d.toString()))
+    expect(await new Promise<number | null>((resolve) => refused.on('close', resolve))).toBe(2)
+    expect(refusal).toMatch(/Standard input is a folder/)
+    expect(await b.list('folder/').toArray()).toEqual([])
   })
 
   it('on SIGTERM stores what it read (the partial last line too) and exits 0', async () => {

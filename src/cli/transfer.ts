@@ -209,7 +209,8 @@ export async function download(ctx: CliContext, out: Output, g: GlobalOptions, s
       items,
       (p) => p.key,
       async (p, itemSignal) => {
-        const path = await getToFile(bucket, p.key, p.target, { signal: itemSignal })
+        // A recursive download stays inside its folder, whatever links are in it (`root`).
+        const path = await getToFile(bucket, p.key, p.target, recursive ? { signal: itemSignal, root: dest } : { signal: itemSignal })
         if (mode === 'mv') await deleteObject(bucket, p.key, { signal: itemSignal })
         return { path }
       },

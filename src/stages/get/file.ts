@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { close as fsClose, closeSync, createReadStream, mkdirSync, open as fsOpen, openSync, renameSync, writev as fsWritev, writevSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import type { BucketRef } from '../../bucket-ref.js'
 import { createHasher, hasherFor, type Hasher, type Verification } from '../../checksums.js'
 import { IntegrityError, InvalidArgumentError } from '../../errors.js'
@@ -105,7 +105,7 @@ export async function downloadFile(ref: BucketRef, key: string, destination: str
     // Contained folders are made (and checked) on the way; a plain destination's parent folders
     // are made when its file is first created, so a failed download makes none.
     const contained = opts.root !== undefined
-    const target = contained ? await (folders ?? new ContainedFolders(opts.root!)).path(destination, where) : destination
+    const target = contained ? await (folders ?? foldersFor(opts.root!)).path(destination, where) : destination
     await withVerifyRetry(ref, key, s, signal, async (settings, n) => {
       run.attempts = n
       const info = await downloadTo(ref, key, target, settings, signal, !contained)
@@ -119,6 +119,23 @@ export async function downloadFile(ref: BucketRef, key: string, destination: str
     dispose()
   }
   return destination
+}
+
+/**
+ * The {@link ContainedFolders} of a root, shared by the calls that name it (the CLI, or a user
+ * calling `getToFile` with `root` once per file): its folders are made and checked once, then
+ * only re-checked. The last 16 roots are kept.
+ */
+const rootFolders = new Map<string, ContainedFolders>()
+function foldersFor(root: string): ContainedFolders {
+  const key = resolve(root)
+  let folders = rootFolders.get(key)
+  if (folders === undefined) {
+    folders = new ContainedFolders(key)
+    if (rootFolders.size >= 16) rootFolders.delete(rootFolders.keys().next().value!)
+  } else rootFolders.delete(key)
+  rootFolders.set(key, folders)
+  return folders
 }
 
 /**
@@ -181,9 +198,20 @@ export async function downloadTo(
     return info
   } catch (err) {
     await file?.close().catch(() => undefined)
-    await rm(partial, { force: true })
-    throw failure(err, signal, where)
+    // Nothing to remove (or no folder to remove it from) must not hide the error itself.
+    await rm(partial, { force: true }).catch(() => undefined)
+    throw failure(namingTarget(err, partial, target), signal, where)
   }
+}
+
+/** A file system error about the temporary file, told about the destination the user named. */
+function namingTarget(err: unknown, partial: string, target: string): unknown {
+  const e = err as NodeJS.ErrnoException
+  if (e instanceof Error && e.path === partial) {
+    e.message = e.message.split(partial).join(target)
+    e.path = target
+  }
+  return err
 }
 
 const openFd = promisify(fsOpen)
