@@ -72,6 +72,21 @@ export class ContainedFolders {
   }
 
   /**
+   * `target`'s path relative to the root, by text alone (no file system access); throws
+   * InvalidArgumentError when it is the root itself or outside it.
+   */
+  relativePath(target: string, where: { bucket?: string; key?: string } = {}): string {
+    const rootAbs = this.#rootAbs
+    const targetAbs = resolve(rootAbs, target)
+    const rel = relative(rootAbs, targetAbs)
+    // `..` or `../x` is outside; a name that merely starts with two dots (`..config`) is not.
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new InvalidArgumentError(`${targetAbs} is outside the destination folder ${rootAbs}`, { argument: 'destination', ...where })
+    }
+    return rel
+  }
+
+  /**
    * Make the folders for `target` under the root and return the path to write `target` at, with
    * every folder on the way resolved to its real path. The root is created if missing (it may
    * itself be a link: it is the caller's choice). Each folder below it is created one step at a
@@ -83,13 +98,8 @@ export class ContainedFolders {
    */
   async path(target: string, where: { bucket?: string; key?: string } = {}): Promise<string> {
     const fields = { argument: 'destination', ...where }
-    const rootAbs = this.#rootAbs
-    const targetAbs = resolve(rootAbs, target)
-    const rel = relative(rootAbs, targetAbs)
-    // `..` or `../x` is outside; a name that merely starts with two dots (`..config`) is not.
-    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-      throw new InvalidArgumentError(`${targetAbs} is outside the destination folder ${rootAbs}`, fields)
-    }
+    const rel = this.relativePath(target, where)
+    const targetAbs = resolve(this.#rootAbs, rel)
     const dir = dirname(rel)
     const cached = this.#folders.get(dir)
     if (cached !== undefined) {

@@ -6,9 +6,10 @@ import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, symlink, wr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { InvalidArgumentError } from '../src/index.js'
+import { Bucket, InvalidArgumentError } from '../src/index.js'
 import { runCli, useS3Env } from './support/cli.js'
-import { useBucket } from './support/s3.js'
+import { FaultProxy } from './support/proxy.js'
+import { s3Options, useBucket } from './support/s3.js'
 
 describe('containment by real paths', () => {
   const bucket = useBucket('contain')
@@ -131,6 +132,27 @@ describe('containment by real paths', () => {
     for (const r of results.slice(1)) expect(r.ok ? '' : r.error.message).toMatch(/outside the destination folder .* is a link to/)
     expect(await readFile(join(root, 'swapped', 'x.txt'), 'utf8')).toBe('swap/x.txt')
     expect(await readdir(elsewhere)).toEqual([])
+  })
+
+  it('checks the folders when the file is written: one swapped for a link leading out during the request is refused', async () => {
+    const { root, elsewhere } = await sandbox()
+    const proxy = await FaultProxy.start(s3Options().endpoint!)
+    try {
+      const slow = new Bucket(bucket().name, s3Options({ endpoint: proxy.url }))
+      proxy.addRule({ match: (r) => r.op === 'GetObject' && r.key === 'swap/x.txt', delayMs: 1500 })
+      await mkdir(join(root, 'swap'))
+      const download = slow.get(['swap/x.txt'], root)
+      // While the answer is held, the folder is moved out and replaced by a link to where it went.
+      while (proxy.of('GetObject', (r) => r.key === 'swap/x.txt').length === 0) await new Promise((r) => setTimeout(r, 20))
+      await rename(join(root, 'swap'), join(elsewhere, 'swap'))
+      await symlink(join(elsewhere, 'swap'), join(root, 'swap'))
+      const [r] = await download
+      expect(r!.ok).toBe(false)
+      expect(r!.ok ? null : r!.error).toBeInstanceOf(InvalidArgumentError)
+      expect(await readdir(join(elsewhere, 'swap'))).toEqual([])
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('re-checks the whole path: a parent folder moved outside and replaced by a link to it is refused', async () => {

@@ -99,6 +99,26 @@ describe('library edges', () => {
       expect((err as Error).message, key).not.toMatch(/partial/)
     }
     expect(await readFile(join(dir, 'plain.txt'), 'utf8')).toBe('keep')
+
+    // A large download (streamed, or in ranges) that fails after its file was created takes the
+    // folders it made away again.
+    const big = Buffer.alloc(9 * 1024 * 1024, 3)
+    await b.put(big, 'f/big.bin')
+    const proxy = await FaultProxy.start(s3Options().endpoint!)
+    try {
+      const corrupting = new Bucket(b.name, s3Options({ endpoint: proxy.url }))
+      for (const rangeConcurrency of [1, 4]) {
+        proxy.addRule({ match: (r) => r.op === 'GetObject', fault: 'corrupt-body' })
+        const err = await corrupting
+          .get('f/big.bin', join(dir, 'gone', 'deep', 'big.bin'), { rangeConcurrency, partSize: 5 * 1024 * 1024 })
+          .catch((e: Error) => e)
+        proxy.clearRules()
+        expect(err, `rangeConcurrency ${rangeConcurrency}`).toMatchObject({ name: 'IntegrityError' })
+        expect((await readdir(dir)).sort(), `rangeConcurrency ${rangeConcurrency}`).toEqual(['a', 'c', 'many', 'plain.txt'])
+      }
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('uploads a folder with put(dir, "prefix/"), a file to prefix + its name, and refuses a folder without a prefix', async () => {

@@ -3,9 +3,8 @@
  * complete and verified.
  */
 import { createHash } from 'node:crypto'
-import { close as fsClose, closeSync, createReadStream, mkdirSync, open as fsOpen, openSync, renameSync, writev as fsWritev, writevSync } from 'node:fs'
-import { promisify } from 'node:util'
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { BucketRef } from '../../bucket-ref.js'
 import { createHasher, hasherFor, type Hasher, type Verification } from '../../checksums.js'
@@ -17,6 +16,7 @@ import type { Stats } from '../get-body.js'
 import { begin, failure, ONE_WRITE, SYNC_WRITE, WRITE_BUFFER, type DownloadInfo, type GetOptions, type Settings } from './options.js'
 import { openParallel, readPart, type Download, type Part } from './ranged.js'
 import { sequential } from './sequential.js'
+import { removeMade, withParents, writeNewFile, writeSmallFile, type MadeFolders } from './local-file.js'
 import { check, withVerifyRetry } from './verify.js'
 
 // ---- into a file -------------------------------------------------------------------------------
@@ -75,7 +75,11 @@ export function partialName(dir: string, name: string): string {
  * larger than `partSize` is fetched as ranged GETs of `partSize` bytes, `rangeConcurrency` at a time,
  * each written at its offset; if the object is replaced meanwhile, the download fails with
  * {@link IntegrityError}. Memory: a single response up to 8 MiB is held and written at once;
- * otherwise up to 1 MiB of write buffer per request in flight, whatever the object's size.
+ * otherwise up to 1 MiB of write buffer per request in flight, whatever the object's size. A
+ * response of up to 256 KiB is written by synchronous calls (a fraction of a millisecond each on
+ * a local disk): on a file system that can hang (a stale network mount), prefer a stream
+ * destination. Parent folders are made when the file is created, and taken away again if the
+ * download then fails.
  *
  * @example
  * ```ts
@@ -102,13 +106,16 @@ export async function downloadFile(ref: BucketRef, key: string, destination: str
     })
   }
   try {
-    // Contained folders are made (and checked) on the way; a plain destination's parent folders
-    // are made when its file is first created, so a failed download makes none.
-    const contained = opts.root !== undefined
-    const target = contained ? await (folders ?? foldersFor(opts.root!)).path(destination, where) : destination
+    // The folders are made (and, under a root, checked) when the file is created, once bytes have
+    // come: a failed download makes none, and a folder swapped for a link meanwhile is seen.
+    const contained = folders ?? (opts.root !== undefined ? foldersFor(opts.root) : undefined)
+    const place: Place = contained
+      ? { resolve: () => contained.path(destination, where), makeParents: false }
+      : { resolve: async () => destination, makeParents: true }
+    contained?.relativePath(destination, where) // outside the root by its text: refused before any request
     await withVerifyRetry(ref, key, s, signal, async (settings, n) => {
       run.attempts = n
-      const info = await downloadTo(ref, key, target, settings, signal, !contained)
+      const info = await downloadTo(ref, key, place, settings, signal)
       run.report(info)
     })
   } catch (err) {
@@ -138,21 +145,33 @@ function foldersFor(root: string): ContainedFolders {
   return folders
 }
 
+/** Where a download's file goes, decided when the file is created. */
+export interface Place {
+  /** The path to write at; under a root, with its folders made and checked at this moment. */
+  resolve(): Promise<string>
+  /** Make a missing parent folder when the file is created (no root). */
+  makeParents: boolean
+}
+
 /**
- * One attempt of a file download: into a temporary file, renamed into place once verified. With
- * `makeParents`, a missing parent folder of `target` is made when the temporary file is created.
+ * One attempt of a file download: into a temporary file beside the place's path, created once
+ * the bytes have come (small answers) or begin to be written (large ones), and renamed into place
+ * once verified, after the place was checked again.
  */
-export async function downloadTo(
-  ref: BucketRef,
-  key: string,
-  target: string,
-  s: Settings,
-  signal: AbortSignal,
-  makeParents = false,
-): Promise<Partial<DownloadInfo>> {
+export async function downloadTo(ref: BucketRef, key: string, place: Place, s: Settings, signal: AbortSignal): Promise<Partial<DownloadInfo>> {
   const where = { bucket: ref.name, key }
-  const partial = partialName(dirname(target), basename(target))
-  const create = () => withParents(partial, makeParents, () => open(partial, 'wx'))
+  let target: string | undefined
+  let partial: string | undefined
+  const made: MadeFolders = { first: undefined }
+  const locate = async (): Promise<string> => {
+    target = await place.resolve()
+    partial = partialName(dirname(target), basename(target))
+    return partial
+  }
+  const create = async () => {
+    const path = await locate()
+    return withParents(path, place.makeParents, made, () => open(path, 'wx'))
+  }
   let file: FileHandle | undefined
   try {
     const download = s.rangeConcurrency > 1 ? await openParallel(ref, key, s, signal) : 'sequential'
@@ -184,23 +203,36 @@ export async function downloadTo(
       }
       info = pending
       if (file === undefined && heldBytes <= SYNC_WRITE) {
-        writeSmallFile(partial, target, held, makeParents)
+        const path = await locate()
+        writeSmallFile(path, target!, held, place.makeParents, made)
         return info
       }
-      if (file === undefined) await withParents(partial, makeParents, () => writeNewFile(partial, held))
+      if (file === undefined) {
+        const path = await locate()
+        await withParents(path, place.makeParents, made, () => writeNewFile(path, held))
+      }
     } else {
       file = await create()
-      info = await parallelToFile(ref, key, download, file, partial, s, signal)
+      info = await parallelToFile(ref, key, download, file, partial!, s, signal)
     }
     await file?.close()
     file = undefined
-    await rename(partial, target)
+    // The folder may have changed while the bytes were written: the place must still be the same.
+    const again = await place.resolve()
+    if (again !== target) {
+      throw new InvalidArgumentError(`The destination folder of ${target} changed during the download (it now resolves to ${again})`, {
+        argument: 'destination',
+        ...where,
+      })
+    }
+    await rename(partial!, target)
     return info
   } catch (err) {
     await file?.close().catch(() => undefined)
     // Nothing to remove (or no folder to remove it from) must not hide the error itself.
-    await rm(partial, { force: true }).catch(() => undefined)
-    throw failure(namingTarget(err, partial, target), signal, where)
+    if (partial !== undefined) await rm(partial, { force: true }).catch(() => undefined)
+    await removeMade(made, partial)
+    throw failure(partial !== undefined && target !== undefined ? namingTarget(err, partial, target) : err, signal, where)
   }
 }
 
@@ -212,69 +244,6 @@ function namingTarget(err: unknown, partial: string, target: string): unknown {
     e.path = target
   }
   return err
-}
-
-const openFd = promisify(fsOpen)
-const writevFd = promisify(fsWritev)
-const closeFd = promisify(fsClose)
-
-/**
- * {@link writeNewFile} and the rename into place, by synchronous calls, for a file of at most
- * `SYNC_WRITE` bytes: measured on 2,000 files of 4 KiB, these cost less CPU and time than the
- * same calls on the thread pool, even with the create as one of them. The caller removes
- * `partial` if this throws.
- */
-function writeSmallFile(partial: string, target: string, chunks: Uint8Array[], makeParents: boolean): void {
-  let fd: number
-  try {
-    fd = openSync(partial, 'wx')
-  } catch (err) {
-    if (!makeParents || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    mkdirSync(dirname(partial), { recursive: true })
-    fd = openSync(partial, 'wx')
-  }
-  try {
-    let rest = chunks.filter((c) => c.byteLength > 0)
-    while (rest.length > 0) rest = unwritten(rest, writevSync(fd, rest))
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(partial, target)
-}
-
-/** What is left of `chunks` after a vectored write of `written` bytes of them. */
-function unwritten(chunks: Uint8Array[], written: number): Uint8Array[] {
-  let i = 0
-  while (i < chunks.length && written >= chunks[i]!.byteLength) written -= chunks[i++]!.byteLength
-  const rest = chunks.slice(i)
-  if (written > 0) rest[0] = rest[0]!.subarray(written)
-  return rest
-}
-
-/** Run `create` (which creates `path`); if `makeParents` and the parent folder is missing, make it and run `create` again. */
-async function withParents<T>(path: string, makeParents: boolean, create: () => Promise<T>): Promise<T> {
-  try {
-    return await create()
-  } catch (err) {
-    if (!makeParents || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    await mkdir(dirname(path), { recursive: true })
-    return create()
-  }
-}
-
-/**
- * Create `path` exclusively (a link planted at its name is never followed) and write `chunks`
- * into it: one open, one vectored write (more only if the system writes less) and one close, on
- * a plain descriptor (no FileHandle to track). Memory: the chunks, which the caller holds.
- */
-async function writeNewFile(path: string, chunks: Uint8Array[]): Promise<void> {
-  const fd = await openFd(path, 'wx')
-  try {
-    let rest = chunks.filter((c) => c.byteLength > 0)
-    while (rest.length > 0) rest = unwritten(rest, (await writevFd(fd, rest)).bytesWritten)
-  } finally {
-    await closeFd(fd)
-  }
 }
 
 export async function parallelToFile(

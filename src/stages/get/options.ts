@@ -19,9 +19,11 @@ export const DEFAULT_GET_CONCURRENCY = 1
 /** A download to a file of one response up to this size is written with one call. */
 export const ONE_WRITE = 8 * MiB
 /**
- * A download to a file of one response up to this size is written and renamed into place with
- * synchronous calls (they block the event loop for tens of microseconds; thread-pool round trips
- * would cost more CPU than the writes themselves).
+ * A download to a file of one response up to this size is created, written and renamed into
+ * place with synchronous calls. They hold the event loop for a fraction of a millisecond each
+ * (0.3-0.6 ms median, a few ms at worst, measured on a local ext4 disk; longer on a slow or
+ * network file system), where the same calls on the thread pool cost more CPU and time in all:
+ * 2,000 files of 4 KiB came down in 6.6-6.8 s against 8.0-8.3 s.
  */
 export const SYNC_WRITE = 256 * 1024
 /** Bytes gathered before one positional write to the file. */
