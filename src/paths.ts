@@ -43,6 +43,9 @@ function inside(root: string, path: string): boolean {
 }
 
 /** A folder checked to be inside the root: its real path and the identity it had then. */
+/** Folders a {@link ContainedFolders} keeps checked (shared across calls, it must stay bounded). */
+const MAX_FOLDERS = 4096
+
 interface Folder {
   real: string
   dev: number
@@ -109,6 +112,8 @@ export class ContainedFolders {
     }
     const walk = this.#walk(dir === '.' ? [] : dir.split(sep), targetAbs, fields)
     this.#folders.set(dir, walk)
+    // Memory: the folders checked last; an older one is walked again when next used.
+    if (this.#folders.size > MAX_FOLDERS) this.#folders.delete(this.#folders.keys().next().value!)
     try {
       return join((await walk).real, basename(targetAbs))
     } catch (err) {
