@@ -71,6 +71,20 @@ describe('containment by real paths', () => {
     }
   })
 
+  it('mv -r moves no key that shares its local file with others (a//b, a/./b): their sources stay', async () => {
+    useS3Env()
+    const { root } = await sandbox()
+    const b = bucket()
+    const keys = ['mvdup/a/b', 'mvdup/a//b', 'mvdup/a/./b', 'mvdup/c']
+    expect((await b.put(['one', 'two', 'three', 'four'], keys, { literal: true })).every((r) => r.ok)).toBe(true)
+    const run = await runCli(['mv', '-r', `s3://${b.name}/mvdup/`, root])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/mvdup\/a\/\/b is not moved: its key is written at/)
+    expect((await b.list('mvdup/').toArray()).sort()).toEqual(['mvdup/a/./b', 'mvdup/a//b'])
+    expect(await readFile(join(root, 'a', 'b'), 'utf8')).toBe('one')
+    expect(await readFile(join(root, 'c'), 'utf8')).toBe('four')
+  })
+
   it('writes names that start with two dots (..dots) and refuses .. segments that climb out', async () => {
     const { base, root } = await sandbox()
     const results = await bucket().get(['..dots', 'ok/..dots/b.txt', '../up.txt', 'ok/../../up2.txt'], root)

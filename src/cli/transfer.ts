@@ -197,6 +197,14 @@ export async function download(ctx: CliContext, out: Output, g: GlobalOptions, s
       let target: string
       try {
         target = localTarget(dest, s.relativePath, bucket.name)
+        // `a//b`, `a/./b` and `b/../a/b` are all written at a/b: moving them would keep one and
+        // delete all, so a key that is not its own file path is not moved.
+        if (mode === 'mv' && !plainPath(s.relativePath)) {
+          throw new InvalidArgumentError(
+            `${s3Url(bucket.name, s.key)} is not moved: its key is written at ${target}, as other keys may be, so deleting it could lose data; download it with cp or get`,
+            { argument: 'source', bucket: bucket.name, key: s.key },
+          )
+        }
       } catch (err) {
         yield { refused: true, op, source, destination: shown, error: toBucketflowError(err, { bucket: bucket.name, key: s.key }) }
         continue
@@ -227,6 +235,14 @@ export async function download(ctx: CliContext, out: Output, g: GlobalOptions, s
 
 interface Copy extends Planned {
   destinationKey: string
+}
+
+/** A relative path with no empty, `.` or `..` segment: the one key written at its file. */
+function plainPath(relativePath: string): boolean {
+  return relativePath
+    .replace(/^\/+/, '')
+    .split('/')
+    .every((segment) => segment !== '' && segment !== '.' && segment !== '..')
 }
 
 /** `cp` / `mv` between S3 URLs (server-side). */

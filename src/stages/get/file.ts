@@ -78,8 +78,8 @@ export function partialName(dir: string, name: string): string {
  * otherwise up to 1 MiB of write buffer per request in flight, whatever the object's size. A
  * response of up to 256 KiB is written by synchronous calls (a fraction of a millisecond each on
  * a local disk): on a file system that can hang (a stale network mount), prefer a stream
- * destination. Parent folders are made when the file is created, and taken away again if the
- * download then fails.
+ * destination. Parent folders are made when the file is created (without `root`, taken away
+ * again if the download then fails).
  *
  * @example
  * ```ts
@@ -239,7 +239,8 @@ export async function downloadTo(ref: BucketRef, key: string, place: Place, s: S
 /** A file system error about the temporary file, told about the destination the user named. */
 function namingTarget(err: unknown, partial: string, target: string): unknown {
   const e = err as NodeJS.ErrnoException
-  if (e instanceof Error && e.path === partial) {
+  // A rename's message names both paths already.
+  if (e instanceof Error && e.path === partial && e.syscall !== 'rename') {
     e.message = e.message.split(partial).join(target)
     e.path = target
   }
