@@ -231,6 +231,53 @@ describe('bucketflow ship', () => {
     expect(await b.list('folder/').toArray()).toEqual([])
   })
 
+  it.each([
+    { when: 'waiting for its spool', count: 40_000, delayMs: 1500, args: ['--max-spool-bytes', '1MiB', '--rotate-bytes', '1MiB'] },
+    { when: 'reading', count: 400_000, delayMs: 0, args: ['--rotate-bytes', '4MiB'] },
+  ])(
+    'on SIGINT while $when, with a file on stdin, stores every byte it took: what is stored and what is left unread make the file',
+    async ({ when, count, delayMs, args }) => {
+      const b = bucket()
+      const lines = Array.from({ length: count }, (_, i) => line(i + 1))
+      const text = `${lines.join('\n')}\n`
+      const dir = await tempDir()
+      const file = join(dir, 'app.log')
+      await writeFile(file, text)
+      // Late answers make the spool fill, so ship stops taking input; without them it is reading.
+      const prefix = `sigint-file-${when.replace(/\W/g, '-')}/`
+      if (delayMs > 0)
+        proxy.addRule({ match: (r) => r.key.startsWith(prefix) && ['PutObject', 'UploadPart', 'CompleteMultipartUpload'].includes(r.op), delayMs })
+      const fd = openSync(file, 'r')
+      try {
+        const command = ['ship', `s3://${b.name}/${prefix}`, '--endpoint', proxy.url, '--spool', join(dir, 'spool'), ...args]
+        const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...command], { env: s3Env(), stdio: [fd, 'ignore', 'pipe'] })
+        let stderr = ''
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+        const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+        while (proxy.of('PutObject', (r) => r.key.startsWith(prefix)).length === 0) await sleep(20)
+        if (delayMs > 0) await sleep(500)
+        child.kill('SIGINT')
+        expect(await exited, stderr).toBe(0)
+        // The child's reads moved the offset of the file both hold open: the rest is what it left.
+        const rest: Buffer[] = []
+        for (;;) {
+          const buffer = Buffer.alloc(1 << 20)
+          const n = readSync(fd, buffer, 0, buffer.length, null)
+          if (n === 0) break
+          rest.push(buffer.subarray(0, n))
+        }
+        const keys = await b.list(prefix).toArray()
+        const stored = Buffer.concat(await Promise.all(keys.map((k) => b.get(k)))).toString()
+        expect(stored.length).toBeGreaterThan(0)
+        expect(stored.length).toBeLessThan(text.length)
+        expect(stored + Buffer.concat(rest).toString()).toBe(text)
+      } finally {
+        closeSync(fd)
+        proxy.clearRules()
+      }
+    },
+  )
+
   it('on SIGTERM stores what it read (the partial last line too) and exits 0', async () => {
     const b = bucket()
     const ship = new Ship([`s3://${b.name}/term/`, '--rotate-ms', '200'])

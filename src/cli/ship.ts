@@ -4,9 +4,9 @@
  * crash loses nothing. SIGINT/SIGTERM: stop reading, store what was read, exit 0 (a second
  * signal stops at once: exit 130/143; with a spool, what was not stored stays in it).
  */
-import { createReadStream, fstatSync } from 'node:fs'
+import { fstatSync, read } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import type { Command } from 'commander'
 import { InvalidArgumentError as OptionValueError } from 'commander'
 import { AbortError, InvalidArgumentError, type LogStreamOptions, type LogStreamResult, SpoolLockedError } from '../index.js'
@@ -56,12 +56,40 @@ interface ShipOptions {
 const MAX_HELD_LINE = MiB
 
 /**
- * Standard input as a stream. A regular file (`ship < app.log`) is read 1 MiB at a time from its
- * current offset, where Node's own stdin stream reads 64 KiB into a fresh buffer each time: about
- * half the CPU (0.55 s against 1.0 s for 512 MiB, measured). A pipe or a terminal is Node's own
- * stream. A folder is refused (Node would read it as empty).
+ * A regular file on standard input (`ship < app.log`), read 1 MiB at a time from its current
+ * offset, where Node's own stdin stream reads 64 KiB into a fresh buffer each time: about half the
+ * CPU (0.55 s against 1.0 s for 512 MiB, measured). One read at a time, and only when the reader
+ * wants more (no read-ahead): after {@link FileInput.stop} the read in flight is delivered and the
+ * stream ends, so every byte taken from the file is handed on, and the file's offset is where the
+ * next reader of it starts.
  */
-function input(): Readable {
+class FileInput extends Readable {
+  #stopped = false
+
+  constructor() {
+    super({ highWaterMark: 0 })
+  }
+
+  /** Read no more: what a read in flight brings is still delivered, then the stream ends. */
+  stop(): void {
+    this.#stopped = true
+  }
+
+  override _read(): void {
+    if (this.#stopped) {
+      this.push(null)
+      return
+    }
+    const buffer = Buffer.allocUnsafe(MiB)
+    read(0, buffer, 0, MiB, null, (err, n) => {
+      if (err) this.destroy(err)
+      else this.push(n === 0 ? null : buffer.subarray(0, n))
+    })
+  }
+}
+
+/** Standard input: a {@link FileInput} for a regular file, else Node's stream (a pipe, a terminal). A folder is refused (Node would read it as empty). */
+function input(): FileInput | typeof process.stdin {
   let kind: 'file' | 'folder' | 'other' = 'other'
   try {
     const info = fstatSync(0)
@@ -70,7 +98,7 @@ function input(): Readable {
     // no standard input to look at: Node's stream reports it
   }
   if (kind === 'folder') throw new InvalidArgumentError('Standard input is a folder; ship reads lines from a file or a pipe', { argument: 'stdin' })
-  return kind === 'file' ? createReadStream('', { fd: 0, highWaterMark: MiB, autoClose: false }) : process.stdin
+  return kind === 'file' ? new FileInput() : process.stdin
 }
 
 export function register(program: Command): void {
@@ -200,7 +228,7 @@ export function register(program: Command): void {
               held = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : []
               heldBytes = chunk.length - nl - 1
             }
-            if (!ok) {
+            if (!ok && !interrupted) {
               stdin.pause()
               log.once('drain', () => {
                 if (!interrupted) stdin.resume()
@@ -212,6 +240,12 @@ export function register(program: Command): void {
             resolve()
           }
           stopReading = () => {
+            if (stdin instanceof FileInput) {
+              // The read in flight and what is buffered are handed on; then 'end' comes.
+              stdin.stop()
+              stdin.resume()
+              return
+            }
             stdin.pause()
             finish()
           }
