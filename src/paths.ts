@@ -42,10 +42,10 @@ function inside(root: string, path: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep)
 }
 
-/** A folder checked to be inside the root: its real path and the identity it had then. */
 /** Folders a {@link ContainedFolders} keeps checked (shared across calls, it must stay bounded). */
 const MAX_FOLDERS = 4096
 
+/** A folder checked to be inside the root: its real path and the identity it had then. */
 interface Folder {
   real: string
   dev: number
