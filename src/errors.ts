@@ -101,6 +101,8 @@ export function toBucketflowError(err: unknown, where: ErrorFields & { operation
   if (status === undefined) {
     return new BucketflowError(`${op}${target} failed: ${e.message ?? String(err)}`, fields, code === 'UnknownError' ? 'Error' : code)
   }
+  // Not an answer of S3 (a web server or a proxy at the endpoint): its status says nothing of the bucket or key.
+  if (code === 'UnexpectedResponse') return new S3Error(`${op}${target} failed${detail}`, fields, code)
   if (code === 'NoSuchBucket') {
     // The error names the bucket that is missing (a copy has two).
     const bucket = e.BucketName || where.bucket

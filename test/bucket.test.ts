@@ -249,9 +249,69 @@ describe('head, exists, cp, mv, rm', () => {
     expect(h.storageClass).toBe('STANDARD')
     expect(h.contentType).toBe('text/plain')
     expect(h.metadata).toEqual({ color: 'tabby' })
+    expect(h.contentEncoding).toBeUndefined()
     expect(h.restore).toBeUndefined()
     expect(await b.exists('h/one.txt')).toBe(true)
     expect(await b.exists('h/none.txt')).toBe(false)
+  })
+
+  it('metadata comes back as it was given: non-ASCII, tabs, spaces at the ends or in a row, and text that looks encoded', async () => {
+    const proxy = await ScriptedProxy.start(s3Options().endpoint!)
+    const b = new Bucket(bucket().name, s3Options({ endpoint: proxy.url }))
+    const metadata = {
+      author: 'Zoë Müller',
+      city: '東京',
+      tabbed: 'a\tb',
+      padded: '  two  spaces  ',
+      emoji: '🐈 cat',
+      literal: '=?UTF-8?B?aGVsbG8=?=',
+      plain: 'just ascii, with one space',
+      empty: '',
+    }
+    await b.put(Buffer.from('m'), 'meta/put.txt', { metadata })
+    expect((await b.head('meta/put.txt')).metadata).toEqual(metadata)
+    // A multipart upload (CreateMultipartUpload carries the metadata) and a copy that replaces it.
+    await b.putStream(Readable.from([randomBytes(6 * MiB)]), 'meta/stream.bin', { metadata, partSize: 5 * MiB })
+    expect((await b.head('meta/stream.bin')).metadata).toEqual(metadata)
+    const other = { ...metadata, author: 'Ådne Ørsted' }
+    await b.cp('meta/put.txt', 'meta/copy.txt', { metadata: other })
+    expect((await b.head('meta/copy.txt')).metadata).toEqual(other)
+    // Only what a header cannot carry as it is goes encoded.
+    const [sent] = proxy.seen((r) => r.method === 'PUT' && r.path.endsWith('/meta/put.txt'))
+    expect(sent!.headers['x-amz-meta-plain']).toBe('just ascii, with one space')
+    expect(sent!.headers['x-amz-meta-author']).toBe(`=?UTF-8?B?${Buffer.from('Zoë Müller').toString('base64')}?=`)
+    b.client.destroy()
+    await proxy.close()
+  })
+
+  it('refuses a metadata name a header cannot carry, naming it, before any request', async () => {
+    const b = bucket()
+    for (const name of ['with space', 'naïve', 'a:b', '']) {
+      const err = await b.put(Buffer.from('x'), 'meta/bad.txt', { metadata: { [name]: 'v' } }).catch((e: unknown) => e)
+      expect(err, name).toBeInstanceOf(InvalidArgumentError)
+      expect((err as InvalidArgumentError).argument).toBe('metadata')
+      expect((err as Error).message).toContain(JSON.stringify(name))
+    }
+    const notString = await b.put(Buffer.from('x'), 'meta/bad.txt', { metadata: { n: 5 as unknown as string } }).catch((e: unknown) => e)
+    expect(notString).toBeInstanceOf(InvalidArgumentError)
+    expect(await b.exists('meta/bad.txt')).toBe(false)
+  })
+
+  it('keeps Content-Encoding through head, a copy that replaces metadata, and a multipart copy', async () => {
+    const b = bucket()
+    const data = randomBytes(6 * MiB)
+    await b.putStream(Readable.from([data]), 'enc/src.gz', { contentEncoding: 'gzip', contentType: 'text/plain', partSize: 5 * MiB })
+    expect((await b.head('enc/src.gz')).contentEncoding).toBe('gzip')
+    await b.cp('enc/src.gz', 'enc/replaced.gz', { metadata: { note: 'new' }, contentType: 'text/x-log' })
+    const replaced = await b.head('enc/replaced.gz')
+    expect(replaced.contentEncoding).toBe('gzip')
+    expect(replaced.contentType).toBe('text/x-log')
+    expect(replaced.metadata).toEqual({ note: 'new' })
+    await b.cp('enc/src.gz', 'enc/parts.gz', { multipartThreshold: 5 * MiB, partSize: 5 * MiB })
+    const parts = await b.head('enc/parts.gz')
+    expect(parts.etag).toMatch(/-2"$/)
+    expect(parts.contentEncoding).toBe('gzip')
+    expect(parts.contentType).toBe('text/plain')
   })
 
   it('raises NoSuchKeyError and NoSuchBucketError with bucket and key', async () => {

@@ -17,11 +17,13 @@ import {
   InvalidArgumentError,
   InvalidObjectStateError,
   NoSuchBucketError,
+  NoSuchKeyError,
   putObject,
   putStream,
   S3Error,
 } from '../src/index.js'
 import { FaultProxy } from './support/proxy.js'
+import { ScriptedProxy } from './support/scripted-proxy.js'
 import { recordRequests } from './transport/recorder.js'
 import { bucketName, s3Options, useBucket } from './support/s3.js'
 
@@ -161,3 +163,61 @@ describe('errors by S3 error code', () => {
     ghost.client.destroy()
   })
 })
+
+describe('an endpoint that is not S3', () => {
+  const bucket = useBucket('errors-foreign')
+
+  it('a 4xx with an HTML page or other text (a web server, a proxy) is not NoSuchKey, NoSuchBucket or AccessDenied: it says what came back', async () => {
+    const proxy = await ScriptedProxy.start(s3Options().endpoint!)
+    const transports = (['fast', 'sdk'] as const).map((transport) => new Bucket(bucket().name, { ...s3Options({ endpoint: proxy.url }), transport }))
+    try {
+      await bucket().put('here', 'real.txt', { literal: true })
+      for (const via of transports) await checkForeign(proxy, via, via === transports[1])
+    } finally {
+      for (const via of transports) via.client.destroy()
+      await proxy.close()
+    }
+  })
+})
+
+/**
+ * Foreign answers through `via` are UnexpectedResponse errors. The `sdk` transport sees no error
+ * body that is not XML: it knows only an HTML content type.
+ */
+async function checkForeign(proxy: ScriptedProxy, via: Bucket, sdk: boolean): Promise<void> {
+  const page = '<!DOCTYPE html>\n<html><head><title>Not Found</title></head><body><h1>Not Found</h1></body></html>\n'
+  const answers: { status: number; type: string; body: string; what: RegExp }[] = [
+    { status: 404, type: 'text/html; charset=utf-8', body: page, what: /HTTP 404 with an HTML page/ },
+    { status: 403, type: 'text/html', body: page, what: /HTTP 403 with an HTML page/ },
+    { status: 404, type: 'text/plain', body: 'no such route', what: /HTTP 404 with a text\/plain body \("no such route"\)/ },
+  ]
+  for (const { status, type, body, what } of answers) {
+    const calls: [string, () => Promise<unknown>][] = [
+      ['get', () => via.get('real.txt')],
+      ['head', () => via.head('real.txt')],
+      ['list', () => via.list('any/').toArray()],
+    ]
+    for (const [name, call] of calls) {
+      proxy.script({ match: () => true, times: 1, action: { respond: { status, headers: { 'content-type': type }, body } } })
+      const err = await call().catch((e: unknown) => e)
+      const label = `${name} ${status} ${type}`
+      if (type === 'text/plain' && (name === 'head' || sdk)) {
+        // A HEAD has no body, and only an HTML content type is known not to be S3's.
+        expect(err, label).toBeInstanceOf(name === 'list' ? NoSuchBucketError : NoSuchKeyError)
+        continue
+      }
+      expect(err, label).toBeInstanceOf(S3Error)
+      expect(err, label).not.toBeInstanceOf(NoSuchKeyError)
+      expect(err, label).not.toBeInstanceOf(NoSuchBucketError)
+      expect(err, label).not.toBeInstanceOf(AccessDeniedError)
+      expect((err as S3Error).code, label).toBe('UnexpectedResponse')
+      expect((err as S3Error).statusCode, label).toBe(status)
+      expect((err as Error).message, label).toMatch(what)
+      expect((err as Error).message, label).toMatch(/not an S3 error: is the endpoint an S3 server/)
+    }
+  }
+  // S3's own answers keep their meaning.
+  await expect(via.get('missing.txt')).rejects.toBeInstanceOf(NoSuchKeyError)
+  await expect(via.head('missing.txt')).rejects.toBeInstanceOf(NoSuchKeyError)
+  expect((await via.get('real.txt')).toString()).toBe('here')
+}

@@ -16,7 +16,7 @@ function integer(name: string) {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('head')
-    .description("show an object's metadata: size, ETag, last modified, storage class, content type, metadata, restore status")
+    .description("show an object's metadata: size, ETag, last modified, storage class, content type and encoding, metadata, restore status")
     .argument('<url>', 's3://bucket/key')
     .addHelpText('after', '\nExample:\n  bucketflow head --json s3://cats/cute/1.png')
     .action(
@@ -26,6 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
         checkOneKey({ bucket, key }, 'head', false)
         const info = await openBucket(bucket, g).head(key, { signal: ctx.signal })
         const human = Object.entries(info)
+          .filter(([, v]) => v !== undefined)
           .map(([k, v]) => `${k.padEnd(13)} ${v instanceof Date ? v.toISOString() : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '')}`)
           .join('\n')
         new Output(ctx, g).data(human, info)

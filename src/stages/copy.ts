@@ -64,15 +64,13 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   const request = opts.signal ? { signal: opts.signal } : {}
   const where = { bucket: ref.name, key: src }
   const headSource = (): Promise<ObjectInfo> => headObject(ref, src, opts.signal ? { signal: opts.signal } : {})
-  // A HEAD only when its answer is needed: to keep what a REPLACE would drop, or to decide on a
-  // multipart copy below a custom threshold. Otherwise one CopyObject does it (storage-class
-  // changes of many objects take half the requests), and an object too large for it is retried
-  // as a multipart copy.
+  // A HEAD only when its answer is needed: to keep what a REPLACE would drop (metadata, content
+  // type and encoding), or to decide on a multipart copy below a custom threshold. Otherwise one
+  // CopyObject does it (storage-class changes of many objects take half the requests), and an
+  // object too large for it is retried as a multipart copy.
   const threshold = opts.multipartThreshold ?? 5 * GiB
   let head: ObjectInfo | undefined
-  if ((replace && (opts.metadata === undefined || opts.contentType === undefined)) || opts.multipartThreshold !== undefined) {
-    head = await headSource()
-  }
+  if (replace || opts.multipartThreshold !== undefined) head = await headSource()
   const input: CopyObjectInput = { Bucket: bucket, Key: dst, CopySource: { Bucket: ref.name, Key: src } }
   if (opts.storageClass !== undefined) input.StorageClass = opts.storageClass
   if (replace) {
@@ -80,6 +78,8 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
     input.Metadata = opts.metadata ?? head?.metadata ?? {}
     const contentType = opts.contentType ?? head?.contentType
     if (contentType !== undefined) input.ContentType = contentType
+    // A gzip log stays readable as one (S3 drops Content-Encoding on a REPLACE unless it is sent).
+    if (head?.contentEncoding !== undefined) input.ContentEncoding = head.contentEncoding
   }
   if (head === undefined || head.size <= threshold) {
     try {
@@ -119,6 +119,7 @@ async function multipartCopy(ref: BucketRef, input: CopyObjectInput, head: Objec
   // At most 10,000 parts: larger parts for a very large object.
   const partSize = Math.max(opts.partSize ?? 512 * 1024 * 1024, Math.ceil(size / 10_000))
   const contentType = input.ContentType ?? head.contentType
+  const contentEncoding = input.ContentEncoding ?? head.contentEncoding
   const created = await transport
     .createMultipartUpload(
       {
@@ -127,6 +128,7 @@ async function multipartCopy(ref: BucketRef, input: CopyObjectInput, head: Objec
         ...(input.StorageClass ? { StorageClass: input.StorageClass } : {}),
         Metadata: input.Metadata ?? head.metadata,
         ...(contentType ? { ContentType: contentType } : {}),
+        ...(contentEncoding ? { ContentEncoding: contentEncoding } : {}),
       },
       request,
     )

@@ -17,6 +17,9 @@ export interface ObjectInfo {
   /** STANDARD when the server omits it (as S3 does for STANDARD objects). */
   storageClass: string
   contentType: string | undefined
+  /** `Content-Encoding`, e.g. `gzip` for a compressed log object. */
+  contentEncoding: string | undefined
+  /** User metadata (`x-amz-meta-*`), names lower-cased, values as they were given (see encodeMetadata). */
   metadata: Record<string, string>
   /** The `x-amz-restore` header of an archived object being or having been restored. */
   restore: string | undefined
@@ -41,6 +44,7 @@ export async function headObject(ref: BucketRef, key: string, opts: { signal?: A
       lastModified: out.LastModified,
       storageClass: out.StorageClass ?? 'STANDARD',
       contentType: out.ContentType,
+      contentEncoding: out.ContentEncoding,
       metadata: out.Metadata,
       restore: out.Restore,
     }

@@ -88,6 +88,15 @@ export class TransportError extends Error {
 }
 
 /**
+ * The message of an error answer that is not S3's (code `UnexpectedResponse`): a 4xx with an
+ * HTML page or other text where S3 sends an `<Error>` document, from a web server or a proxy at
+ * the endpoint. Its status then says nothing of the bucket or the key.
+ */
+export function notS3Message(status: number, what: string): string {
+  return `The server answered HTTP ${status} with ${what}, not an S3 error: is the endpoint an S3 server (and not a web server or a proxy)?`
+}
+
+/**
  * The S3 error code to use for an error answer without a body (HEAD, 304): the SDK's own
  * `NotFound` for 404, a name for the other statuses S3 answers without one.
  */

@@ -65,6 +65,7 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '../aws-sdk.cjs'
+import { encodeMetadata } from '../metadata.js'
 
 /** Options of {@link SdkTransport}. */
 export interface SdkTransportOptions extends TransportTimeouts {}
@@ -92,8 +93,9 @@ export class SdkTransport implements Transport {
 
   /** Send `command`; Complete, Copy and UploadPartCopy resolve only with their result element (see result-check.ts). */
   async #send<O extends MetadataBearer>(command: { middlewareStack: unknown }, options: RequestOptions): Promise<O> {
-    const input = (command as unknown as { input: { Bucket?: unknown; Key?: unknown } }).input
+    const input = (command as unknown as { input: { Bucket?: unknown; Key?: unknown; Metadata?: Record<string, string> } }).input
     checkTarget(input.Bucket, 'Key' in input ? input.Key : undefined)
+    if (input.Metadata) input.Metadata = encodeMetadata(input.Metadata)
     try {
       return (await this.#client.send(command as never, options.signal ? { abortSignal: options.signal } : {})) as O
     } catch (err) {

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { codeForStatus, TransportError } from '../error.js'
+import { codeForStatus, notS3Message, TransportError } from '../error.js'
 import { parseErrorBody, readResultDocument, type DocumentReader, type ErrorDocument } from '../documents.js'
 import type { PutObjectOutput } from '../types.js'
 import type { XmlElement } from '../xml.js'
@@ -18,9 +18,11 @@ const MAX_ERROR_BODY = 64 * 1024
 
 export async function errorAnswer(answer: Answer, method: string, signal: AbortSignal | undefined): Promise<TransportError> {
   let doc: ErrorDocument | undefined
+  let text = ''
   if (method !== 'HEAD' && answer.status !== 304) {
     try {
-      doc = parseErrorBody(await readText(answer.body, MAX_ERROR_BODY))
+      text = await readText(answer.body, MAX_ERROR_BODY)
+      doc = parseErrorBody(text)
     } catch (err) {
       const e = networkError(err, signal)
       if (e.name === 'AbortError') throw e
@@ -30,8 +32,10 @@ export async function errorAnswer(answer: Answer, method: string, signal: AbortS
   }
   const requestId = doc?.RequestId ?? header(answer.headers, 'x-amz-request-id')
   const extended = header(answer.headers, 'x-amz-id-2')
-  const code = doc?.Code ?? codeForStatus(answer.status)
-  const err = new TransportError(code, doc?.Message ?? `${code} (HTTP ${answer.status})`, {
+  const foreign = doc === undefined && answer.status >= 400 && answer.status < 500 ? foreignBody(text, header(answer.headers, 'content-type')) : undefined
+  const code = doc?.Code ?? (foreign ? 'UnexpectedResponse' : codeForStatus(answer.status))
+  const message = foreign ? notS3Message(answer.status, foreign) : (doc?.Message ?? `${code} (HTTP ${answer.status})`)
+  const err = new TransportError(code, message, {
     status: answer.status,
     ...(requestId === undefined ? {} : { requestId }),
     ...(extended === undefined ? {} : { extendedRequestId: extended }),
@@ -39,6 +43,19 @@ export async function errorAnswer(answer: Answer, method: string, signal: AbortS
     ...(doc?.BucketName === undefined ? {} : { bucket: doc.BucketName }),
   })
   return err
+}
+
+/**
+ * What an error answer held instead of an S3 error document (an HTML page, other text), or
+ * undefined when it held nothing (S3 answers HEAD and some errors without a body).
+ */
+function foreignBody(text: string, contentType: string | undefined): string | undefined {
+  const type = contentType === undefined ? undefined : contentType.split(';')[0]!.trim().toLowerCase()
+  const html = type === 'text/html' || /^\s*<(!doctype html|html)[\s>]/i.test(text)
+  if (html) return 'an HTML page'
+  if (text.trim() === '') return undefined
+  const start = text.trim().slice(0, 60).replace(/\s+/g, ' ')
+  return `${type ? `a ${type} body` : 'a body'} (${JSON.stringify(start)}${text.trim().length > 60 ? '...' : ''})`
 }
 
 /** A request whose answer is a small document that must have `expected` as its root. */

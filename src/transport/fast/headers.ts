@@ -10,6 +10,7 @@ import type { CopyObjectOutput, CopySource, CopySourceConditions, NewObjectHeade
 import { childText, type XmlElement } from '../xml.js'
 import { encodeKey } from './sign.js'
 import { escapeUri } from '../../aws-sdk.cjs'
+import { decodeMetadataValue, encodeMetadata } from '../../metadata.js'
 
 /** Request headers (lower-case names). */
 export type Headers = Record<string, string>
@@ -71,7 +72,7 @@ export function objectHeaders(h: Answer['headers']): ObjectHeaders {
   const metadata: Record<string, string> = {}
   const out: ObjectHeaders = { Metadata: metadata }
   for (const name in h) {
-    if (name.length > 11 && name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = header(h, name)!
+    if (name.length > 11 && name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = decodeMetadataValue(header(h, name)!)
   }
   const length = intHeader(h, 'content-length')
   if (length !== undefined) out.ContentLength = length
@@ -110,7 +111,10 @@ export function newObjectHeaders(input: NewObjectHeaders, headers: Headers): voi
   if (input.ContentLanguage !== undefined) headers['content-language'] = input.ContentLanguage
   if (input.CacheControl !== undefined) headers['cache-control'] = input.CacheControl
   if (input.StorageClass !== undefined) headers['x-amz-storage-class'] = input.StorageClass
-  if (input.Metadata) for (const k in input.Metadata) headers[`x-amz-meta-${k.toLowerCase()}`] = input.Metadata[k]!
+  if (input.Metadata) {
+    const metadata = encodeMetadata(input.Metadata)
+    for (const k in metadata) headers[`x-amz-meta-${k.toLowerCase()}`] = metadata[k]!
+  }
 }
 
 export function copySourceHeaders(source: CopySource, conditions: CopySourceConditions, headers: Headers): void {

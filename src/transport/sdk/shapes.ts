@@ -7,9 +7,10 @@
 import type { GetObjectCommand } from '@aws-sdk/client-s3'
 import type { MetadataBearer } from '@smithy/types'
 import { quoteEtag } from '../documents.js'
-import { abortError, codeForStatus, TransportError } from '../error.js'
+import { abortError, codeForStatus, notS3Message, TransportError } from '../error.js'
 import { errorInBodyOf } from '../result-check.js'
 import type { CopyObjectOutput, CopySource, ObjectHeaders, PutObjectOutput } from '../types.js'
+import { decodeMetadata } from '../../metadata.js'
 
 interface SdkError {
   name?: string
@@ -44,7 +45,13 @@ export function fromSdkError(err: unknown, signal: AbortSignal | undefined): Err
   } else {
     let code = e.Code ?? e.name
     if (!code || code === 'Unknown' || code === 'UnknownError' || code === 'Error') code = codeForStatus(status)
-    const message = e.message && e.message !== 'UnknownError' ? e.message : `${code} (HTTP ${status})`
+    let message = e.message && e.message !== 'UnknownError' ? e.message : `${code} (HTTP ${status})`
+    // An HTML page where S3 sends an <Error>: not S3's answer (see notS3Message).
+    const type = (err as { $response?: { headers?: Record<string, string | undefined> } }).$response?.headers?.['content-type']
+    if (status >= 400 && status < 500 && /^text\/html\b/i.test(type ?? '')) {
+      code = 'UnexpectedResponse'
+      message = notS3Message(status, 'an HTML page')
+    }
     out = new TransportError(code, message, {
       status,
       ...(e.$metadata?.requestId === undefined ? {} : { requestId: e.$metadata.requestId }),
@@ -90,7 +97,7 @@ export function headersOf(out: Record<string, unknown> & MetadataBearer): Object
     CacheControl: out.CacheControl as string | undefined,
     Expires: (out.ExpiresString as string | undefined) ?? (out.Expires instanceof Date ? out.Expires.toUTCString() : undefined),
     StorageClass: out.StorageClass as string | undefined,
-    Metadata: (out.Metadata as Record<string, string> | undefined) ?? {},
+    Metadata: decodeMetadata((out.Metadata as Record<string, string> | undefined) ?? {}),
     PartsCount: out.PartsCount as number | undefined,
     Restore: out.Restore as string | undefined,
     AcceptRanges: out.AcceptRanges as string | undefined,
