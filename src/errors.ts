@@ -86,9 +86,11 @@ export function toBucketflowError(err: unknown, where: ErrorFields & { operation
   const fields: ErrorFields = { ...located, cause: err }
   if (status !== undefined) fields.statusCode = status
   if (requestId !== undefined) fields.requestId = requestId
-  const op = operation ? `${operation} ` : ''
   const target = targetOf(where)
-  const detail = e.message && e.message !== code && e.message !== 'UnknownError' ? `: ${e.message}` : ''
+  const op = operation ? (target ? `${operation} ` : operation) : ''
+  // The message adds nothing when it only repeats the code (and status).
+  const bare = e.message === code || e.message === 'UnknownError' || e.message === `${code} (HTTP ${status})`
+  const detail = e.message && !bare ? `: ${e.message}` : ''
   if (isAbort(e)) return new AbortError(`${op}${target} was aborted`, fields)
   // The SDK names a reset socket (ECONNRESET, EPIPE) 'TimeoutError': the socket's code says what it was.
   if (status === undefined && e.code !== undefined && RESET_CODES.has(e.code)) {

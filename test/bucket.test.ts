@@ -294,6 +294,22 @@ describe('head, exists, cp, mv, rm', () => {
     }
     const notString = await b.put(Buffer.from('x'), 'meta/bad.txt', { metadata: { n: 5 as unknown as string } }).catch((e: unknown) => e)
     expect(notString).toBeInstanceOf(InvalidArgumentError)
+    // A stream is not read for nothing: the metadata is checked when the call is made.
+    let pulled = 0
+    const source = new Readable({
+      read() {
+        pulled++
+        this.push(randomBytes(64 * 1024))
+      },
+    })
+    const streamed = await b.putStream(source, 'meta/bad.bin', { metadata: { 'a b': 'v' } }).catch((e: unknown) => e)
+    expect(streamed).toBeInstanceOf(InvalidArgumentError)
+    const piped = await b.put(source, 'meta/bad.bin', { metadata: { 'x y': 'v' } }).catch((e: unknown) => e)
+    expect(piped).toBeInstanceOf(InvalidArgumentError)
+    expect(pulled).toBe(0)
+    // A copy checks its new metadata before the HEAD of its source (here missing).
+    const copy = await b.cp('meta/missing.txt', 'meta/bad.txt', { metadata: { 'a b': 'v' } }).catch((e: unknown) => e)
+    expect(copy).toBeInstanceOf(InvalidArgumentError)
     expect(await b.exists('meta/bad.txt')).toBe(false)
   })
 
@@ -312,6 +328,40 @@ describe('head, exists, cp, mv, rm', () => {
     expect(parts.etag).toMatch(/-2"$/)
     expect(parts.contentEncoding).toBe('gzip')
     expect(parts.contentType).toBe('text/plain')
+  })
+
+  it('a copy after a HEAD copies only the object the HEAD saw (x-amz-copy-source-if-match); a source replaced meanwhile fails it and leaves no upload', async () => {
+    const proxy = await ScriptedProxy.start(s3Options().endpoint!)
+    const b = new Bucket(bucket().name, s3Options({ endpoint: proxy.url }))
+    try {
+      await bucket().put(randomBytes(11 * MiB), 'ifm/src.bin')
+      const { etag } = await bucket().head('ifm/src.bin')
+      const copies = (r: { method: string; headers: Record<string, unknown> }) => r.method === 'PUT' && r.headers['x-amz-copy-source'] !== undefined
+      await b.cp('ifm/src.bin', 'ifm/replaced.bin', { metadata: { a: '1' } })
+      await b.cp('ifm/src.bin', 'ifm/parts.bin', { multipartThreshold: 5 * MiB, partSize: 5 * MiB })
+      const sent = proxy.seen(copies)
+      expect(sent).toHaveLength(4) // one CopyObject, three UploadPartCopy
+      for (const r of sent) expect(r.headers['x-amz-copy-source-if-match']).toBe(etag)
+      // The server says the source changed (412) at the second part: the copy fails, its upload is aborted.
+      proxy.script({
+        match: (r) => copies(r) && r.query.get('partNumber') === '2',
+        times: 1,
+        action: {
+          respond: {
+            status: 412,
+            body: '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+          },
+        },
+      })
+      const err = await b.cp('ifm/src.bin', 'ifm/raced.bin', { multipartThreshold: 5 * MiB, partSize: 5 * MiB }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(BucketflowError)
+      expect((err as BucketflowError).code).toBe('PreconditionFailed')
+      expect(await bucket().exists('ifm/raced.bin')).toBe(false)
+      expect(await bucket().listUploads({ prefix: 'ifm/' })).toEqual([])
+    } finally {
+      b.client.destroy()
+      await proxy.close()
+    }
   })
 
   it('raises NoSuchKeyError and NoSuchBucketError with bucket and key', async () => {

@@ -18,6 +18,7 @@ import {
   InvalidObjectStateError,
   NoSuchBucketError,
   NoSuchKeyError,
+  NotImplementedError,
   putObject,
   putStream,
   S3Error,
@@ -181,15 +182,21 @@ describe('an endpoint that is not S3', () => {
 })
 
 /**
- * Foreign answers through `via` are UnexpectedResponse errors. The `sdk` transport sees no error
- * body that is not XML: it knows only an HTML content type.
+ * Foreign answers through `via` are UnexpectedResponse errors. The `sdk` transport does not see
+ * a body that is not XML: its message tells the content type only.
  */
 async function checkForeign(proxy: ScriptedProxy, via: Bucket, sdk: boolean): Promise<void> {
   const page = '<!DOCTYPE html>\n<html><head><title>Not Found</title></head><body><h1>Not Found</h1></body></html>\n'
   const answers: { status: number; type: string; body: string; what: RegExp }[] = [
     { status: 404, type: 'text/html; charset=utf-8', body: page, what: /HTTP 404 with an HTML page/ },
     { status: 403, type: 'text/html', body: page, what: /HTTP 403 with an HTML page/ },
-    { status: 404, type: 'text/plain', body: 'no such route', what: /HTTP 404 with a text\/plain body \("no such route"\)/ },
+    {
+      status: 404,
+      type: 'text/plain',
+      body: 'no such route',
+      what: sdk ? /HTTP 404 with a body of type text\/plain,/ : /HTTP 404 with a body of type text\/plain \("no such route"\)/,
+    },
+    { status: 501, type: 'text/html', body: page, what: /HTTP 501 with an HTML page/ },
   ]
   for (const { status, type, body, what } of answers) {
     const calls: [string, () => Promise<unknown>][] = [
@@ -201,9 +208,9 @@ async function checkForeign(proxy: ScriptedProxy, via: Bucket, sdk: boolean): Pr
       proxy.script({ match: () => true, times: 1, action: { respond: { status, headers: { 'content-type': type }, body } } })
       const err = await call().catch((e: unknown) => e)
       const label = `${name} ${status} ${type}`
-      if (type === 'text/plain' && (name === 'head' || sdk)) {
-        // A HEAD has no body, and only an HTML content type is known not to be S3's.
-        expect(err, label).toBeInstanceOf(name === 'list' ? NoSuchBucketError : NoSuchKeyError)
+      if (name === 'head') {
+        // A HEAD has no body to show it is not S3's: its status is taken at its word.
+        expect(err, label).toBeInstanceOf(({ 404: NoSuchKeyError, 403: AccessDeniedError, 501: NotImplementedError } as const)[status as 404])
         continue
       }
       expect(err, label).toBeInstanceOf(S3Error)
@@ -213,7 +220,7 @@ async function checkForeign(proxy: ScriptedProxy, via: Bucket, sdk: boolean): Pr
       expect((err as S3Error).code, label).toBe('UnexpectedResponse')
       expect((err as S3Error).statusCode, label).toBe(status)
       expect((err as Error).message, label).toMatch(what)
-      expect((err as Error).message, label).toMatch(/not an S3 error: is the endpoint an S3 server/)
+      expect((err as Error).message, label).toMatch(/not an S3 answer: is the endpoint an S3 server/)
     }
   }
   // S3's own answers keep their meaning.

@@ -25,9 +25,12 @@ export function register(program: Command, ctx: CliContext): void {
         const { bucket, key } = parseS3Url(url)
         checkOneKey({ bucket, key }, 'head', false)
         const info = await openBucket(bucket, g).head(key, { signal: ctx.signal })
-        const human = Object.entries(info)
-          .filter(([, v]) => v !== undefined)
-          .map(([k, v]) => `${k.padEnd(13)} ${v instanceof Date ? v.toISOString() : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '')}`)
+        const fields = Object.entries(info).filter(([, v]) => v !== undefined)
+        const width = Math.max(...fields.map(([k]) => k.length))
+        const human = fields
+          .map(
+            ([k, v]) => `${k.padEnd(width)} ${v instanceof Date ? v.toISOString() : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '')}`,
+          )
           .join('\n')
         new Output(ctx, g).data(human, info)
         return EXIT_OK

@@ -13,6 +13,7 @@ import { validateBucketName, validateInteger, validateKey } from '../validate.js
 import { createStage } from './factory.js'
 import { headObject, type ObjectInfo } from './head.js'
 import { HeadBucketCommand } from '../aws-sdk.cjs'
+import { encodeMetadata } from '../metadata.js'
 
 /** Options for copies. */
 export interface CopyOptions {
@@ -72,6 +73,9 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
   let head: ObjectInfo | undefined
   if (replace || opts.multipartThreshold !== undefined) head = await headSource()
   const input: CopyObjectInput = { Bucket: bucket, Key: dst, CopySource: { Bucket: ref.name, Key: src } }
+  // What the HEAD saw is what is copied: a source replaced meanwhile fails the copy (412) instead
+  // of mixing the old object's headers (or, in parts, its bytes) with the new one.
+  if (head?.etag) input.CopySourceIfMatch = head.etag
   if (opts.storageClass !== undefined) input.StorageClass = opts.storageClass
   if (replace) {
     input.MetadataDirective = 'REPLACE'
@@ -106,6 +110,7 @@ export async function copyObject(ref: BucketRef, src: string, dst: string = src,
 /** Check the options of a copy that do not depend on the keys; throws InvalidArgumentError. */
 function validateCopyOptions(opts: CopyOptions): void {
   if (opts.destinationBucket !== undefined) validateBucketName(opts.destinationBucket)
+  if (opts.metadata !== undefined) encodeMetadata(opts.metadata)
   if (opts.multipartThreshold !== undefined) validateInteger(opts.multipartThreshold, 'multipartThreshold', 0)
   if (opts.partSize !== undefined) validateInteger(opts.partSize, 'partSize', 5 * 1024 * 1024, 5 * GiB)
 }
@@ -139,7 +144,15 @@ async function multipartCopy(ref: BucketRef, input: CopyObjectInput, head: Objec
     for (let offset = 0, n = 1; offset < size; offset += partSize, n++) {
       const last = Math.min(offset + partSize, size) - 1
       const out = await transport.uploadPartCopy(
-        { Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, CopySource: input.CopySource, CopySourceRange: `bytes=${offset}-${last}` },
+        {
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: n,
+          CopySource: input.CopySource,
+          CopySourceRange: `bytes=${offset}-${last}`,
+          ...(head.etag ? { CopySourceIfMatch: head.etag } : {}),
+        },
         request,
       )
       parts.push({ PartNumber: n, ETag: out.ETag ?? '' })

@@ -78,6 +78,8 @@ function baseInput(ref: BucketRef, key: string, opts: PutOptions): Omit<PutObjec
 export async function putObject(ref: BucketRef, source: PutSource, key: string, opts: PutOptions = {}): Promise<PutResult> {
   validateKey(key, ref.name)
   const where = { bucket: ref.name, key }
+  // Checked before the source is opened or read: a stream is not consumed for nothing.
+  if (opts.metadata !== undefined) validateWriteStreamOptions({ metadata: opts.metadata }, where)
   const body = await prepareBody(source, opts.literal ?? false, key)
   if (opts.contentType === undefined && typeof source === 'string' && !opts.literal) {
     const guessed = contentTypeOf(source)

@@ -88,12 +88,19 @@ export class TransportError extends Error {
 }
 
 /**
- * The message of an error answer that is not S3's (code `UnexpectedResponse`): a 4xx with an
- * HTML page or other text where S3 sends an `<Error>` document, from a web server or a proxy at
- * the endpoint. Its status then says nothing of the bucket or the key.
+ * The message of an answer that is not S3's (code `UnexpectedResponse`): a 4xx or 501 with an
+ * HTML page or other text where S3 sends an `<Error>` document (or, through the SDK, a 2xx whose
+ * body is not XML), from a web server or a proxy at the endpoint. Its status then says nothing of
+ * the bucket or the key.
  */
 export function notS3Message(status: number, what: string): string {
-  return `The server answered HTTP ${status} with ${what}, not an S3 error: is the endpoint an S3 server (and not a web server or a proxy)?`
+  return `The server answered HTTP ${status} with ${what}, not an S3 answer: is the endpoint an S3 server (and not a web server or a proxy)?`
+}
+
+/** What an answer's content type says it is, for {@link notS3Message}: `an HTML page`, `a body of type text/plain`, `a body`. */
+export function describeContent(contentType: string | undefined): string {
+  const type = contentType === undefined ? '' : contentType.split(';')[0]!.trim().toLowerCase()
+  return type === 'text/html' ? 'an HTML page' : type ? `a body of type ${type}` : 'a body'
 }
 
 /**

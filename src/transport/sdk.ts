@@ -99,7 +99,7 @@ export class SdkTransport implements Transport {
     try {
       return (await this.#client.send(command as never, options.signal ? { abortSignal: options.signal } : {})) as O
     } catch (err) {
-      throw fromSdkError(err, options.signal)
+      throw fromSdkError(err, options.signal, command instanceof HeadObjectCommand)
     }
   }
 

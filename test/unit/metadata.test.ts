@@ -34,6 +34,10 @@ describe('metadata as headers', () => {
     const none = { a: 'plain' }
     expect(decodeMetadata(none)).toBe(none)
     expect(decodeMetadata({ a: 'plain', b: '=?UTF-8?B?WsO8cmljaA==?=' })).toEqual({ a: 'plain', b: 'Zürich' })
+    // Bytes that are not UTF-8, and base64 that is not the canonical one, are kept as they came.
+    for (const odd of ['=?UTF-8?B?//79?=', '=?UTF-8?B?/w==?=', '=?UTF-8?B?QQ?=', '=?UTF-8?B?QR==?=', '=?UTF-8?B?QQ=?='])
+      expect(decodeMetadataValue(odd), odd).toBe(odd)
+    expect(decodeMetadataValue('=?UTF-8?B?QQ==?=')).toBe('A')
   })
 
   it('refuses names that are not HTTP tokens and values that are not strings, naming them', () => {
@@ -50,5 +54,8 @@ describe('metadata as headers', () => {
     }
     expect(() => encodeMetadata({ n: 1 as unknown as string })).toThrow(/Expected metadata "n" to be a string, got number/)
     expect(() => encodeMetadata({ n: null as unknown as string })).toThrow(/got null/)
+    expect(() => encodeMetadata({ s: 'a\ud800b' })).toThrow(/Metadata "s" holds a lone surrogate/)
+    expect(() => encodeMetadata({ Color: 'red', color: 'blue' })).toThrow(/Metadata names "Color" and "color" are one header/)
+    expect(encodeMetadata({ s: '😀' }).s).toBe(`=?UTF-8?B?${Buffer.from('😀').toString('base64')}?=`)
   })
 })

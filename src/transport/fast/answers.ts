@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { codeForStatus, notS3Message, TransportError } from '../error.js'
+import { codeForStatus, describeContent, notS3Message, TransportError } from '../error.js'
 import { parseErrorBody, readResultDocument, type DocumentReader, type ErrorDocument } from '../documents.js'
 import type { PutObjectOutput } from '../types.js'
 import type { XmlElement } from '../xml.js'
@@ -32,7 +32,9 @@ export async function errorAnswer(answer: Answer, method: string, signal: AbortS
   }
   const requestId = doc?.RequestId ?? header(answer.headers, 'x-amz-request-id')
   const extended = header(answer.headers, 'x-amz-id-2')
-  const foreign = doc === undefined && answer.status >= 400 && answer.status < 500 ? foreignBody(text, header(answer.headers, 'content-type')) : undefined
+  // A HEAD has no body to tell: only a body that is not an <Error> document shows the answer is not S3's.
+  const clientSide = (answer.status >= 400 && answer.status < 500) || answer.status === 501
+  const foreign = doc === undefined && clientSide && method !== 'HEAD' ? foreignBody(text, header(answer.headers, 'content-type')) : undefined
   const code = doc?.Code ?? (foreign ? 'UnexpectedResponse' : codeForStatus(answer.status))
   const message = foreign ? notS3Message(answer.status, foreign) : (doc?.Message ?? `${code} (HTTP ${answer.status})`)
   const err = new TransportError(code, message, {
@@ -47,15 +49,14 @@ export async function errorAnswer(answer: Answer, method: string, signal: AbortS
 
 /**
  * What an error answer held instead of an S3 error document (an HTML page, other text), or
- * undefined when it held nothing (S3 answers HEAD and some errors without a body).
+ * undefined when it held nothing (S3 answers some errors without a body).
  */
 function foreignBody(text: string, contentType: string | undefined): string | undefined {
-  const type = contentType === undefined ? undefined : contentType.split(';')[0]!.trim().toLowerCase()
-  const html = type === 'text/html' || /^\s*<(!doctype html|html)[\s>]/i.test(text)
-  if (html) return 'an HTML page'
   if (text.trim() === '') return undefined
+  const what = describeContent(contentType)
+  if (what === 'an HTML page' || /^\s*<(!doctype html|html)[\s>]/i.test(text)) return 'an HTML page'
   const start = text.trim().slice(0, 60).replace(/\s+/g, ' ')
-  return `${type ? `a ${type} body` : 'a body'} (${JSON.stringify(start)}${text.trim().length > 60 ? '...' : ''})`
+  return `${what} (${JSON.stringify(start)}${text.trim().length > 60 ? '...' : ''})`
 }
 
 /** A request whose answer is a small document that must have `expected` as its root. */

@@ -113,7 +113,7 @@ export function newObjectHeaders(input: NewObjectHeaders, headers: Headers): voi
   if (input.StorageClass !== undefined) headers['x-amz-storage-class'] = input.StorageClass
   if (input.Metadata) {
     const metadata = encodeMetadata(input.Metadata)
-    for (const k in metadata) headers[`x-amz-meta-${k.toLowerCase()}`] = metadata[k]!
+    for (const k of Object.keys(metadata)) headers[`x-amz-meta-${k.toLowerCase()}`] = metadata[k]!
   }
 }
 

@@ -7,7 +7,7 @@
 import type { GetObjectCommand } from '@aws-sdk/client-s3'
 import type { MetadataBearer } from '@smithy/types'
 import { quoteEtag } from '../documents.js'
-import { abortError, codeForStatus, notS3Message, TransportError } from '../error.js'
+import { abortError, codeForStatus, describeContent, notS3Message, TransportError } from '../error.js'
 import { errorInBodyOf } from '../result-check.js'
 import type { CopyObjectOutput, CopySource, ObjectHeaders, PutObjectOutput } from '../types.js'
 import { decodeMetadata } from '../../metadata.js'
@@ -20,8 +20,14 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number; requestId?: string; extendedRequestId?: string; attempts?: number; totalRetryDelay?: number }
 }
 
-/** Turn an SDK error into a TransportError (an abort stays an AbortError). */
-export function fromSdkError(err: unknown, signal: AbortSignal | undefined): Error {
+/** The names the SDK gives an error answer without an S3 error code. */
+const GENERIC_NAMES = new Set(['NotFound', 'Forbidden', 'BadRequest', 'Error', 'Unknown', 'UnknownError'])
+
+/**
+ * Turn an SDK error into a TransportError (an abort stays an AbortError); `head`: the request was
+ * a HEAD, whose answer has no body.
+ */
+export function fromSdkError(err: unknown, signal: AbortSignal | undefined, head = false): Error {
   const e = (err ?? {}) as SdkError & { cause?: unknown }
   if (signal?.aborted) return abortError(signal)
   if (e.name === 'AbortError') return err as Error
@@ -46,11 +52,17 @@ export function fromSdkError(err: unknown, signal: AbortSignal | undefined): Err
     let code = e.Code ?? e.name
     if (!code || code === 'Unknown' || code === 'UnknownError' || code === 'Error') code = codeForStatus(status)
     let message = e.message && e.message !== 'UnknownError' ? e.message : `${code} (HTTP ${status})`
-    // An HTML page where S3 sends an <Error>: not S3's answer (see notS3Message).
+    // An answer that is not S3's (see notS3Message): no S3 error code, and a body the SDK could
+    // not read as XML or an HTML page, on a 4xx, a 501, or (HTML) a 2xx. A HEAD has no body to
+    // tell; other 5xx stay what they are (retried).
     const type = (err as { $response?: { headers?: Record<string, string | undefined> } }).$response?.headers?.['content-type']
-    if (status >= 400 && status < 500 && /^text\/html\b/i.test(type ?? '')) {
+    const html = describeContent(type) === 'an HTML page'
+    const generic = e.Code === undefined && (e.name === undefined || GENERIC_NAMES.has(e.name))
+    const unreadable = /Deserialization error|XML parse error/i.test(e.message ?? '')
+    const statusFits = (status >= 400 && status < 500) || status === 501 || (html && status < 300)
+    if (!head && generic && (unreadable || html) && statusFits) {
       code = 'UnexpectedResponse'
-      message = notS3Message(status, 'an HTML page')
+      message = notS3Message(status, describeContent(type))
     }
     out = new TransportError(code, message, {
       status,

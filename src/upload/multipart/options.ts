@@ -6,6 +6,7 @@
 import type { StorageClass } from '../../bucket-ref.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { describeValue, validateInteger } from '../../validate.js'
+import { encodeMetadata } from '../../metadata.js'
 
 const MiB = 1024 * 1024
 /**
@@ -145,6 +146,7 @@ export function validateOptions(opts: WriteStreamOptions, where: { bucket: strin
   check(() => validateInteger(partSize, 'partSize', MIN_PART_SIZE, MAX_PART_SIZE))
   check(() => validateInteger(queueSize, 'queueSize', 1))
   check(() => validateInteger(maxPartAttempts, 'maxPartAttempts', 1))
+  if (opts.metadata !== undefined) check(() => encodeMetadata(opts.metadata!))
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') {
     throw new InvalidArgumentError(`Expected onProgress to be a function, got ${describeValue(opts.onProgress)}`, { ...where, argument: 'onProgress' })
   }
