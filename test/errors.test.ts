@@ -223,6 +223,19 @@ async function checkForeign(proxy: ScriptedProxy, via: Bucket, sdk: boolean): Pr
       expect((err as Error).message, label).toMatch(/not an S3 answer: is the endpoint an S3 server/)
     }
   }
+  if (!sdk) {
+    // A success answer that is an HTML page where S3 sends XML (a listing, a copy's result).
+    const page = '<!DOCTYPE html>\n<html><body>Welcome</body></html>\n'
+    for (const [name, call] of [
+      ['list', () => via.list('any/').toArray()],
+      ['copy', () => via.cp('real.txt', 'copied.txt', { metadata: { a: '1' } })],
+    ] as const) {
+      proxy.script({ match: (r) => r.method !== 'HEAD', times: 1, action: { respond: { status: 200, headers: { 'content-type': 'text/html' }, body: page } } })
+      const err = await call().catch((e: unknown) => e)
+      expect((err as S3Error).code, name).toBe('UnexpectedResponse')
+      expect((err as Error).message, name).toMatch(/HTTP 200 with an HTML page, not an S3 answer/)
+    }
+  }
   // S3's own answers keep their meaning.
   await expect(via.get('missing.txt')).rejects.toBeInstanceOf(NoSuchKeyError)
   await expect(via.head('missing.txt')).rejects.toBeInstanceOf(NoSuchKeyError)

@@ -59,8 +59,19 @@ function foreignBody(text: string, contentType: string | undefined): string | un
   return `${what} (${JSON.stringify(start)}${text.trim().length > 60 ? '...' : ''})`
 }
 
+/**
+ * Throws UnexpectedResponse (see notS3Message) for a success answer that is an HTML page where S3
+ * sends an XML document (a captive portal, a web server at the endpoint); its body is dropped.
+ */
+function refuseHtml(answer: Answer): void {
+  if (describeContent(header(answer.headers, 'content-type')) !== 'an HTML page') return
+  discard(answer.body)
+  throw new TransportError('UnexpectedResponse', notS3Message(answer.status, 'an HTML page'), { status: answer.status })
+}
+
 /** A request whose answer is a small document that must have `expected` as its root. */
-export function resultDocument<T>(answer: Answer, expected: string, build: (root: XmlElement) => T, allowEmpty = false): Promise<T> {
+export async function resultDocument<T>(answer: Answer, expected: string, build: (root: XmlElement) => T, allowEmpty = false): Promise<T> {
+  refuseHtml(answer)
   return readText(answer.body, 16 * 1024 * 1024).then((text) => {
     if (allowEmpty && text.trim() === '') return build({ name: expected, text: '', children: [] })
     const doc = readResultDocument(text, expected)
@@ -84,6 +95,16 @@ export function resultDocument<T>(answer: Answer, expected: string, build: (root
 }
 
 export async function streamDocument<T>(answer: Answer, reader: DocumentReader<T>): Promise<T> {
+  refuseHtml(answer)
+  const malformed = (err: unknown) => {
+    const requestId = header(answer.headers, 'x-amz-request-id')
+    return new TransportError('InvalidResponse', `Malformed ${answer.status} answer: ${(err as Error).message}`, {
+      status: answer.status,
+      inBody: true,
+      ...(requestId === undefined ? {} : { requestId }),
+      cause: err,
+    })
+  }
   let size = 0
   for await (const chunk of answer.body as AsyncIterable<Buffer>) {
     size += chunk.length
@@ -94,19 +115,18 @@ export async function streamDocument<T>(answer: Answer, reader: DocumentReader<T
         inBody: true,
       })
     }
-    reader.push(chunk)
+    try {
+      reader.push(chunk)
+    } catch (err) {
+      discard(answer.body)
+      throw malformed(err)
+    }
   }
   let done: ReturnType<DocumentReader<T>['end']>
   try {
     done = reader.end()
   } catch (err) {
-    const requestId = header(answer.headers, 'x-amz-request-id')
-    throw new TransportError('InvalidResponse', `Malformed ${answer.status} answer: ${(err as Error).message}`, {
-      status: answer.status,
-      inBody: true,
-      ...(requestId === undefined ? {} : { requestId }),
-      cause: err,
-    })
+    throw malformed(err)
   }
   if ('error' in done) {
     throw new TransportError(done.error.Code, done.error.Message ?? done.error.Code, {
