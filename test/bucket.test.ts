@@ -318,6 +318,11 @@ describe('head, exists, cp, mv, rm', () => {
     const data = randomBytes(6 * MiB)
     await b.putStream(Readable.from([data]), 'enc/src.gz', { contentEncoding: 'gzip', contentType: 'text/plain', partSize: 5 * MiB })
     expect((await b.head('enc/src.gz')).contentEncoding).toBe('gzip')
+    // put: bytes in one PutObject, a stream through the multipart sink.
+    await b.put(Buffer.from('x'), 'enc/bytes.gz', { contentEncoding: 'gzip' })
+    await b.put(Readable.from([data]), 'enc/stream.gz', { contentEncoding: 'gzip', partSize: 5 * MiB })
+    expect((await b.head('enc/bytes.gz')).contentEncoding).toBe('gzip')
+    expect((await b.head('enc/stream.gz')).contentEncoding).toBe('gzip')
     await b.cp('enc/src.gz', 'enc/replaced.gz', { metadata: { note: 'new' }, contentType: 'text/x-log' })
     const replaced = await b.head('enc/replaced.gz')
     expect(replaced.contentEncoding).toBe('gzip')

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib'
 /**
  * The `bucketflow` command line. Most cases run in this process through `run(args, io)` (the
  * same program minus the process around it); signals, pipes and the real exit status run the
@@ -220,6 +221,14 @@ describe('bucketflow CLI', () => {
     })
     expect((await runCli(['put', '--content-type', 'text/x-special', join(src, 'page.html'), `s3://${b.name}/types/override.html`])).code).toBe(0)
     expect((await b.head('types/override.html')).contentType).toBe('text/x-special')
+    // A gzip-compressed file says so (put and cp alike); without the flag nothing is claimed.
+    await writeFile(join(src, 'app.log.gz'), gzipSync('a line\n'))
+    expect((await runCli(['put', '--content-encoding', 'gzip', join(src, 'app.log.gz'), `s3://${b.name}/enc/put.log.gz`])).code).toBe(0)
+    expect((await runCli(['cp', '--content-encoding', 'gzip', join(src, 'app.log.gz'), `s3://${b.name}/enc/cp.log.gz`])).code).toBe(0)
+    expect((await runCli(['put', join(src, 'app.log.gz'), `s3://${b.name}/enc/plain.log.gz`])).code).toBe(0)
+    expect((await b.head('enc/put.log.gz')).contentEncoding).toBe('gzip')
+    expect((await b.head('enc/cp.log.gz')).contentEncoding).toBe('gzip')
+    expect((await b.head('enc/plain.log.gz')).contentEncoding).toBeUndefined()
   })
 
   it('names the destination bucket when it does not exist (cp, put)', async () => {

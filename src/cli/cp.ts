@@ -25,6 +25,7 @@ function registerOne(program: Command, ctx: CliContext, verb: 'cp' | 'mv'): void
   addSymlinks(addSelection(cmd, 'every key (or file) under the source folder: s3://b/p means the folder p/'))
     .option('--storage-class <class>', 'storage class of the new objects')
     .option('--content-type <type>', 'content type of uploaded objects (default: from the file extension)')
+    .option('--content-encoding <encoding>', 'Content-Encoding of uploaded objects, e.g. gzip for files that are gzip-compressed')
     .addHelpText(
       'after',
       `\nExamples:\n  bucketflow ${verb} s3://cats/cute/1.png s3://backup/cute/\n  bucketflow ${verb} -r s3://cats/cute s3://cats/adorable\n  bucketflow ${verb} -r --exclude '*' --include '*.png' photos s3://cats/photos\n  bucketflow ${verb} --dry-run -r s3://cats/2019 ./archive${verb === 'cp' ? '\n  bucketflow cp s3://cats/big.tar --storage-class STANDARD_IA' : ''}`,

@@ -12,6 +12,7 @@ export interface SharedOptionValues {
   followSymlinks?: boolean
   storageClass?: StorageClass
   contentType?: string
+  contentEncoding?: string
 }
 
 /** Add `--dry-run` (and aws-cli's spelling `--dryrun`, hidden). */
@@ -47,5 +48,6 @@ export function transferFlags(cmd: Command, opts: SharedOptionValues): TransferF
     followSymlinks: opts.followSymlinks ?? true,
     ...(opts.storageClass ? { storageClass: opts.storageClass } : {}),
     ...(opts.contentType ? { contentType: opts.contentType } : {}),
+    ...(opts.contentEncoding ? { contentEncoding: opts.contentEncoding } : {}),
   }
 }

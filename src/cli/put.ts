@@ -13,6 +13,7 @@ export function register(program: Command, ctx: CliContext): void {
   addSymlinks(addSelection(cmd, 'accepted for aws-cli habits: folders are always uploaded with everything under them'))
     .option('--storage-class <class>', 'storage class of the new objects')
     .option('--content-type <type>', "content type of the new objects (default: from each file's extension)")
+    .option('--content-encoding <encoding>', 'Content-Encoding of the new objects, e.g. gzip for files that are gzip-compressed')
     .addHelpText(
       'after',
       "\nExamples:\n  bucketflow put photos/ s3://cats/photos/\n  bucketflow put report.csv s3://data/reports/2024.csv\n  bucketflow put --exclude '*.tmp' --dry-run logs s3://data/logs\n  tar c logs | bucketflow put - s3://backups/logs.tar\n\nA folder's files go under the destination folder (s3://b/p and s3://b/p/ both mean p/); one file to\ns3://b/p/ keeps its name, to s3://b/name takes that name.",

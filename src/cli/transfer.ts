@@ -36,6 +36,7 @@ export interface TransferFlags {
   followSymlinks: boolean
   storageClass?: StorageClass
   contentType?: string
+  contentEncoding?: string
 }
 
 /** Which command asked: `put`/`get` have their own conveniences; `cp`/`mv` follow aws exactly. */
@@ -75,6 +76,7 @@ export async function upload(
   const putOptions: PutOptions = {
     ...(flags.storageClass ? { storageClass: flags.storageClass } : {}),
     ...(flags.contentType ? { contentType: flags.contentType } : {}),
+    ...(flags.contentEncoding ? { contentEncoding: flags.contentEncoding } : {}),
   }
   if (sources.includes('-')) {
     if (sources.length > 1) throw new InvalidArgumentError('Expected "-" (stdin) to be the only source', { argument: 'source' })

@@ -33,6 +33,9 @@ export interface PutOptions {
   literal?: boolean
   /** Content type of the object. Default: from a file path's extension ({@link contentTypeOf}), else none. */
   contentType?: string
+  /** `Content-Encoding` of the object, e.g. `gzip` for bytes that are gzip-compressed (readers then know to decompress them). */
+  contentEncoding?: string
+  /** User metadata: names must be HTTP tokens; values that a header cannot carry are sent RFC 2047-encoded (see encodeMetadata). */
   metadata?: Record<string, string>
   storageClass?: StorageClass
   signal?: AbortSignal
@@ -58,6 +61,7 @@ export interface PutResult {
 function baseInput(ref: BucketRef, key: string, opts: PutOptions): Omit<PutObjectInput, 'Body'> {
   const input: Omit<PutObjectInput, 'Body'> = { Bucket: ref.name, Key: key }
   if (opts.contentType !== undefined) input.ContentType = opts.contentType
+  if (opts.contentEncoding !== undefined) input.ContentEncoding = opts.contentEncoding
   if (opts.metadata !== undefined) input.Metadata = opts.metadata
   if (opts.storageClass !== undefined) input.StorageClass = opts.storageClass
   return input
@@ -97,6 +101,7 @@ export async function putObject(ref: BucketRef, source: PutSource, key: string, 
       ...(opts.partSize !== undefined ? { partSize: opts.partSize } : {}),
       ...(opts.queueSize !== undefined ? { queueSize: opts.queueSize } : {}),
       ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}),
+      ...(opts.contentEncoding !== undefined ? { contentEncoding: opts.contentEncoding } : {}),
       ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
       ...(opts.storageClass !== undefined ? { storageClass: opts.storageClass } : {}),
       ...(abortSignal ? { signal: abortSignal } : {}),
