@@ -97,9 +97,19 @@ export function notS3Message(status: number, what: string): string {
   return `The server answered HTTP ${status} with ${what}, not an S3 answer: is the endpoint an S3 server (and not a web server or a proxy)?`
 }
 
+/** An answer's media type (`text/html` of `text/html; charset=utf-8`), lower-cased; '' when none. */
+function mediaType(contentType: string | undefined): string {
+  return contentType === undefined ? '' : contentType.split(';')[0]!.trim().toLowerCase()
+}
+
+/** Whether an answer's content type says it is an HTML page. */
+export function isHtml(contentType: string | undefined): boolean {
+  return mediaType(contentType) === 'text/html'
+}
+
 /** What an answer's content type says it is, for {@link notS3Message}: `an HTML page`, `a body of type text/plain`, `a body`. */
 export function describeContent(contentType: string | undefined): string {
-  const type = contentType === undefined ? '' : contentType.split(';')[0]!.trim().toLowerCase()
+  const type = mediaType(contentType)
   return type === 'text/html' ? 'an HTML page' : type ? `a body of type ${type}` : 'a body'
 }
 

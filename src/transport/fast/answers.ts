@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { codeForStatus, describeContent, notS3Message, TransportError } from '../error.js'
+import { codeForStatus, describeContent, isHtml, notS3Message, TransportError } from '../error.js'
 import { parseErrorBody, readResultDocument, type DocumentReader, type ErrorDocument } from '../documents.js'
 import type { PutObjectOutput } from '../types.js'
 import type { XmlElement } from '../xml.js'
@@ -53,10 +53,9 @@ export async function errorAnswer(answer: Answer, method: string, signal: AbortS
  */
 function foreignBody(text: string, contentType: string | undefined): string | undefined {
   if (text.trim() === '') return undefined
-  const what = describeContent(contentType)
-  if (what === 'an HTML page' || /^\s*<(!doctype html|html)[\s>]/i.test(text)) return 'an HTML page'
+  if (isHtml(contentType) || /^\s*<(!doctype html|html)[\s>]/i.test(text)) return 'an HTML page'
   const start = text.trim().slice(0, 60).replace(/\s+/g, ' ')
-  return `${what} (${JSON.stringify(start)}${text.trim().length > 60 ? '...' : ''})`
+  return `${describeContent(contentType)} (${JSON.stringify(start)}${text.trim().length > 60 ? '...' : ''})`
 }
 
 /**
@@ -64,7 +63,7 @@ function foreignBody(text: string, contentType: string | undefined): string | un
  * sends an XML document (a captive portal, a web server at the endpoint); its body is dropped.
  */
 function refuseHtml(answer: Answer): void {
-  if (describeContent(header(answer.headers, 'content-type')) !== 'an HTML page') return
+  if (!isHtml(header(answer.headers, 'content-type'))) return
   discard(answer.body)
   throw new TransportError('UnexpectedResponse', notS3Message(answer.status, 'an HTML page'), { status: answer.status })
 }

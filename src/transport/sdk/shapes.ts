@@ -7,7 +7,7 @@
 import type { GetObjectCommand } from '@aws-sdk/client-s3'
 import type { MetadataBearer } from '@smithy/types'
 import { quoteEtag } from '../documents.js'
-import { abortError, codeForStatus, describeContent, notS3Message, TransportError } from '../error.js'
+import { abortError, codeForStatus, describeContent, isHtml, notS3Message, TransportError } from '../error.js'
 import { errorInBodyOf } from '../result-check.js'
 import type { CopyObjectOutput, CopySource, ObjectHeaders, PutObjectOutput } from '../types.js'
 import { decodeMetadata } from '../../metadata.js'
@@ -56,7 +56,7 @@ export function fromSdkError(err: unknown, signal: AbortSignal | undefined, head
     // not read as XML or an HTML page, on a 4xx, a 501, or (HTML) a 2xx. A HEAD has no body to
     // tell; other 5xx stay what they are (retried).
     const type = (err as { $response?: { headers?: Record<string, string | undefined> } }).$response?.headers?.['content-type']
-    const html = describeContent(type) === 'an HTML page'
+    const html = isHtml(type)
     const generic = e.Code === undefined && (e.name === undefined || GENERIC_NAMES.has(e.name))
     const unreadable = /Deserialization error|XML parse error/i.test(e.message ?? '')
     const statusFits = (status >= 400 && status < 500) || status === 501 || (html && status < 300)
